@@ -1,0 +1,47 @@
+"""warehouse_causal: trustworthy causal answers from experiments, computed inside the warehouse."""
+
+from __future__ import annotations
+
+from warehouse_causal.backends import connect, table
+from warehouse_causal.errors import (
+    CollinearityError,
+    CovariateImbalanceWarning,
+    DesignError,
+    DesignWarning,
+    ExpressionError,
+    InvalidParameterError,
+    PrecisionWarning,
+    SampleRatioMismatchWarning,
+    SchemaError,
+    UnsupportedBackendError,
+    WarehouseCausalError,
+    WarehouseCausalWarning,
+    WeakInstrumentWarning,
+)
+from warehouse_causal.experiment import ExperimentData
+from warehouse_causal.models import LinearModel
+from warehouse_causal.spec import ModelSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CollinearityError",
+    "CovariateImbalanceWarning",
+    "DesignError",
+    "DesignWarning",
+    "ExperimentData",
+    "ExpressionError",
+    "InvalidParameterError",
+    "LinearModel",
+    "ModelSpec",
+    "PrecisionWarning",
+    "SampleRatioMismatchWarning",
+    "SchemaError",
+    "UnsupportedBackendError",
+    "WarehouseCausalError",
+    "WarehouseCausalWarning",
+    "WeakInstrumentWarning",
+    "__version__",
+    "connect",
+    "table",
+]

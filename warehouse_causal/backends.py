@@ -1,0 +1,106 @@
+"""Connections, table helpers and the one place that executes queries.
+
+Every query goes through :class:`QueryRunner`, which compiles the ibis expression, runs it on the
+expression's own backend, and records the SQL, the number of rows that came back and the time it
+took. Those records are how tests prove that row-level data never comes into Python.
+
+Stack decision (tested in ``tests/test_backends.py``): ibis 12.0 with duckdb 2.0 and sqlglot < 30.18.
+With those pins ``to_pyarrow``, ``to_sql``, ``create_table`` and ``read_parquet`` work; we never call
+the ibis-duckdb entry points that duckdb 2.0 broke (``Backend.sql``, ``list_tables``,
+``to_pyarrow_batches``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from warehouse_causal.errors import InvalidParameterError
+
+__all__ = ["QueryRecord", "QueryRunner", "connect", "table", "to_sql"]
+
+logger = logging.getLogger("warehouse_causal")
+
+#: Queries slower than this are reported at INFO level (progress feedback for long work).
+SLOW_QUERY_SECONDS = 2.0
+
+
+def connect(target: str | Path | BaseBackend | None = None, *, threads: int | None = None) -> BaseBackend:
+    """Return an ibis backend: in-memory DuckDB (default), a DuckDB file path, or the given backend."""
+    if isinstance(target, BaseBackend):
+        return target
+    if target is None:
+        con = ibis.duckdb.connect()
+    elif isinstance(target, (str, Path)):
+        con = ibis.duckdb.connect(str(target))
+    else:
+        raise InvalidParameterError(
+            "The 'target' parameter of connect must be None, a DuckDB file path or an ibis backend. "
+            f"Got {type(target).__name__} instead."
+        )
+    if threads is not None:
+        con.raw_sql(f"SET threads TO {int(threads)}").fetchall()
+    return con
+
+
+def table(data: Any, name: str | None = None, con: BaseBackend | None = None) -> ir.Table:
+    """Register a pandas DataFrame or pyarrow Table and return it as an ibis table.
+
+    With ``con`` the frame is copied into a new temporary table of that backend (named ``name`` or
+    ``wc_<random>``); without it, it becomes an ibis memtable run by the default DuckDB backend.
+    An existing table is never replaced.
+    """
+    if isinstance(data, ir.Table):
+        return data
+    if con is None:
+        return ibis.memtable(data)
+    name = name or f"wc_{uuid.uuid4().hex[:12]}"
+    return con.create_table(name, data, temp=True)
+
+
+def to_sql(expr: ir.Expr, dialect: str | None = None) -> str:
+    """Compile an expression to SQL for ``dialect`` (default: the expression's backend)."""
+    if dialect == "pyspark":
+        import ibis.backends.pyspark
+    return str(ibis.to_sql(expr, dialect=dialect))
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    """One executed query: why it ran, its SQL, the rows it returned and its wall time."""
+
+    purpose: str
+    sql: str
+    rows: int
+    seconds: float
+
+
+@dataclass
+class QueryRunner:
+    """Executes ibis expressions and keeps a log of :class:`QueryRecord` (append-only)."""
+
+    records: list[QueryRecord] = field(default_factory=list)
+
+    def run(self, expr: ir.Table, purpose: str) -> list[dict[str, Any]]:
+        """Execute ``expr`` and return its rows as dicts keyed by column alias."""
+        backend = expr._find_backend(use_default=True)
+        try:
+            sql = str(ibis.to_sql(expr, dialect=backend.name))
+        except Exception:  # some backends cannot compile unbound; the log is best effort
+            sql = ""
+        start = time.perf_counter()
+        result = backend.to_pyarrow(expr)
+        seconds = time.perf_counter() - start
+        rows = result.to_pylist()
+        self.records.append(QueryRecord(purpose, sql, len(rows), seconds))
+        level = logging.INFO if seconds >= SLOW_QUERY_SECONDS else logging.DEBUG
+        logger.log(level, "%s: %d row(s) in %.2f s", purpose, len(rows), seconds)
+        return rows

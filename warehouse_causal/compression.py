@@ -1,0 +1,200 @@
+r"""Lossless compression: when every regressor and instrument is discrete, GROUP BY the distinct
+design rows (cells) once and compute every moment and meat from per-cell sums.
+
+Notes
+-----
+For a cell c with design row :math:`x_c, z_c` the query returns :math:`n_c`, :math:`\sum w`,
+:math:`\sum w^2`, :math:`\sum w y_m`, :math:`\sum w^2 y_m`, :math:`\sum w y_m y_l` and
+:math:`\sum w^2 y_m y_l`. With :math:`\hat y_{cm} = x_c'\beta_m`:
+
+.. math::
+
+    \sum_{i\in c} w_i^2 e_{im} e_{il} = \textstyle\sum w^2 y_m y_l - \hat y_{cl}\sum w^2 y_m
+        - \hat y_{cm}\sum w^2 y_l + \hat y_{cm}\hat y_{cl}\sum w^2
+
+and, per (cell, cluster), :math:`\sum w e_m = \sum w y_m - \hat y_{cm}\sum w`. This is exact
+(Wong et al. 2021, "You Only Compress Once", arXiv:2102.11297); HC2/HC3 need a leverage constant
+within the cell, so they compress only without weights.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import ibis.expr.types as ir
+import numpy as np
+from numpy.typing import NDArray
+
+from warehouse_causal.errors import InvalidParameterError
+from warehouse_causal.moments import Design, Moments
+
+__all__ = [
+    "MAX_CELLS",
+    "cells_query",
+    "choose_strategy",
+    "cluster_meat_from_cells",
+    "hc_meat_from_cells",
+    "moments_from_cells",
+]
+
+#: Compression runs only when the bound on cells is below this and below n / 10.
+MAX_CELLS = 100_000
+
+
+def _design_labels(design: Design) -> tuple[str, ...]:
+    return tuple(
+        label for label in design.labels
+        if label not in design.y and design.columns[label].expr is not None
+    )
+
+
+def cells_query(design: Design, cluster: str | None) -> ir.Table:
+    """GROUP BY the discrete design columns (and the cluster) with the per-cell sums."""
+    t, w = design.table, design.weight
+    keys = {f"g_{i}": design.columns[label].value() for i, label in enumerate(_design_labels(design))}
+    if cluster is not None:
+        keys["cluster"] = t[cluster]
+    ys = [design.columns[label].value() for label in design.y]
+    one = w if w is not None else None
+    w2 = w * w if w is not None else None
+
+    def wsum(*factors: ir.Value | None) -> ir.Value:
+        present = [f for f in factors if f is not None]
+        if not present:
+            return t.count().cast("float64")
+        out = present[0]
+        for f in present[1:]:
+            out = out * f
+        return out.sum()
+
+    aggs: dict[str, ir.Value] = {"n": t.count(), "sw": wsum(one), "sw2": wsum(w2)}
+    for m, y in enumerate(ys):
+        aggs[f"sy_{m}"] = wsum(one, y)
+        aggs[f"sy2_{m}"] = wsum(w2, y)
+    for a, b in itertools.combinations_with_replacement(range(len(ys)), 2):
+        aggs[f"syy_{a}_{b}"] = wsum(one, ys[a], ys[b])
+        aggs[f"syy2_{a}_{b}"] = wsum(w2, ys[a], ys[b])
+    return t.group_by(**keys).aggregate(**aggs)
+
+
+def _cell_arrays(rows: list[dict[str, Any]], design: Design) -> dict[str, NDArray[np.float64]]:
+    labels = _design_labels(design)
+    out = {label: np.array([r[f"g_{i}"] for r in rows], dtype=float) for i, label in enumerate(labels)}
+    out["Intercept"] = np.ones(len(rows))
+    for key in rows[0]:
+        if not key.startswith("g_") and key != "cluster":
+            out[f"#{key}"] = np.array([r[key] for r in rows], dtype=float)
+    return out
+
+
+def moments_from_cells(rows: list[dict[str, Any]], design: Design) -> tuple[Moments, dict]:
+    """The pass-1 moments, computed from cells; also returns the per-cell arrays for the meats."""
+    cells = _cell_arrays(rows, design)
+    labels = design.labels
+    u = len(labels)
+    m_index = {y: m for m, y in enumerate(design.y)}
+    matrix = np.empty((u, u))
+    sw = cells["#sw"]
+    for i, j in itertools.combinations_with_replacement(range(u), 2):
+        a, b = labels[i], labels[j]
+        if a in m_index and b in m_index:
+            lo, hi = sorted((m_index[a], m_index[b]))
+            value = cells[f"#syy_{lo}_{hi}"].sum()
+        elif b in m_index:
+            value = (cells[a] * cells[f"#sy_{m_index[b]}"]).sum()
+        elif a in m_index:
+            value = (cells[b] * cells[f"#sy_{m_index[a]}"]).sum()
+        else:
+            value = (sw * cells[a] * cells[b]).sum()
+        matrix[i, j] = matrix[j, i] = value
+    moments = Moments(labels, matrix, int(cells["#n"].sum()), float(sw.sum()), float(cells["#sw2"].sum()))
+    return moments, cells
+
+
+def _fitted(cells: dict, design: Design, params: NDArray[np.float64]) -> NDArray[np.float64]:
+    x = np.column_stack([cells[label] for label in design.x])
+    return x @ params  # (cells, M)
+
+
+def hc_meat_from_cells(
+    cells: dict, design: Design, params: NDArray[np.float64],
+    ztz_inv: NDArray[np.float64], power: int,
+) -> NDArray[np.float64]:
+    """Σ_i w² e_m e_l z z' / (1 − h)^power from cells (constant weights when power > 0)."""
+    z = np.column_stack([cells[label] for label in design.z])
+    yhat = _fitted(cells, design, params)
+    n_metrics = len(design.y)
+    kz = z.shape[1]
+    factor = np.ones(z.shape[0])
+    if power:
+        h = np.einsum("ca,ab,cb->c", z, ztz_inv, z) * (cells["#sw"] / cells["#n"])
+        factor = (1.0 - h) ** (-power)
+    meat = np.empty((kz * n_metrics, kz * n_metrics))
+    for a, b in itertools.product(range(n_metrics), repeat=2):
+        lo, hi = sorted((a, b))
+        r = (cells[f"#syy2_{lo}_{hi}"] - yhat[:, b] * cells[f"#sy2_{a}"]
+             - yhat[:, a] * cells[f"#sy2_{b}"] + yhat[:, a] * yhat[:, b] * cells["#sw2"])
+        meat[a * kz:(a + 1) * kz, b * kz:(b + 1) * kz] = (z * (r * factor)[:, None]).T @ z
+    return (meat + meat.T) / 2.0
+
+
+def cluster_meat_from_cells(
+    rows: list[dict[str, Any]], cells: dict, design: Design, params: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], int, int]:
+    """Σ_g s_g s_g' from (cell, cluster) sums; returns (meat, G, clusters with several arms)."""
+    _, cluster_index = np.unique(np.array([str(r["cluster"]) for r in rows]), return_inverse=True)
+    n_clusters = int(cluster_index.max()) + 1
+    z = np.column_stack([cells[label] for label in design.z])
+    yhat = _fitted(cells, design, params)
+    blocks = []
+    for m in range(len(design.y)):
+        resid_sum = cells[f"#sy_{m}"] - yhat[:, m] * cells["#sw"]
+        blocks.append(z * resid_sum[:, None])
+    per_cell = np.hstack(blocks)
+    scores = np.zeros((n_clusters, per_cell.shape[1]))
+    np.add.at(scores, cluster_index, per_cell)
+    mixed = _clusters_with_several_arms(cells, design, cluster_index)
+    return scores.T @ scores, n_clusters, mixed
+
+
+def _clusters_with_several_arms(cells: dict, design: Design, cluster_index: NDArray) -> int:
+    if not design.instruments:
+        return 0
+    arms = np.column_stack([cells[label] for label in design.instruments])
+    _, pattern = np.unique(arms, axis=0, return_inverse=True)
+    pairs = np.unique(np.column_stack([cluster_index, pattern.ravel()]), axis=0)
+    _, per_cluster = np.unique(pairs[:, 0], return_counts=True)
+    return int((per_cluster > 1).sum())
+
+
+def choose_strategy(
+    requested: str, design: Design, design_cells: int, cluster_bound: int | None,
+    weighted_leverage: bool,
+) -> tuple[str, str]:
+    """Pick "compressed" or "moments"; returns (strategy, reason).
+
+    Compression pays when an upper bound on the distinct cells — design cells (or, clustered,
+    Σ distinct clusters per design cell) × the distinct values of each covariate — is at most
+    ``MAX_CELLS`` and at most a tenth of the rows.
+    """
+    if design.discrete_levels is None:
+        possible, why = False, "a covariate is continuous"
+    elif weighted_leverage:
+        possible, why = False, "HC2/HC3 leverage varies with the weights inside a cell"
+    else:
+        possible, why = True, ""
+    if requested == "moments":
+        return "moments", "requested"
+    if requested == "compressed":
+        if not possible:
+            raise InvalidParameterError(
+                f"strategy='compressed' is not possible here: {why}. Use 'moments' or 'auto'."
+            )
+        return "compressed", "requested"
+    if not possible:
+        return "moments", why
+    bound = (cluster_bound if cluster_bound is not None else design_cells) * design.discrete_levels
+    if bound <= MAX_CELLS and bound * 10 <= design.nobs:
+        return "compressed", f"at most {bound} cells for {design.nobs} rows"
+    return "moments", f"up to {bound} cells is too many for {design.nobs} rows"

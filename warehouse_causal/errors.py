@@ -1,0 +1,111 @@
+"""Every exception and warning the package raises, plus the small ``check_*`` helpers.
+
+Each error also inherits the matching built-in (``ValueError`` …) so generic handlers still catch it,
+and carries attributes (``column``, ``terms`` …) so programs and agents can act on it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "CollinearityError",
+    "CovariateImbalanceWarning",
+    "DesignError",
+    "DesignWarning",
+    "ExpressionError",
+    "InvalidParameterError",
+    "PrecisionWarning",
+    "SampleRatioMismatchWarning",
+    "SchemaError",
+    "UnsupportedBackendError",
+    "WarehouseCausalError",
+    "WarehouseCausalWarning",
+    "WeakInstrumentWarning",
+    "check_option",
+    "closest_name",
+]
+
+
+class WarehouseCausalError(Exception):
+    """Base class of every error raised by warehouse_causal."""
+
+
+class InvalidParameterError(WarehouseCausalError, ValueError):
+    """A parameter has a value outside its allowed set."""
+
+
+class SchemaError(WarehouseCausalError, ValueError):
+    """A column is missing or has a type the role does not accept."""
+
+    def __init__(self, message: str, column: str | None = None, suggestion: str | None = None):
+        super().__init__(message)
+        self.column = column
+        self.suggestion = suggestion
+
+
+class DesignError(WarehouseCausalError, ValueError):
+    """The data cannot identify the requested design (NULLs, one arm, bad propensities, …)."""
+
+
+class CollinearityError(DesignError):
+    """The regressors or instruments are linearly dependent; ``terms`` names them."""
+
+    def __init__(self, message: str, terms: Sequence[str]):
+        super().__init__(message)
+        self.terms = tuple(terms)
+
+
+class ExpressionError(WarehouseCausalError, ValueError):
+    """A SQL string or ibis expression is not a single allowed row-level expression."""
+
+
+class UnsupportedBackendError(WarehouseCausalError, NotImplementedError):
+    """The connected backend cannot run an operation the analysis needs."""
+
+
+class WarehouseCausalWarning(UserWarning):
+    """Base class of every warning issued by warehouse_causal."""
+
+
+class SampleRatioMismatchWarning(WarehouseCausalWarning):
+    """Arm counts are unlikely under the planned split: the randomization may be broken."""
+
+
+class CovariateImbalanceWarning(WarehouseCausalWarning):
+    """A covariate differs across assignment arms: it may be measured after treatment."""
+
+
+class WeakInstrumentWarning(WarehouseCausalWarning):
+    """A first-stage F statistic is below 10: 2SLS estimates are biased towards OLS."""
+
+
+class PrecisionWarning(WarehouseCausalWarning):
+    """The normal equations are ill-conditioned: digits may be lost."""
+
+
+class DesignWarning(WarehouseCausalWarning):
+    """The design is valid but unusual in a way that changes what the estimate means."""
+
+
+def closest_name(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to ``name`` (case-insensitive), or None when nothing is close."""
+    candidates = list(candidates)
+    lowered = {c.lower(): c for c in candidates}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[match[0]] if match else None
+
+
+def check_option(value: Any, name: str, owner: str, options: Iterable[Any]) -> Any:
+    """Return ``value`` when it is one of ``options``; raise InvalidParameterError otherwise."""
+    options = tuple(options)
+    if value not in options:
+        allowed = ", ".join(repr(o) for o in options)
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be one of {allowed}. Got {value!r} instead."
+        )
+    return value

@@ -1,0 +1,343 @@
+"""``ExperimentData``: the randomization roles of a table, validated by one cheap query.
+
+The validation query groups the table by its design columns (assignment, treatment received,
+instrument), so one small result gives the arm levels, NULLs, the compliance table, the range of the
+propensities and weights, and the arm counts for the sample-ratio test, before any heavy query.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, get_args
+
+import ibis.expr.types as ir
+
+from warehouse_causal.algebra.diagnostics import sample_ratio_test
+from warehouse_causal.backends import QueryRunner
+from warehouse_causal.errors import (
+    DesignError,
+    InvalidParameterError,
+    SampleRatioMismatchWarning,
+    SchemaError,
+    check_option,
+)
+from warehouse_causal.terms import check_columns
+
+__all__ = ["SRM_ALPHA", "DesignSummary", "ExperimentData"]
+
+Noncompliance = Literal["two-sided", "one-sided"]
+#: Above this many (assignment, treated, instrument) combinations the arms are not discrete.
+MAX_DESIGN_CELLS = 1_000
+#: p-value below which the sample-ratio test warns (the industry convention, Fabijan et al. 2019).
+SRM_ALPHA = 0.001
+
+
+@dataclass(frozen=True)
+class DesignSummary:
+    """What the validation query found: arms, controls, compliance cells and the SRM test."""
+
+    nobs: int
+    arms: tuple[Any, ...]
+    control: Any
+    control_reason: str
+    treated_levels: tuple[Any, ...]
+    treated_control: Any
+    instrument_levels: tuple[Any, ...]
+    instrument_control: Any
+    cells: tuple[tuple[Any, Any, Any, int], ...]
+    cluster_count_bound: int | None
+    srm_statistic: float | None = None
+    srm_p_value: float | None = None
+
+    def compliance(self) -> Any:
+        """Rows per (assignment, treated, instrument) cell as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.cells, columns=["intent_to_treat", "treated", "instrument", "n"])
+
+
+def _binary_control(levels: Sequence[Any]) -> Any | None:
+    for candidate in (False, 0, "0"):
+        for level in levels:
+            if type(level) is type(candidate) and level == candidate:
+                return level
+    return None
+
+
+def _sorted_levels(values: set[Any]) -> list[Any]:
+    return sorted(values, key=lambda v: (str(type(v)), v))
+
+
+def _level_control(levels: Sequence[Any], wanted: Any, role: str, column: str) -> Any:
+    if wanted in levels:
+        return wanted
+    binary = _binary_control(levels)
+    if binary is not None:
+        return binary
+    raise DesignError(
+        f"The control arm {wanted!r} is not a level of {role} column {column!r} "
+        f"(levels: {list(levels)}) and it has no 0/False level to use as control."
+    )
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    """The randomization of an experiment table.
+
+    Parameters
+    ----------
+    table : ibis Table with one row per unit (or unit × time).
+    intent_to_treat : the randomized assignment: boolean, 0/1 or multi-level int/string arms.
+    treated : the arm actually received (default: ``intent_to_treat``, full compliance).
+    propensity : probability that the unit was assigned the arm it was assigned (its
+        ``intent_to_treat`` level), in (0, 1]; rows are weighted by 1/propensity (Hájek).
+    instrument : the instrument for ``treated`` (default: ``intent_to_treat``).
+    cluster_by : cluster column for cluster-robust covariance (the unit of randomization, or the
+        unit in unit × time data). Default covariance becomes CR1.
+    control : the reference arm (default: 0/False when present, else the first level sorted).
+    weights : non-negative analytic weights, multiplied with the inverse propensity.
+    expected_split : planned share of each assignment arm, for the sample-ratio-mismatch test.
+        Counts are rows, or distinct clusters when ``cluster_by`` is set.
+    noncompliance : "two-sided" (default) or "one-sided": units assigned to control cannot be treated;
+        a violation is an error.
+    """
+
+    table: ir.Table
+    intent_to_treat: str
+    treated: str | None = None
+    propensity: str | None = None
+    instrument: str | None = None
+    cluster_by: str | None = None
+    control: Any = None
+    weights: str | None = None
+    expected_split: Mapping[Any, float] | None = None
+    noncompliance: Noncompliance = "two-sided"
+    runner: QueryRunner = field(default_factory=QueryRunner, repr=False, compare=False)
+    design: DesignSummary = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.table, ir.Table):
+            raise InvalidParameterError(
+                "The 'table' parameter of ExperimentData must be an ibis Table (use wc.table(df) "
+                f"for a pandas or pyarrow frame). Got {type(self.table).__name__} instead."
+            )
+        check_option(self.noncompliance, "noncompliance", "ExperimentData", get_args(Noncompliance))
+        roles = {
+            "intent_to_treat": self.intent_to_treat,
+            "treated": self.treated,
+            "propensity": self.propensity,
+            "instrument": self.instrument,
+            "cluster_by": self.cluster_by,
+            "weights": self.weights,
+        }
+        check_columns(self.table, roles)
+        self._check_types()
+        object.__setattr__(self, "design", self._validate())
+
+    # -- roles with defaults -------------------------------------------------------------
+    @property
+    def treated_column(self) -> str:
+        """Column of the arm received (``intent_to_treat`` under full compliance)."""
+        return self.treated or self.intent_to_treat
+
+    @property
+    def instrument_column(self) -> str:
+        """Column instrumenting ``treated`` (``intent_to_treat`` by default)."""
+        return self.instrument or self.intent_to_treat
+
+    @property
+    def is_iv(self) -> bool:
+        """True when the treatment received is instrumented (encouragement design)."""
+        return self.treated_column != self.instrument_column
+
+    def weight_expr(self) -> ir.FloatingColumn | None:
+        """Row weight: user weights × 1/propensity, or None when unweighted."""
+        w = None
+        if self.weights is not None:
+            w = self.table[self.weights].cast("float64")
+        if self.propensity is not None:
+            inv = 1.0 / self.table[self.propensity].cast("float64")
+            w = inv if w is None else w * inv
+        return w
+
+    def add_metric(
+        self,
+        y: Any,
+        exogeneous_covariates: Any = None,
+        *,
+        exogenous_covariates: Any = None,
+    ) -> Any:
+        """Name the outcome(s) and pre-treatment covariates; returns a :class:`ModelSpec`."""
+        from warehouse_causal.spec import ModelSpec
+
+        if exogeneous_covariates is not None and exogenous_covariates is not None:
+            raise InvalidParameterError(
+                "Pass covariates as 'exogeneous_covariates' or its alias 'exogenous_covariates', "
+                "not both."
+            )
+        covariates = exogeneous_covariates if exogeneous_covariates is not None else exogenous_covariates
+        return ModelSpec.build(self, y, covariates)
+
+    # -- validation ----------------------------------------------------------------------
+    def _check_types(self) -> None:
+        schema = self.table.schema()
+        for role in ("intent_to_treat", "treated", "instrument"):
+            column = getattr(self, role)
+            if column is None:
+                continue
+            dtype = schema[column]
+            if not (dtype.is_boolean() or dtype.is_integer() or dtype.is_string()):
+                raise SchemaError(
+                    f"Column {column!r} given as {role!r} has type {dtype}; arms must be boolean, "
+                    f"integer or string labels. Cast it first, e.g. "
+                    f"t.mutate({column}=t.{column}.cast('int64')).",
+                    column=column,
+                )
+        for role in ("propensity", "weights"):
+            column = getattr(self, role)
+            if column is not None and not schema[column].is_numeric():
+                raise SchemaError(
+                    f"Column {column!r} given as {role!r} has type {schema[column]}; it must be numeric.",
+                    column=column,
+                )
+
+    def _design_query(self) -> ir.Table:
+        t = self.table
+        keys = list(dict.fromkeys([self.intent_to_treat, self.treated_column, self.instrument_column]))
+        aggs: dict[str, ir.Value] = {"n": t.count()}
+        if self.cluster_by is not None:
+            aggs["cluster_nulls"] = t[self.cluster_by].isnull().cast("int64").sum()
+            aggs["clusters"] = t[self.cluster_by].nunique()
+        if self.propensity is not None:
+            p = t[self.propensity].cast("float64")
+            aggs["p_nulls"] = p.isnull().cast("int64").sum()
+            aggs["p_bad"] = ((p <= 0) | (p > 1)).cast("int64").sum()
+            aggs["p_min"] = p.min()
+        if self.weights is not None:
+            w = t[self.weights].cast("float64")
+            aggs["w_nulls"] = w.isnull().cast("int64").sum()
+            aggs["w_bad"] = (w < 0).cast("int64").sum()
+        return t.group_by(keys).aggregate(**aggs).limit(MAX_DESIGN_CELLS + 1)
+
+    def _validate(self) -> DesignSummary:
+        rows = self.runner.run(self._design_query(), "validate design")
+        itt, trt, ins = self.intent_to_treat, self.treated_column, self.instrument_column
+        if len(rows) > MAX_DESIGN_CELLS:
+            raise DesignError(
+                f"The design columns ({itt!r}, {trt!r}, {ins!r}) take more than {MAX_DESIGN_CELLS} "
+                "combinations of values; arms must be a few discrete levels."
+            )
+        if not rows:
+            raise DesignError("The experiment table is empty.")
+        for column in dict.fromkeys([itt, trt, ins]):
+            nulls = sum(r["n"] for r in rows if r[column] is None)
+            if nulls:
+                raise DesignError(
+                    f"Column {column!r} has {nulls} NULL value(s) in a design role; filter or fill "
+                    "them before the analysis (an unknown arm cannot be compared)."
+                )
+        self._check_row_counts(rows)
+        arms = _sorted_levels({r[itt] for r in rows})
+        if len(arms) < 2:
+            raise DesignError(
+                f"Column {itt!r} has a single arm ({arms[0]!r}): there is nothing to compare."
+            )
+        control, reason = self._resolve_control(arms)
+        treated_levels = _sorted_levels({r[trt] for r in rows})
+        treated_control = _level_control(treated_levels, control, "treated", trt)
+        if len(treated_levels) < 2:
+            raise DesignError(
+                f"Column {trt!r} (treated) is constant ({treated_levels[0]!r}): no unit received "
+                "another arm, so no effect of treatment can be estimated."
+            )
+        instrument_levels = _sorted_levels({r[ins] for r in rows})
+        instrument_control = _level_control(instrument_levels, control, "instrument", ins)
+        if self.noncompliance == "one-sided":
+            violators = sum(
+                r["n"] for r in rows if r[itt] == control and r[trt] != treated_control
+            )
+            if violators:
+                raise DesignError(
+                    f"noncompliance='one-sided' but {violators} row(s) assigned to control "
+                    f"{control!r} received another arm in {trt!r}. Use noncompliance='two-sided' "
+                    "or fix the treatment column."
+                )
+        cells = tuple((r[itt], r[trt], r[ins], int(r["n"])) for r in rows)
+        bound = sum(int(r["clusters"]) for r in rows) if self.cluster_by else None
+        summary = DesignSummary(
+            nobs=sum(c[3] for c in cells),
+            arms=tuple([control] + [a for a in arms if a != control]),
+            control=control,
+            control_reason=reason,
+            treated_levels=tuple([treated_control] + [a for a in treated_levels if a != treated_control]),
+            treated_control=treated_control,
+            instrument_levels=tuple(
+                [instrument_control] + [a for a in instrument_levels if a != instrument_control]
+            ),
+            instrument_control=instrument_control,
+            cells=cells,
+            cluster_count_bound=bound,
+        )
+        return self._sample_ratio(summary, rows)
+
+    def _check_row_counts(self, rows: list[dict[str, Any]]) -> None:
+        checks = [
+            ("cluster_nulls", self.cluster_by, "NULL value(s) in cluster column {c!r}; every row "
+             "needs a cluster (drop or fill them)."),
+            ("p_nulls", self.propensity, "NULL propensities in {c!r}."),
+            ("p_bad", self.propensity, "propensities outside (0, 1] in {c!r}; a propensity is the "
+             "probability of the assigned arm, so 0 < p <= 1."),
+            ("w_nulls", self.weights, "NULL weights in {c!r}."),
+            ("w_bad", self.weights, "negative weights in {c!r}."),
+        ]
+        for key, column, message in checks:
+            if column is None:
+                continue
+            count = sum(int(r[key] or 0) for r in rows)
+            if count:
+                raise DesignError(f"Found {count} " + message.format(c=column))
+
+    def _resolve_control(self, arms: list[Any]) -> tuple[Any, str]:
+        if self.control is not None:
+            if self.control not in arms:
+                raise DesignError(
+                    f"control={self.control!r} is not an arm of {self.intent_to_treat!r}; "
+                    f"the arms are {arms}."
+                )
+            return self.control, "given"
+        binary = _binary_control(arms)
+        if binary is not None:
+            return binary, "0/False level"
+        return arms[0], "first level in sorted order"
+
+    def _sample_ratio(self, summary: DesignSummary, rows: list[dict[str, Any]]) -> DesignSummary:
+        if self.expected_split is None:
+            return summary
+        split = dict(self.expected_split)
+        if set(split) != set(summary.arms) or any(v <= 0 for v in split.values()):
+            raise InvalidParameterError(
+                f"expected_split must give a positive share for each arm {list(summary.arms)}; "
+                f"got {split}."
+            )
+        itt = self.intent_to_treat
+        if self.cluster_by is None:
+            counts = {a: sum(r["n"] for r in rows if r[itt] == a) for a in summary.arms}
+        else:
+            t = self.table
+            query = t.group_by(itt).aggregate(k=t[self.cluster_by].nunique())
+            counts = {r[itt]: r["k"] for r in self.runner.run(query, "clusters per arm")}
+        observed = [counts[a] for a in summary.arms]
+        stat, p = sample_ratio_test(observed, [split[a] for a in summary.arms])
+        if p < SRM_ALPHA:
+            unit = "rows" if self.cluster_by is None else "clusters"
+            per_arm = dict(zip(summary.arms, observed, strict=True))
+            warnings.warn(
+                f"Sample ratio mismatch: observed {unit} per arm {per_arm} "
+                f"vs expected split {split} (chi2={stat:.1f}, p={p:.2g}). The assignment may be "
+                "broken; do not trust effects until it is explained.",
+                SampleRatioMismatchWarning,
+                stacklevel=4,
+            )
+        return replace(summary, srm_statistic=stat, srm_p_value=p)

@@ -1,0 +1,283 @@
+r"""``LinearModel``: weighted, cluster-robust 2SLS fitted from warehouse moments.
+
+Flow: prepare query (NULLs, shifts, levels) → pass 1 (cross products, or compressed cells) → 2SLS in
+numpy for every metric at once → pass 2 (sandwich meat with β inlined) → re-parametrisation to
+covariates centred at their weighted mean, so the arm coefficients are average effects (Lin 2013,
+doi:10.1214/12-AOAS583) and, with an instrument, complier average effects (LATE; Imbens and
+Angrist 1994, doi:10.2307/2951620).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import numpy as np
+from numpy.typing import NDArray
+
+from warehouse_causal import compression
+from warehouse_causal.algebra import (
+    COVARIANCE_TYPES,
+    IVSolution,
+    collinear_sets,
+    condition_number,
+    iid_covariance,
+    residual_cross_products,
+    sandwich,
+    small_sample_factor,
+    two_stage_least_squares,
+)
+from warehouse_causal.algebra.linalg import solve_spd
+from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES, leverage_power
+from warehouse_causal.backends import QueryRecord, QueryRunner
+from warehouse_causal.diagnostics import (
+    BalanceRow,
+    FirstStageRow,
+    balance_table,
+    check_clusters,
+    first_stage_table,
+)
+from warehouse_causal.errors import (
+    CollinearityError,
+    DesignError,
+    InvalidParameterError,
+    PrecisionWarning,
+    check_option,
+)
+from warehouse_causal.moments import (
+    INTERCEPT,
+    Design,
+    Moments,
+    build_design,
+    cluster_meat_query,
+    hc_meat_query,
+    pass1_query,
+    read_meat,
+    read_moments,
+)
+from warehouse_causal.results import ModelResultsMixin
+from warehouse_causal.spec import ModelSpec
+
+__all__ = ["LinearModel"]
+
+Strategy = Literal["auto", "moments", "compressed"]
+#: Warn when the equilibrated X'WX is this ill-conditioned (digits lost ≈ log10 of it).
+CONDITION_WARNING = 1e10
+
+
+def _check_rank(gram: NDArray[np.float64], labels: tuple[str, ...], what: str) -> None:
+    sets = collinear_sets(gram)
+    if not sets:
+        return
+    names = [labels[i] for i in sets[0]]
+    if len(names) == 1:
+        message = (f"The {what} term {names[0]!r} has no variation (an empty level, or a column "
+                   "that is constant); drop it.")
+    else:
+        message = (f"The {what} terms {names} are linearly dependent (collinear); drop one of them. "
+                   "A constant covariate, or one that is a sum of others, causes this.")
+    raise CollinearityError(message, names)
+
+
+def _reparametrisation(design: Design, moments: Moments) -> NDArray[np.float64]:
+    r"""T with :math:`X_{basis} = X_{centred} T`, so :math:`\beta_{centred} = T\beta_{basis}`.
+
+    A shifted covariate is :math:`w - K = (w - \bar w) + (\bar w - K)\cdot 1` and an interaction is
+    :math:`d(w - K) = d(w - \bar w) + (\bar w - K) d`, with :math:`\bar w` the weighted mean.
+    """
+    index = {label: i for i, label in enumerate(design.x)}
+    t = np.eye(len(design.x))
+    sum_w = moments.block([INTERCEPT], [INTERCEPT])[0, 0]
+    delta = {c: moments.block([INTERCEPT], [c])[0, 0] / sum_w for c in design.covariates}
+    for c in design.covariates:
+        t[index[INTERCEPT], index[c]] = delta[c]
+    for label, arm, cov in design.interactions:
+        t[index[arm], index[label]] = delta[cov]
+    return t
+
+
+def _solve(design: Design, moments: Moments) -> tuple[IVSolution, NDArray[np.float64]]:
+    xtx = moments.block(design.x, design.x)
+    ztz = moments.block(design.z, design.z)
+    _check_rank(xtx, design.x, "regressor")
+    _check_rank(ztz, design.z, "instrument")
+    ztx = moments.block(design.z, design.x)
+    a = ztx.T @ solve_spd(ztz, ztx)
+    _check_rank((a + a.T) / 2.0, design.x, "instrumented regressor")
+    cond = condition_number(xtx)
+    if cond > CONDITION_WARNING:
+        warnings.warn(
+            f"X'WX is ill-conditioned (condition number {cond:.1e} after scaling); estimates may "
+            "have lost digits. Rescale or drop near-collinear covariates.",
+            PrecisionWarning, stacklevel=5,
+        )
+    return two_stage_least_squares(ztz, ztx, moments.block(design.z, design.y)), ztz
+
+
+@dataclass(frozen=True)
+class _Passes:
+    """What the warehouse passes produced: moments, the solution, the meat and the queries."""
+
+    moments: Moments
+    solution: IVSolution
+    meat: NDArray[np.float64] | None
+    n_clusters: int | None
+    mixed_clusters: int
+    queries: dict[str, Any]
+
+
+def _run_moments(design: Design, runner: QueryRunner, cluster: str | None, covariance: str,
+                 assignment: str) -> _Passes:
+    p1 = pass1_query(design)
+    moments = read_moments(runner.run(p1, "pass 1: cross products")[0], design)
+    solution, ztz = _solve(design, moments)
+    queries: dict[str, Any] = {"pass1": p1}
+    if covariance == "iid":
+        return _Passes(moments, solution, None, None, 0, queries)
+    size = len(design.z) * len(design.y)
+    if cluster is not None:
+        p2 = cluster_meat_query(design, solution.params, cluster, assignment)
+        queries["pass2"] = p2
+        row = runner.run(p2, "pass 2: cluster scores")[0]
+        return _Passes(moments, solution, read_meat(row, size), int(row["n_clusters"]),
+                       int(row["mixed"] or 0), queries)
+    power = leverage_power(covariance)
+    ztz_inv = solve_spd(ztz, np.eye(len(design.z))) if power else None
+    p2 = hc_meat_query(design, solution.params, ztz_inv, power)
+    queries["pass2"] = p2
+    meat = read_meat(runner.run(p2, "pass 2: HC scores")[0], size)
+    return _Passes(moments, solution, meat, None, 0, queries)
+
+
+def _run_compressed(design: Design, runner: QueryRunner, cluster: str | None,
+                    covariance: str) -> _Passes:
+    query = compression.cells_query(design, cluster)
+    rows = runner.run(query, "compressed cells")
+    moments, cells = compression.moments_from_cells(rows, design)
+    solution, ztz = _solve(design, moments)
+    queries: dict[str, Any] = {"cells": query}
+    if covariance == "iid":
+        return _Passes(moments, solution, None, None, 0, queries)
+    if cluster is not None:
+        meat, g, mixed = compression.cluster_meat_from_cells(rows, cells, design, solution.params)
+        return _Passes(moments, solution, meat, g, mixed, queries)
+    ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
+    meat = compression.hc_meat_from_cells(cells, design, solution.params, ztz_inv,
+                                          leverage_power(covariance))
+    return _Passes(moments, solution, meat, None, 0, queries)
+
+
+def _basis_covariance(design: Design, passes: _Passes, covariance: str) -> NDArray[np.float64]:
+    n, k = passes.moments.nobs, len(design.x)
+    solution = passes.solution
+    if covariance == "iid":
+        m = passes.moments
+        resid = residual_cross_products(
+            solution.params, m.block(design.x, design.x), m.block(design.x, design.y),
+            m.block(design.y, design.y),
+        )
+        return iid_covariance(solution.a_inv, resid, n - k)
+    assert passes.meat is not None
+    scale = small_sample_factor(covariance, n, k, passes.n_clusters)
+    return sandwich(solution.projection, passes.meat, scale)
+
+
+@dataclass(frozen=True)
+class LinearModel(ModelResultsMixin):
+    r"""A fitted weighted (2SLS) linear model for one or many metrics.
+
+    Create it with ``experiment.add_metric(...).fit(wc.LinearModel, covariance=..., interacted=...)``.
+
+    Parameters of ``fit``
+    ---------------------
+    covariance : "iid", "HC0", "HC1", "HC2", "HC3", "CR0" or "CR1" (default HC1, or CR1 with
+        ``cluster_by``). HC2/HC3 leverage is :math:`h_i = w_i z_i'(Z'WZ)^{-1}z_i`.
+    interacted : add arm × centred-covariate terms (Lin 2013); False gives the additive (CUPED) model.
+    strategy : "auto" (default), "moments" or "compressed"; ``strategy_reason`` says why.
+    alpha : level of the reported intervals (default 0.05).
+
+    Attributes
+    ----------
+    params : (k, M) coefficients; column m belongs to ``metrics[m]``, row j to ``terms[j]``.
+        Covariates are centred at their weighted mean, so arm rows are average effects.
+    cov : (k·M, k·M) joint covariance, metric-major (block (m, l) is Cov(β_m, β_l)).
+    nobs, df_resid, n_clusters : rows, n − k, and clusters (CR covariance only).
+    """
+
+    params: NDArray[np.float64] = field(repr=False)
+    cov: NDArray[np.float64] = field(repr=False)
+    terms: tuple[str, ...]
+    metrics: tuple[str, ...]
+    arms: tuple[Any, ...]
+    treatment_terms: tuple[str, ...]
+    nobs: int
+    df_resid: int
+    n_clusters: int | None
+    covariance: str
+    strategy: str
+    strategy_reason: str
+    interacted: bool
+    alpha: float
+    first_stage: tuple[FirstStageRow, ...] = field(repr=False)
+    balance: tuple[BalanceRow, ...] = field(repr=False)
+    queries: tuple[QueryRecord, ...] = field(repr=False)
+    spec: ModelSpec = field(repr=False, compare=False)
+    query_exprs: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def _fit(cls, spec: ModelSpec, covariance: str | None = None, interacted: bool = True,
+             strategy: Strategy = "auto", alpha: float = 0.05) -> LinearModel:
+        exp, owner = spec.experiment, "LinearModel.fit"
+        covariance = covariance or ("CR1" if exp.cluster_by else "HC1")
+        check_option(covariance, "covariance", owner, COVARIANCE_TYPES)
+        check_option(strategy, "strategy", owner, get_args(Strategy))
+        check_option(interacted, "interacted", owner, (True, False))
+        if not (isinstance(alpha, float) and 0.0 < alpha < 1.0):
+            raise InvalidParameterError(
+                f"The 'alpha' parameter of {owner} must be a float in (0, 1). Got {alpha!r} instead."
+            )
+        if covariance in CLUSTERED_TYPES and exp.cluster_by is None:
+            raise InvalidParameterError(
+                f"covariance={covariance!r} needs a cluster column: pass cluster_by=... to ExperimentData."
+            )
+        runner = QueryRunner(list(exp.runner.records))
+        design = build_design(spec, runner, interacted)
+        if len(design.instruments) < len(design.treatment):
+            raise DesignError(
+                f"Under-identified: {len(design.instruments)} instrument arm(s) for "
+                f"{len(design.treatment)} treated arm(s); each treated arm needs an instrument arm."
+            )
+        cluster = exp.cluster_by if covariance in CLUSTERED_TYPES else None
+        chosen, reason = compression.choose_strategy(
+            strategy, design, len(exp.design.cells), exp.design.cluster_count_bound if cluster else None,
+            design.weight is not None and leverage_power(covariance) > 0,
+        )
+        if chosen == "compressed":
+            passes = _run_compressed(design, runner, cluster, covariance)
+        else:
+            passes = _run_moments(design, runner, cluster, covariance, exp.intent_to_treat)
+        if passes.n_clusters is not None:
+            if passes.n_clusters < 2:
+                raise DesignError(
+                    f"Cluster-robust covariance needs at least 2 clusters; found {passes.n_clusters}."
+                )
+            check_clusters(passes.n_clusters, passes.mixed_clusters, exp.cluster_by)
+        first_stage = first_stage_table(design, passes.moments)
+        balance = balance_table(design, passes.moments)
+        t = _reparametrisation(design, passes.moments)
+        params = t @ passes.solution.params
+        params[0] += np.array([design.columns[y].shift for y in design.y])
+        lift = np.kron(np.eye(len(design.y)), t)
+        cov = lift @ _basis_covariance(design, passes, covariance) @ lift.T
+        cov = (cov + cov.T) / 2.0
+        for array in (params, cov):
+            array.setflags(write=False)
+        return cls(
+            params=params, cov=cov, terms=design.x, metrics=design.y,
+            arms=design.arms, treatment_terms=design.treatment, nobs=passes.moments.nobs,
+            df_resid=passes.moments.nobs - len(design.x), n_clusters=passes.n_clusters,
+            covariance=covariance, strategy=chosen, strategy_reason=reason, interacted=interacted,
+            alpha=alpha, first_stage=first_stage, balance=balance, queries=tuple(runner.records),
+            spec=spec, query_exprs=passes.queries,
+        )

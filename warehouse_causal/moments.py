@@ -1,0 +1,333 @@
+r"""Build the warehouse queries of a fit as ibis expressions: the design's basis columns, the
+prepare query, pass 1 (cross products) and pass 2 (sandwich meats). Nothing here executes or solves.
+
+Basis coordinates
+-----------------
+Every numeric covariate and metric is shifted in SQL by a provisional constant K (its mean from the
+prepare query), so sums of products do not cancel catastrophically when :math:`|\bar x| \gg s_x`
+(stack notes §5). Arm and category dummies are not shifted. Interactions are
+:math:`d_a (w_j - K_j)`. The model is solved in these coordinates and re-parametrised exactly to
+covariates centred at their weighted mean in :mod:`warehouse_causal.models`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+from numpy.typing import NDArray
+
+from warehouse_causal.backends import QueryRunner
+from warehouse_causal.errors import DesignError
+from warehouse_causal.spec import ModelSpec
+from warehouse_causal.terms import Term
+
+__all__ = [
+    "INTERCEPT",
+    "BasisColumn",
+    "Design",
+    "Moments",
+    "build_design",
+    "cluster_meat_query",
+    "hc_meat_query",
+    "pass1_query",
+    "read_meat",
+    "read_moments",
+]
+
+INTERCEPT = "Intercept"
+#: A categorical covariate may have at most this many levels (each becomes a dummy).
+MAX_LEVELS = 50
+#: Numeric covariates with at most this many distinct values are discrete (compressible).
+DISCRETE_MAX_DISTINCT = 64
+
+
+@dataclass(frozen=True)
+class BasisColumn:
+    """One column of [X | Z | Y] in basis coordinates: ``expr`` − ``shift`` (``expr`` None = 1)."""
+
+    label: str
+    expr: ir.Value | None
+    shift: float = 0.0
+    levels: int | None = 2  # distinct values (None = many); for the compression decision
+
+    def value(self) -> ir.Value | None:
+        """The float64 SQL expression of the column, shift applied (None for the intercept)."""
+        if self.expr is None:
+            return None
+        col = self.expr.cast("float64")
+        return col - self.shift if self.shift != 0.0 else col
+
+
+@dataclass(frozen=True)
+class Design:
+    """Labels of X, Z and Y over a shared, ordered set of basis columns."""
+
+    table: ir.Table
+    columns: dict[str, BasisColumn]
+    x: tuple[str, ...]
+    z: tuple[str, ...]
+    y: tuple[str, ...]
+    weight: ir.Value | None
+    covariates: tuple[str, ...]
+    interactions: tuple[tuple[str, str, str], ...]  # (label, arm dummy, covariate) in X
+    treatment: tuple[str, ...]  # arm dummies of X
+    instruments: tuple[str, ...]  # arm dummies of Z
+    arms: tuple[Any, ...]  # treated level of each arm dummy
+    nobs: int
+    discrete_levels: int | None  # product of distinct values of the covariates (None: continuous)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """All basis labels in query order."""
+        return tuple(self.columns)
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Weighted cross products U'WU of the basis columns, with n, Σw and Σw²."""
+
+    labels: tuple[str, ...]
+    matrix: NDArray[np.float64] = field(repr=False)
+    nobs: int
+    sum_w: float
+    sum_w2: float
+
+    def block(self, rows: Sequence[str], cols: Sequence[str]) -> NDArray[np.float64]:
+        """The sub-matrix for the given row and column labels."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        return self.matrix[np.ix_([index[r] for r in rows], [index[c] for c in cols])]
+
+
+# -- building the design -------------------------------------------------------------------
+
+
+def _prepare_query(spec: ModelSpec) -> ir.Table:
+    t = spec.experiment.table
+    aggs: dict[str, ir.Value] = {"n": t.count()}
+    for i, term in enumerate(spec.metrics + spec.covariates):
+        aggs[f"nulls_{i}"] = term.expr.isnull().cast("int64").sum()
+        if not term.categorical:
+            aggs[f"mean_{i}"] = term.expr.cast("float64").mean()
+            aggs[f"distinct_{i}"] = term.expr.approx_nunique()
+    return t.aggregate(**aggs)
+
+
+def _levels(term: Term, table: ir.Table, runner: QueryRunner) -> list[Any]:
+    query = (
+        table.select(level=term.expr).group_by("level").aggregate(n=table.count())
+        .order_by("level").limit(MAX_LEVELS + 1)
+    )
+    rows = runner.run(query, f"levels of {term.label}")
+    if len(rows) > MAX_LEVELS:
+        raise DesignError(
+            f"Categorical covariate {term.label!r} has more than {MAX_LEVELS} levels; group rare "
+            "levels first (e.g. a CASE expression) or use a numeric encoding."
+        )
+    return [r["level"] for r in rows]
+
+
+def _dummy(label: str, expr: ir.Value, level: Any) -> BasisColumn:
+    return BasisColumn(f"{label}[{level}]", (expr == level).cast("float64"))
+
+
+def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Design:
+    """Run the prepare query (NULLs, means, distinct counts, levels) and lay out X, Z and Y."""
+    exp, design = spec.experiment, spec.experiment.design
+    row = runner.run(_prepare_query(spec), "prepare (NULLs, shifts, levels)")[0]
+    terms = spec.metrics + spec.covariates
+    for i, term in enumerate(terms):
+        if row[f"nulls_{i}"]:
+            role = "metric" if i < len(spec.metrics) else "covariate"
+            raise DesignError(
+                f"The {role} {term.label!r} has {row[f'nulls_{i}']} NULL value(s) out of {row['n']} "
+                "rows; filter those rows or fill the values (e.g. 0 for a count with no events)."
+            )
+    t = exp.table
+    covariates: list[BasisColumn] = []
+    discrete: int | None = 1
+    for i, term in enumerate(spec.covariates, start=len(spec.metrics)):
+        if term.categorical:
+            levels = _levels(term, t, runner)
+            covariates += [_dummy(term.label, term.expr, lv) for lv in levels[1:]]
+            discrete = discrete * len(levels) if discrete is not None else None
+        else:
+            distinct = int(row[f"distinct_{i}"])
+            small = distinct <= DISCRETE_MAX_DISTINCT
+            discrete = discrete * distinct if (discrete is not None and small) else None
+            covariates.append(BasisColumn(
+                term.label, term.expr, float(row[f"mean_{i}"]),
+                distinct if distinct <= DISCRETE_MAX_DISTINCT else None,
+            ))
+    metrics = [
+        BasisColumn(m.label, m.expr, float(row[f"mean_{i}"]), None) for i, m in enumerate(spec.metrics)
+    ]
+    trt, ins = exp.treated_column, exp.instrument_column
+    treated = [_dummy(trt, t[trt], a) for a in design.treated_levels[1:]]
+    instruments = [_dummy(ins, t[ins], a) for a in design.instrument_levels[1:]]
+
+    def interact(arms: list[BasisColumn]) -> list[BasisColumn]:
+        if not interacted:
+            return []
+        return [
+            BasisColumn(f"{a.label}:{c.label}", a.expr * c.value(), 0.0, c.levels)
+            for a, c in itertools.product(arms, covariates)
+        ]
+
+    intercept = BasisColumn(INTERCEPT, None, 0.0, 1)
+    x_cols = [intercept, *treated, *covariates, *interact(treated)]
+    z_cols = [intercept, *instruments, *covariates, *interact(instruments)]
+    columns = {c.label: c for c in [*x_cols, *z_cols, *metrics]}
+    interactions = tuple(
+        (f"{a.label}:{c.label}", a.label, c.label)
+        for a, c in itertools.product(treated, covariates) if interacted
+    )
+    return Design(
+        table=t,
+        columns=columns,
+        x=tuple(c.label for c in x_cols),
+        z=tuple(c.label for c in z_cols),
+        y=tuple(c.label for c in metrics),
+        weight=exp.weight_expr(),
+        covariates=tuple(c.label for c in covariates),
+        interactions=interactions,
+        treatment=tuple(c.label for c in treated),
+        instruments=tuple(c.label for c in instruments),
+        arms=tuple(design.treated_levels[1:]),
+        nobs=int(row["n"]),
+        discrete_levels=discrete,
+    )
+
+
+# -- pass 1: cross products ----------------------------------------------------------------
+
+
+def _product(factors: Sequence[ir.Value | None]) -> ir.Value | None:
+    present = [f for f in factors if f is not None]
+    if not present:
+        return None
+    out = present[0]
+    for f in present[1:]:
+        out = out * f
+    return out
+
+
+def _weighted_sum(table: ir.Table, factors: Sequence[ir.Value | None]) -> ir.Value:
+    prod = _product(factors)
+    return table.count().cast("float64") if prod is None else prod.sum()
+
+
+def pass1_query(design: Design) -> ir.Table:
+    """One aggregate with Σ w·u_i·u_j for every pair of basis columns, plus n, Σw, Σw²."""
+    t, w = design.table, design.weight
+    values = [c.value() for c in design.columns.values()]
+    aggs: dict[str, ir.Value] = {
+        f"m_{i}_{j}": _weighted_sum(t, [w, values[i], values[j]])
+        for i, j in itertools.combinations_with_replacement(range(len(values)), 2)
+    }
+    aggs["n"] = t.count()
+    aggs["sum_w"] = _weighted_sum(t, [w])
+    aggs["sum_w2"] = _weighted_sum(t, [w, w])
+    return t.aggregate(**aggs)
+
+
+def read_moments(row: dict[str, Any], design: Design) -> Moments:
+    """Assemble the symmetric moment matrix from pass-1 aliases (read by name, never position)."""
+    u = len(design.columns)
+    matrix = np.empty((u, u))
+    for i, j in itertools.combinations_with_replacement(range(u), 2):
+        matrix[i, j] = matrix[j, i] = float(row[f"m_{i}_{j}"])
+    return Moments(design.labels, matrix, int(row["n"]), float(row["sum_w"]), float(row["sum_w2"]))
+
+
+# -- pass 2: meats ---------------------------------------------------------------------------
+
+
+def _lit(value: float) -> ir.Value:
+    return ibis.literal(float(value), type="float64")
+
+
+def residual_exprs(design: Design, params: NDArray[np.float64]) -> list[ir.Value]:
+    """e_m = y_m − Σ_j β_jm x_j in basis coordinates, β inlined as float literals (full precision)."""
+    out = []
+    for m, y in enumerate(design.y):
+        e = design.columns[y].value()
+        for j, label in enumerate(design.x):
+            coef = float(params[j, m])
+            if coef == 0.0:
+                continue
+            x = design.columns[label].value()
+            e = e - (_lit(coef) if x is None else _lit(coef) * x)
+        out.append(e)
+    return out
+
+
+def _leverage(design: Design, ztz_inv: NDArray[np.float64]) -> ir.Value:
+    r"""h_i = w_i z_i'(Z'WZ)^{-1} z_i as a literal quadratic form."""
+    z = [design.columns[label].value() for label in design.z]
+    h: ir.Value | None = None
+    for a, b in itertools.combinations_with_replacement(range(len(z)), 2):
+        coef = ztz_inv[a, b] * (1.0 if a == b else 2.0)
+        term = _product([_lit(coef), z[a], z[b]])
+        h = term if h is None else h + term
+    return h if design.weight is None else h * design.weight
+
+
+def _scores(design: Design, params: NDArray[np.float64]) -> list[ir.Value]:
+    """s_(m,a) = w e_m z_a, metric-major."""
+    z = [design.columns[label].value() for label in design.z]
+    return [
+        _product([design.weight, e, za]) for e in residual_exprs(design, params) for za in z
+    ]
+
+
+def hc_meat_query(
+    design: Design, params: NDArray[np.float64], ztz_inv: NDArray[np.float64] | None, power: int
+) -> ir.Table:
+    r"""Σ_i s_i s_i' / (1 − h_i)^power over all (metric, instrument) pairs, as one aggregate."""
+    t = design.table
+    scores = _scores(design, params)
+    cols: dict[str, ir.Value] = {f"s_{i}": s for i, s in enumerate(scores)}
+    if power:
+        assert ztz_inv is not None
+        cols["f"] = _lit(1.0) / (_lit(1.0) - _leverage(design, ztz_inv)) ** power
+    inner = t.select(**cols)
+    f = inner["f"] if power else None
+    aggs = {
+        f"q_{i}_{j}": _product([inner[f"s_{i}"], inner[f"s_{j}"], f]).sum()
+        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
+    }
+    return inner.aggregate(**aggs)
+
+
+def cluster_meat_query(
+    design: Design, params: NDArray[np.float64], cluster: str, assignment: str
+) -> ir.Table:
+    r"""GROUP BY cluster → s_g = Σ_{i∈g} w z e, then Σ_g s_g s_g' and G in one nested aggregate.
+
+    Also counts clusters whose rows carry more than one assignment arm.
+    """
+    t = design.table
+    scores = _scores(design, params)
+    per_cluster = t.group_by(cluster).aggregate(
+        **{f"s_{i}": s.sum() for i, s in enumerate(scores)},
+        mixed=(t[assignment].min() != t[assignment].max()).cast("int64"),
+    )
+    aggs = {
+        f"q_{i}_{j}": (per_cluster[f"s_{i}"] * per_cluster[f"s_{j}"]).sum()
+        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
+    }
+    return per_cluster.aggregate(**aggs, n_clusters=per_cluster.count(), mixed=per_cluster.mixed.sum())
+
+
+def read_meat(row: dict[str, Any], size: int) -> NDArray[np.float64]:
+    """Assemble the symmetric (kz·M)² meat from pass-2 aliases."""
+    meat = np.empty((size, size))
+    for i, j in itertools.combinations_with_replacement(range(size), 2):
+        meat[i, j] = meat[j, i] = float(row[f"q_{i}_{j}"])
+    return meat

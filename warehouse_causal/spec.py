@@ -1,0 +1,112 @@
+"""``ModelSpec``: the metrics and covariates of an experiment, ready to ``fit``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import ibis.expr.types as ir
+
+from warehouse_causal.errors import DesignError, InvalidParameterError
+from warehouse_causal.terms import Term, resolve_term
+
+if TYPE_CHECKING:
+    from warehouse_causal.experiment import ExperimentData
+
+__all__ = ["ModelSpec"]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (str, ir.Value)) or callable(value):
+        return [value]
+    return list(value)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """An experiment with named outcomes (``metrics``) and pre-treatment ``covariates``.
+
+    Created by :meth:`ExperimentData.add_metric`; ``fit`` turns it into a fitted model. Every
+    method returns a new object.
+    """
+
+    experiment: ExperimentData
+    metrics: tuple[Term, ...]
+    covariates: tuple[Term, ...]
+
+    @classmethod
+    def build(cls, experiment: ExperimentData, y: Any, covariates: Any) -> ModelSpec:
+        """Resolve and check the specs against the experiment table."""
+        table = experiment.table
+        metrics = tuple(resolve_term(s, table, "metric") for s in _as_list(y))
+        if not metrics:
+            raise InvalidParameterError("add_metric needs at least one metric in 'y'.")
+        for m in metrics:
+            if m.categorical:
+                raise DesignError(
+                    f"Metric {m.label!r} is a string column; a metric must be numeric or boolean."
+                )
+        terms = tuple(resolve_term(s, table, "covariate") for s in _as_list(covariates))
+        spec = cls(experiment, (), ())
+        return replace(spec, metrics=spec._checked(metrics, terms), covariates=terms)
+
+    def add_metric(self, y: Any) -> ModelSpec:
+        """A new spec with more metrics (they share the covariates and one pass over the data)."""
+        extra = tuple(resolve_term(s, self.experiment.table, "metric") for s in _as_list(y))
+        return replace(self, metrics=self._checked(self.metrics + extra, self.covariates))
+
+    def _checked(self, metrics: tuple[Term, ...], covariates: tuple[Term, ...]) -> tuple[Term, ...]:
+        exp = self.experiment
+        design = {
+            c: role
+            for role, c in [
+                ("intent_to_treat", exp.intent_to_treat),
+                ("treated", exp.treated_column),
+                ("instrument", exp.instrument_column),
+                ("propensity", exp.propensity),
+                ("weights", exp.weights),
+                ("cluster_by", exp.cluster_by),
+            ]
+            if c is not None
+        }
+        labels = [m.label for m in metrics]
+        if len(set(labels)) != len(labels):
+            raise InvalidParameterError(f"Metric names must be unique; got {labels}.")
+        for m in metrics:
+            used = m.columns & design.keys()
+            if used:
+                col = sorted(used)[0]
+                raise DesignError(
+                    f"Metric {m.label!r} reads {col!r}, the {design[col]!r} column of the design."
+                )
+        metric_columns = frozenset().union(*(m.columns for m in metrics))
+        for c in covariates:
+            used = c.columns & design.keys()
+            if used:
+                col = sorted(used)[0]
+                raise DesignError(
+                    f"Covariate {c.label!r} reads {col!r}, the {design[col]!r} column of the design; "
+                    "covariates must be measured before treatment and cannot be design columns."
+                )
+            if c.columns & metric_columns:
+                col = sorted(c.columns & metric_columns)[0]
+                raise DesignError(
+                    f"Covariate {c.label!r} reads {col!r}, which is also a metric; adjusting for the "
+                    "outcome itself removes the effect. Use its pre-period value instead."
+                )
+        cov_labels = [c.label for c in covariates]
+        if len(set(cov_labels)) != len(cov_labels):
+            raise InvalidParameterError(f"Covariate names must be unique; got {cov_labels}.")
+        return metrics
+
+    def fit(self, model: type, **options: Any) -> Any:
+        """Fit ``model`` (e.g. ``wc.LinearModel``) with keyword ``options``; returns the fitted model."""
+        fit = getattr(model, "_fit", None)
+        if not isinstance(model, type) or fit is None:
+            raise InvalidParameterError(
+                "The 'model' parameter of ModelSpec.fit must be a model class such as "
+                f"wc.LinearModel. Got {model!r} instead."
+            )
+        return fit(self, **options)

@@ -1,0 +1,196 @@
+"""Translate one user-written SQL scalar expression into an ibis expression, through an allow-list.
+
+The string is parsed with sqlglot (canonical input dialect: DuckDB), checked to be exactly one
+expression, and every node is translated by hand into ibis. Nothing the user wrote is ever spliced
+into generated SQL: ibis renders the translated expression for each backend's dialect. Statements,
+subqueries, window and aggregate functions, user functions, table-qualified columns and
+placeholders are refused with the construct named.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+import ibis
+import ibis.expr.types as ir
+import sqlglot
+import sqlglot.errors
+from sqlglot import exp
+
+from warehouse_causal.errors import ExpressionError, SchemaError, closest_name
+
+__all__ = ["INPUT_DIALECT", "MAX_IN_LIST", "MAX_NODES", "MAX_SQL_CHARS", "sql_to_ibis"]
+
+INPUT_DIALECT = "duckdb"
+MAX_SQL_CHARS = 4_000
+MAX_NODES = 400
+MAX_IN_LIST = 1_000
+
+_BINARY: dict[type[exp.Expression], Callable[[ir.Value, ir.Value], ir.Value]] = {
+    exp.EQ: operator.eq,
+    exp.NEQ: operator.ne,
+    exp.GT: operator.gt,
+    exp.GTE: operator.ge,
+    exp.LT: operator.lt,
+    exp.LTE: operator.le,
+    exp.And: operator.and_,
+    exp.Or: operator.or_,
+    exp.Add: operator.add,
+    exp.Sub: operator.sub,
+    exp.Mul: operator.mul,
+    exp.Div: operator.truediv,
+    exp.Mod: operator.mod,
+}
+_UNARY: dict[type[exp.Expression], Callable[[ir.Value], ir.Value]] = {
+    exp.Not: operator.invert,
+    exp.Neg: operator.neg,
+    exp.Paren: lambda v: v,
+    exp.Lower: lambda v: v.lower(),
+    exp.Upper: lambda v: v.upper(),
+    exp.Abs: lambda v: v.abs(),
+    exp.Ln: lambda v: v.ln(),
+    exp.Exp: lambda v: v.exp(),
+    exp.Sqrt: lambda v: v.sqrt(),
+}
+_CASTS = {
+    "DOUBLE": "float64",
+    "FLOAT": "float64",
+    "REAL": "float64",
+    "DECIMAL": "float64",
+    "INT": "int64",
+    "BIGINT": "int64",
+    "SMALLINT": "int64",
+    "TINYINT": "int64",
+    "BOOLEAN": "boolean",
+    "VARCHAR": "string",
+    "TEXT": "string",
+}
+
+
+def _literal(node: exp.Literal) -> ir.Value:
+    if node.is_string:
+        return ibis.literal(node.this)
+    text = node.this
+    value: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
+    return ibis.literal(value)
+
+
+class _Translator:
+    def __init__(self, table: ir.Table, source: str):
+        self.table = table
+        self.source = source
+
+    def refuse(self, what: str) -> ExpressionError:
+        return ExpressionError(f"{what} is not allowed in the SQL expression {self.source!r}.")
+
+    def __call__(self, node: exp.Expression) -> ir.Value:  # noqa: C901 - one dispatch table
+        kind = type(node)
+        if kind in _BINARY:
+            return _BINARY[kind](self(node.left), self(node.right))
+        if kind in _UNARY:
+            return _UNARY[kind](self(node.this))
+        if kind is exp.Column:
+            return self.column(node)
+        if kind is exp.Literal:
+            return _literal(node)
+        if kind is exp.Boolean:
+            return ibis.literal(bool(node.this))
+        if kind is exp.Null:
+            return ibis.null()
+        if kind is exp.Is:
+            if not isinstance(node.expression, exp.Null):
+                raise self.refuse("IS with anything but NULL")
+            return self(node.this).isnull()
+        if kind is exp.In:
+            return self.in_list(node)
+        if kind is exp.Between:
+            value = self(node.this)
+            return value.between(self(node.args["low"]), self(node.args["high"]))
+        if kind in (exp.Like, exp.ILike):
+            pattern = node.expression
+            if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+                raise self.refuse("A LIKE pattern that is not a string literal")
+            value = self(node.this)
+            return value.ilike(pattern.this) if kind is exp.ILike else value.like(pattern.this)
+        if kind is exp.Pow:
+            return self(node.this) ** self(node.expression)
+        if kind is exp.Coalesce:
+            return ibis.coalesce(self(node.this), *[self(e) for e in node.expressions])
+        if kind is exp.If:
+            false = node.args.get("false")
+            return ibis.ifelse(
+                self(node.this), self(node.args["true"]), self(false) if false else ibis.null()
+            )
+        if kind is exp.Case:
+            return self.case(node)
+        if kind is exp.Cast:
+            target = node.to.this.name if hasattr(node.to.this, "name") else str(node.to.this)
+            if target.upper() not in _CASTS:
+                raise self.refuse(f"CAST to {target}")
+            return self(node.this).cast(_CASTS[target.upper()])
+        raise self.refuse(f"The construct {kind.__name__} ({node.sql(INPUT_DIALECT)[:60]!r})")
+
+    def column(self, node: exp.Column) -> ir.Value:
+        if node.table or node.args.get("db") or node.args.get("catalog"):
+            raise self.refuse(f"A qualified column ({node.sql()!r})")
+        name = node.name
+        if name not in self.table.columns:
+            near = closest_name(name, self.table.columns)
+            hint = f" Did you mean {near!r}?" if near else ""
+            quote = " (string literals need single quotes)" if node.this.quoted else ""
+            raise SchemaError(
+                f"Unknown column {name!r}{quote} in the SQL expression {self.source!r}.{hint}",
+                column=name,
+                suggestion=near,
+            )
+        return self.table[name]
+
+    def in_list(self, node: exp.In) -> ir.Value:
+        if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
+            raise self.refuse("IN with a subquery")
+        values = node.expressions
+        if len(values) > MAX_IN_LIST:
+            raise self.refuse(f"An IN list of more than {MAX_IN_LIST} values")
+        if not all(isinstance(v, (exp.Literal, exp.Boolean, exp.Neg)) for v in values):
+            raise self.refuse("An IN list of anything but literals")
+        return self(node.this).isin([self(v) for v in values])
+
+    def case(self, node: exp.Case) -> ir.Value:
+        if node.this is not None:
+            raise self.refuse("CASE <operand> WHEN (write CASE WHEN <condition>)")
+        builder = ibis.cases(*[(self(w.this), self(w.args["true"])) for w in node.args["ifs"]],
+                             else_=self(node.args["default"]) if node.args.get("default") else None)
+        return builder
+
+
+def sql_to_ibis(sql: str, table: ir.Table) -> ir.Value:
+    """Translate ``sql`` (one scalar expression over ``table``'s columns) into an ibis expression.
+
+    Raises ExpressionError (statements, several expressions, disallowed constructs, too long) or
+    SchemaError (unknown column, with the closest name suggested).
+    """
+    if not isinstance(sql, str) or not sql.strip():
+        raise ExpressionError("A SQL expression must be a non-empty string.")
+    if len(sql) > MAX_SQL_CHARS:
+        raise ExpressionError(f"The SQL expression is longer than {MAX_SQL_CHARS} characters.")
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=INPUT_DIALECT) if t is not None]
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as err:
+        first = str(err).splitlines()[0]
+        raise ExpressionError(f"Cannot parse the SQL expression {sql!r}: {first}") from None
+    if len(trees) != 1:
+        raise ExpressionError(
+            f"The SQL text {sql!r} holds {len(trees)} statements; write exactly one expression."
+        )
+    tree = trees[0]
+    if sum(1 for _ in tree.walk()) > MAX_NODES:
+        raise ExpressionError(f"The SQL expression {sql!r} has more than {MAX_NODES} nodes.")
+    try:
+        return _Translator(table, sql)(tree)
+    except ExpressionError:
+        raise
+    except SchemaError:
+        raise
+    except Exception as err:  # ibis type errors, e.g. comparing a string with a number
+        raise ExpressionError(f"The SQL expression {sql!r} is not well typed: {err}") from None
