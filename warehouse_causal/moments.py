@@ -119,10 +119,8 @@ def _prepare_query(spec: ModelSpec) -> ir.Table:
 
 
 def _levels(term: Term, table: ir.Table, runner: QueryRunner) -> list[Any]:
-    query = (
-        table.select(level=term.expr).group_by("level").aggregate(n=table.count())
-        .order_by("level").limit(MAX_LEVELS + 1)
-    )
+    levels = table.select(level=term.expr)
+    query = levels.group_by("level").aggregate(n=levels.count()).order_by("level").limit(MAX_LEVELS + 1)
     rows = runner.run(query, f"levels of {term.label}")
     if len(rows) > MAX_LEVELS:
         raise DesignError(

@@ -1,0 +1,75 @@
+"""Compressed (GROUP BY cells) fits equal the two-pass moments fits and statsmodels, and `auto`
+picks compression only when the design is discrete and cells are few."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+import warehouse_causal as wc
+from tests.helpers import ORACLE_RTOL, Sim, design_matrices, rel_diff, simulate
+
+
+def _discrete(seed: int = 0, clusters: int | None = None, encouragement: bool = False,
+              n: int = 3_000) -> pd.DataFrame:
+    df = simulate(Sim(n=n, seed=seed, clusters=clusters, encouragement=encouragement, arms=3))
+    df["returning"] = (df.x2 > 0.3).astype(int)
+    return df
+
+
+def _fit(df: pd.DataFrame, covariance: str, strategy: str, **roles: object) -> wc.LinearModel:
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="z", **roles)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wc.WarehouseCausalWarning)
+        return exp.add_metric(["y", "conv"], ["device", "returning"]).fit(
+            wc.LinearModel, covariance=covariance, strategy=strategy)
+
+
+@pytest.mark.parametrize("covariance", ["iid", "HC0", "HC1", "HC2", "HC3"])
+def test_compressed_equals_moments_and_statsmodels(covariance: str) -> None:
+    df = _discrete()
+    auto = _fit(df, covariance, "auto")
+    moments = _fit(df, covariance, "moments")
+    assert auto.strategy == "compressed" and moments.strategy == "moments"
+    assert rel_diff(auto.params, moments.params) < ORACLE_RTOL
+    assert rel_diff(auto.cov, moments.cov) < ORACLE_RTOL
+    x, _ = design_matrices(df, "z", "z", "control", ["device", "returning"], ["device"], True, None)
+    cov_type = "nonrobust" if covariance == "iid" else covariance
+    res = sm.OLS(df["y"], x).fit(cov_type=cov_type)
+    assert rel_diff(auto.params[:, 0], res.params[x.columns]) < ORACLE_RTOL
+    assert rel_diff(auto.std_errors[:, 0], res.bse[x.columns]) < ORACLE_RTOL
+
+
+@pytest.mark.parametrize("covariance", ["CR0", "CR1"])
+def test_compressed_clustered_iv_equals_moments(covariance: str) -> None:
+    df = _discrete(seed=3, clusters=40, encouragement=True, n=8_000)
+    auto = _fit(df, covariance, "auto", treated="d", cluster_by="team")
+    moments = _fit(df, covariance, "moments", treated="d", cluster_by="team")
+    assert auto.strategy == "compressed", auto.strategy_reason
+    assert auto.n_clusters == moments.n_clusters == 40
+    assert rel_diff(auto.params, moments.params) < ORACLE_RTOL
+    assert rel_diff(auto.cov, moments.cov) < ORACLE_RTOL
+
+
+def test_weighted_hc1_compresses_but_weighted_hc3_does_not() -> None:
+    df = _discrete(seed=4)
+    hc1 = _fit(df, "HC1", "auto", weights="w")
+    assert hc1.strategy == "compressed"
+    assert rel_diff(hc1.cov, _fit(df, "HC1", "moments", weights="w").cov) < ORACLE_RTOL
+    hc3 = _fit(df, "HC3", "auto", weights="w")
+    assert hc3.strategy == "moments" and "leverage" in hc3.strategy_reason
+    with pytest.raises(wc.InvalidParameterError, match="strategy='compressed' is not possible here"):
+        _fit(df, "HC3", "compressed", weights="w")
+
+
+def test_continuous_covariate_uses_moments() -> None:
+    df = simulate(Sim(n=1_000))
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="z")
+    model = exp.add_metric("y", ["x1"]).fit(wc.LinearModel)
+    assert model.strategy == "moments"
+    assert model.strategy_reason == "a covariate is continuous"
+    assert np.isfinite(model.params).all()
