@@ -12,6 +12,7 @@ the ibis-duckdb entry points that duckdb 2.0 broke (``Backend.sql``, ``list_tabl
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 import uuid
@@ -69,8 +70,21 @@ def table(data: Any, name: str | None = None, con: BaseBackend | None = None) ->
 def to_sql(expr: ir.Expr, dialect: str | None = None) -> str:
     """Compile an expression to SQL for ``dialect`` (default: the expression's backend)."""
     if dialect == "pyspark":
-        import ibis.backends.pyspark
+        _register_pyspark_options()
     return str(ibis.to_sql(expr, dialect=dialect))
+
+
+def _register_pyspark_options() -> None:
+    """ibis compiles the pyspark dialect only once ``ibis.options.pyspark`` exists (stack notes §1)."""
+    try:
+        importlib.import_module("ibis.backends.pyspark")
+    except ImportError:  # pyspark not installed: compiling SQL text needs only the option
+        if getattr(ibis.options, "pyspark", None) is None:
+
+            class PySparkOptions(ibis.config.Config):
+                treat_nan_as_null: bool = False
+
+            ibis.options.pyspark = PySparkOptions()
 
 
 @dataclass(frozen=True)

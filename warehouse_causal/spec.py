@@ -59,18 +59,17 @@ class ModelSpec:
 
     def _checked(self, metrics: tuple[Term, ...], covariates: tuple[Term, ...]) -> tuple[Term, ...]:
         exp = self.experiment
-        design = {
-            c: role
-            for role, c in [
-                ("intent_to_treat", exp.intent_to_treat),
-                ("treated", exp.treated_column),
-                ("instrument", exp.instrument_column),
-                ("propensity", exp.propensity),
-                ("weights", exp.weights),
-                ("cluster_by", exp.cluster_by),
-            ]
-            if c is not None
-        }
+        design: dict[str, str] = {}
+        for role, column in [
+            ("intent_to_treat", exp.intent_to_treat),
+            ("treated", exp.treated_column),
+            ("instrument", exp.instrument_column),
+            ("propensity", exp.propensity),
+            ("weights", exp.weights),
+            ("cluster_by", exp.cluster_by),
+        ]:
+            if column is not None:
+                design.setdefault(column, role)
         labels = [m.label for m in metrics]
         if len(set(labels)) != len(labels):
             raise InvalidParameterError(f"Metric names must be unique; got {labels}.")
