@@ -143,3 +143,27 @@ def test_model_labels_and_frames(case: Case) -> None:
     assert summary.estimate.tolist() == [model.params[1, 0], model.params[1, 1]]
     assert (summary.ci_lower < summary.estimate).all() and (summary.estimate < summary.ci_upper).all()
     assert not model.params.flags.writeable and not model.cov.flags.writeable
+
+
+@pytest.mark.parametrize("covariance", ["HC2", "HC3"])
+def test_iv_leverage_covariances_equal_row_level_numpy(covariance: str) -> None:
+    """No package offers HC2/HC3 for 2SLS; check the SQL pass against the definition on rows."""
+    case = Case("iv_leverage", Sim(encouragement=True, seed=12), ["x1"], propensity=False, weights=True)
+    df = simulate(case.sim)
+    model = _fit(case, df, covariance)
+    w = df["w"].to_numpy()
+    x, z = design_matrices(df, "d", "z", 0, ["x1"], [], True, w)
+    x, z, y = x.to_numpy(), z.to_numpy(), df[["y", "y2"]].to_numpy()
+    wz = z * w[:, None]
+    ztz_inv = np.linalg.inv(wz.T @ z)
+    pi = ztz_inv @ wz.T @ x
+    a_inv = np.linalg.inv(x.T @ wz @ pi)
+    beta = a_inv @ pi.T @ wz.T @ y
+    e = y - x @ beta
+    h = w * np.einsum("ia,ab,ib->i", z, ztz_inv, z)
+    power = {"HC2": 1, "HC3": 2}[covariance]
+    scores = np.hstack([wz * e[:, [j]] for j in range(2)])
+    meat = (scores / ((1 - h) ** power)[:, None]).T @ scores
+    lift = np.kron(np.eye(2), pi @ a_inv)
+    assert rel_diff(model.params, beta) < ORACLE_RTOL
+    assert rel_diff(model.cov, lift.T @ meat @ lift) < ORACLE_RTOL

@@ -89,12 +89,21 @@ def _register_pyspark_options() -> None:
 
 @dataclass(frozen=True)
 class QueryRecord:
-    """One executed query: why it ran, its SQL, the rows it returned and its wall time."""
+    """One executed query: why it ran, the rows it returned and its wall time.
+
+    ``sql`` is compiled on demand from the stored expression (compiling is not free).
+    """
 
     purpose: str
-    sql: str
+    expr: ir.Table = field(repr=False, compare=False)
+    dialect: str
     rows: int
     seconds: float
+
+    @property
+    def sql(self) -> str:
+        """The SQL text the backend ran."""
+        return to_sql(self.expr, dialect=self.dialect)
 
 
 @dataclass
@@ -106,15 +115,11 @@ class QueryRunner:
     def run(self, expr: ir.Table, purpose: str) -> list[dict[str, Any]]:
         """Execute ``expr`` and return its rows as dicts keyed by column alias."""
         backend = expr._find_backend(use_default=True)
-        try:
-            sql = str(ibis.to_sql(expr, dialect=backend.name))
-        except Exception:  # some backends cannot compile unbound; the log is best effort
-            sql = ""
         start = time.perf_counter()
         result = backend.to_pyarrow(expr)
         seconds = time.perf_counter() - start
         rows = result.to_pylist()
-        self.records.append(QueryRecord(purpose, sql, len(rows), seconds))
+        self.records.append(QueryRecord(purpose, expr, backend.name, len(rows), seconds))
         level = logging.INFO if seconds >= SLOW_QUERY_SECONDS else logging.DEBUG
         logger.log(level, "%s: %d row(s) in %.2f s", purpose, len(rows), seconds)
         return rows

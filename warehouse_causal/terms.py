@@ -42,9 +42,14 @@ class Term:
         return referenced_columns(self.expr)
 
 
+def _within_row(node: ops.Node) -> bool:
+    """Traverse a value expression without descending into the relations it reads from."""
+    return not isinstance(node, ops.Relation)
+
+
 def referenced_columns(expr: ir.Value) -> frozenset[str]:
-    """The column names an expression reads."""
-    return frozenset(field.name for field in expr.op().find(ops.Field))
+    """The column names an expression reads (not the columns of its table's own filters)."""
+    return frozenset(field.name for field in expr.op().find(ops.Field, filter=_within_row))
 
 
 def check_columns(table: ir.Table, names: dict[str, str | None]) -> None:
@@ -73,12 +78,12 @@ def _from_ibis(value: Any, table: ir.Table, role: str) -> ir.Value:
     if not isinstance(value, ir.Value):
         raise ExpressionError(f"The {role} {value!r} is not an ibis expression or SQL string.")
     node = value.op()
-    if node.find(_FORBIDDEN):
+    if node.find(_FORBIDDEN, filter=_within_row):
         raise ExpressionError(
             f"The {role} {value.get_name()!r} uses an aggregate, window function or subquery; "
             "it must be a row-level expression of the experiment table."
         )
-    foreign = {f.rel for f in node.find(ops.Field)} - {table.op()}
+    foreign = {f.rel for f in node.find(ops.Field, filter=_within_row)} - {table.op()}
     if foreign:
         raise ExpressionError(
             f"The {role} {value.get_name()!r} reads a table other than the experiment table; "
