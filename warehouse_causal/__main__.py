@@ -1,0 +1,5 @@
+"""``python -m warehouse_causal``."""
+
+from warehouse_causal.cli import main
+
+raise SystemExit(main())
