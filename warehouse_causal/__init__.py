@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from warehouse_causal.backends import connect, table
+from warehouse_causal.effects import Effects
 from warehouse_causal.errors import (
     CollinearityError,
     CovariateImbalanceWarning,
@@ -29,6 +30,7 @@ __all__ = [
     "CovariateImbalanceWarning",
     "DesignError",
     "DesignWarning",
+    "Effects",
     "ExperimentData",
     "ExpressionError",
     "InvalidParameterError",

@@ -152,6 +152,21 @@ class ExperimentData:
         """True when the treatment received is instrumented (encouragement design)."""
         return self.treated_column != self.instrument_column
 
+    def design_roles(self) -> dict[str, str]:
+        """Column → its (first) design role, for messages that explain why a column is refused."""
+        roles: dict[str, str] = {}
+        for role, column in [
+            ("intent_to_treat", self.intent_to_treat),
+            ("treated", self.treated_column),
+            ("instrument", self.instrument_column),
+            ("propensity", self.propensity),
+            ("weights", self.weights),
+            ("cluster_by", self.cluster_by),
+        ]:
+            if column is not None:
+                roles.setdefault(column, role)
+        return roles
+
     def weight_expr(self) -> ir.FloatingColumn | None:
         """Row weight: user weights × 1/propensity, or None when unweighted."""
         w = None

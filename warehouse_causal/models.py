@@ -31,6 +31,7 @@ from warehouse_causal.algebra import (
 from warehouse_causal.algebra.linalg import solve_spd
 from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES, leverage_power
 from warehouse_causal.backends import QueryRecord, QueryRunner
+from warehouse_causal.delta import infer_effect
 from warehouse_causal.diagnostics import (
     BalanceRow,
     FirstStageRow,
@@ -38,6 +39,7 @@ from warehouse_causal.diagnostics import (
     check_clusters,
     first_stage_table,
 )
+from warehouse_causal.effects import Effects
 from warehouse_causal.errors import (
     CollinearityError,
     DesignError,
@@ -80,20 +82,19 @@ def _check_rank(gram: NDArray[np.float64], labels: tuple[str, ...], what: str) -
     raise CollinearityError(message, names)
 
 
-def _reparametrisation(design: Design, moments: Moments) -> NDArray[np.float64]:
+def _reparametrisation(design: Design, means: dict[str, float]) -> NDArray[np.float64]:
     r"""T with :math:`X_{basis} = X_{centred} T`, so :math:`\beta_{centred} = T\beta_{basis}`.
 
     A shifted covariate is :math:`w - K = (w - \bar w) + (\bar w - K)\cdot 1` and an interaction is
-    :math:`d(w - K) = d(w - \bar w) + (\bar w - K) d`, with :math:`\bar w` the weighted mean.
+    :math:`d(w - K) = d(w - \bar w) + (\bar w - K) d`; ``means`` holds :math:`\bar w - K`, the
+    weighted mean of each shifted covariate column.
     """
     index = {label: i for i, label in enumerate(design.x)}
     t = np.eye(len(design.x))
-    sum_w = moments.block([INTERCEPT], [INTERCEPT])[0, 0]
-    delta = {c: moments.block([INTERCEPT], [c])[0, 0] / sum_w for c in design.covariates}
     for c in design.covariates:
-        t[index[INTERCEPT], index[c]] = delta[c]
+        t[index[INTERCEPT], index[c]] = means[c]
     for label, arm, cov in design.interactions:
-        t[index[arm], index[label]] = delta[cov]
+        t[index[arm], index[label]] = means[cov]
     return t
 
 
@@ -224,6 +225,18 @@ class LinearModel(ModelResultsMixin):
     queries: tuple[QueryRecord, ...] = field(repr=False)
     spec: ModelSpec = field(repr=False, compare=False)
     query_exprs: dict[str, Any] = field(repr=False, compare=False)
+    design: Design = field(repr=False, compare=False)
+    covariate_means: dict[str, float] = field(repr=False, compare=False)
+
+    def infer_effect(self, condition_on: Any = None, *, over: str | None = None, relative: bool = False,
+                     alpha: float | None = None, planned_n: int | None = None,
+                     adjust: str = "holm") -> Effects:
+        """Average, segment and per-period effects of every arm on every metric (see Effects)."""
+        return infer_effect(self, condition_on, over=over, relative=relative,
+                            alpha=self.alpha if alpha is None else alpha, planned_n=planned_n,
+                            adjust=adjust)
+
+    infer_effects = infer_effect
 
     @classmethod
     def _fit(cls, spec: ModelSpec, covariance: str | None = None, interacted: bool = True,
@@ -265,7 +278,9 @@ class LinearModel(ModelResultsMixin):
             check_clusters(passes.n_clusters, passes.mixed_clusters, exp.cluster_by)
         first_stage = first_stage_table(design, passes.moments)
         balance = balance_table(design, passes.moments)
-        t = _reparametrisation(design, passes.moments)
+        sum_w = passes.moments.block([INTERCEPT], [INTERCEPT])[0, 0]
+        means = {c: float(passes.moments.block([INTERCEPT], [c])[0, 0] / sum_w) for c in design.covariates}
+        t = _reparametrisation(design, means)
         params = t @ passes.solution.params
         params[0] += np.array([design.columns[y].shift for y in design.y])
         lift = np.kron(np.eye(len(design.y)), t)
@@ -279,5 +294,5 @@ class LinearModel(ModelResultsMixin):
             df_resid=passes.moments.nobs - len(design.x), n_clusters=passes.n_clusters,
             covariance=covariance, strategy=chosen, strategy_reason=reason, interacted=interacted,
             alpha=alpha, first_stage=first_stage, balance=balance, queries=tuple(runner.records),
-            spec=spec, query_exprs=passes.queries,
+            spec=spec, query_exprs=passes.queries, design=design, covariate_means=means,
         )

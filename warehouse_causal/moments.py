@@ -33,6 +33,7 @@ __all__ = [
     "Design",
     "Moments",
     "build_design",
+    "category_levels",
     "cluster_meat_query",
     "hc_meat_query",
     "pass1_query",
@@ -118,7 +119,8 @@ def _prepare_query(spec: ModelSpec) -> ir.Table:
     return t.aggregate(**aggs)
 
 
-def _levels(term: Term, table: ir.Table, runner: QueryRunner) -> list[Any]:
+def category_levels(term: Term, table: ir.Table, runner: QueryRunner) -> list[Any]:
+    """Sorted distinct values of a categorical term (at most MAX_LEVELS, else DesignError)."""
     levels = table.select(level=term.expr)
     query = levels.group_by("level").aggregate(n=levels.count()).order_by("level").limit(MAX_LEVELS + 1)
     rows = runner.run(query, f"levels of {term.label}")
@@ -151,7 +153,7 @@ def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Desi
     discrete: int | None = 1
     for i, term in enumerate(spec.covariates, start=len(spec.metrics)):
         if term.categorical:
-            levels = _levels(term, t, runner)
+            levels = category_levels(term, t, runner)
             covariates += [_dummy(term.label, term.expr, lv) for lv in levels[1:]]
             discrete = discrete * len(levels) if discrete is not None else None
         else:

@@ -58,18 +58,7 @@ class ModelSpec:
         return replace(self, metrics=self._checked(self.metrics + extra, self.covariates))
 
     def _checked(self, metrics: tuple[Term, ...], covariates: tuple[Term, ...]) -> tuple[Term, ...]:
-        exp = self.experiment
-        design: dict[str, str] = {}
-        for role, column in [
-            ("intent_to_treat", exp.intent_to_treat),
-            ("treated", exp.treated_column),
-            ("instrument", exp.instrument_column),
-            ("propensity", exp.propensity),
-            ("weights", exp.weights),
-            ("cluster_by", exp.cluster_by),
-        ]:
-            if column is not None:
-                design.setdefault(column, role)
+        design = self.experiment.design_roles()
         labels = [m.label for m in metrics]
         if len(set(labels)) != len(labels):
             raise InvalidParameterError(f"Metric names must be unique; got {labels}.")

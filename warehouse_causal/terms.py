@@ -20,7 +20,7 @@ from ibis.common.deferred import Deferred
 from warehouse_causal.errors import ExpressionError, SchemaError, closest_name
 from warehouse_causal.sql_expressions import sql_to_ibis
 
-__all__ = ["Term", "check_columns", "referenced_columns", "resolve_term"]
+__all__ = ["Term", "check_columns", "referenced_columns", "resolve_term", "resolve_value"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FORBIDDEN = (ops.Reduction, ops.WindowFunction, ops.ScalarSubquery, ops.InSubquery, ops.ExistsSubquery)
@@ -94,8 +94,8 @@ def _from_ibis(value: Any, table: ir.Table, role: str) -> ir.Value:
     return value
 
 
-def resolve_term(spec: Spec, table: ir.Table, role: str) -> Term:
-    """Resolve one covariate/metric spec into a Term with a readable label."""
+def resolve_value(spec: Spec, table: ir.Table, role: str) -> tuple[str, ir.Value]:
+    """Resolve a spec into (label, validated row-level ibis expression), types untouched."""
     if isinstance(spec, str):
         text = spec.strip()
         if text in table.columns:
@@ -115,6 +115,12 @@ def resolve_term(spec: Spec, table: ir.Table, role: str) -> Term:
     else:
         expr = _from_ibis(spec, table, role)
         label = expr.get_name()
+    return label, expr
+
+
+def resolve_term(spec: Spec, table: ir.Table, role: str) -> Term:
+    """Resolve one covariate/metric spec into a Term: strings become categorical, booleans 0/1."""
+    label, expr = resolve_value(spec, table, role)
     dtype = expr.type()
     if dtype.is_string():
         return Term(label, expr, categorical=True)

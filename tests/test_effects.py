@@ -1,0 +1,190 @@
+"""Effects: delta-vector segment effects against a hand computation from statsmodels' interacted
+regression (β and its covariance), projections and combinations as linear contrasts, safety."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+import warehouse_causal as wc
+from tests.helpers import ORACLE_RTOL, Sim, design_matrices, rel_diff, simulate
+
+COVARIATES = ["x1", "x2", "device"]
+CONDITIONS = ["device = 'mobile'", "x2 > 0.5", "x1 < 0 AND device <> 'tablet'"]
+MASKS = {
+    "device = 'mobile'": lambda d: d.device == "mobile",
+    "x2 > 0.5": lambda d: d.x2 > 0.5,
+    "x1 < 0 AND device <> 'tablet'": lambda d: (d.x1 < 0) & (d.device != "tablet"),
+}
+
+
+def _model(df: pd.DataFrame, weights: bool = False, **kw: object) -> wc.LinearModel:
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="z", weights="w" if weights else None)
+    return exp.add_metric(["y", "y2"], COVARIATES).fit(wc.LinearModel, **kw)
+
+
+def _oracle(df: pd.DataFrame, metric: str, weights: np.ndarray | None, control: object):
+    x, _ = design_matrices(df, "z", "z", control, COVARIATES, ["device"], True, weights)
+    model = sm.WLS(df[metric], x, weights=weights) if weights is not None else sm.OLS(df[metric], x)
+    return x, model.fit(cov_type="HC1")
+
+
+def _hand_rows(df: pd.DataFrame, x: pd.DataFrame, res, arm: str, weights: np.ndarray | None,
+               relative: bool) -> list[tuple[float, float]]:
+    """(estimate, se) per segment from row-level counterfactual design rows."""
+    w = np.ones(len(df)) if weights is None else weights
+    arm_cols = [c for c in x.columns if c.startswith("z[") and ":" not in c]
+    out = []
+    for mask in [np.ones(len(df), bool)] + [MASKS[c](df).to_numpy() for c in CONDITIONS]:
+        treated_rows = x[mask].copy()
+        control_rows = x[mask].copy()
+        for col in x.columns:
+            if col in arm_cols or ":" in col:
+                a = col.split(":")[0]
+                covariate = x[mask][col.split(":")[1]] if ":" in col else 1.0
+                treated_rows[col] = (1.0 if a == arm else 0.0) * covariate
+                control_rows[col] = 0.0
+        d = np.average(treated_rows.to_numpy() - control_rows.to_numpy(), axis=0, weights=w[mask])
+        b = np.average(control_rows.to_numpy(), axis=0, weights=w[mask])
+        beta, cov = res.params.to_numpy(), res.cov_params().to_numpy()
+        est, g = d @ beta, d
+        if relative:
+            base = b @ beta
+            est, g = est / base, d / base - est / base**2 * b
+        out.append((est, float(np.sqrt(g @ cov @ g))))
+    return out
+
+
+@pytest.mark.parametrize(("arms", "weights", "relative"), [(2, False, False), (3, False, False),
+                                                          (2, True, False), (3, True, True)])
+def test_segment_effects_equal_hand_computation(arms: int, weights: bool, relative: bool) -> None:
+    df = simulate(Sim(n=3_000, arms=arms, seed=arms + 10 * weights))
+    effects = _model(df, weights).infer_effect(condition_on=CONDITIONS, relative=relative)
+    frame = effects.to_pandas()
+    w = df["w"].to_numpy() if weights else None
+    control = 0 if arms == 2 else "control"
+    for metric in ("y", "y2"):
+        x, res = _oracle(df, metric, w, control)
+        for arm in sorted(set(df.z) - {control}, key=str):
+            rows = frame[(frame.metric == metric) & (frame.arm == str(arm))]
+            assert list(rows.segment) == ["all", *CONDITIONS]
+            hand = _hand_rows(df, x, res, f"z[{arm}]", w, relative)
+            assert rel_diff(rows.estimate, [h[0] for h in hand]) < ORACLE_RTOL
+            assert rel_diff(rows.std_error, [h[1] for h in hand]) < ORACLE_RTOL
+            assert (rows.n.to_numpy() == [len(df)] + [int(MASKS[c](df).sum()) for c in CONDITIONS]).all()
+
+
+def test_columns_and_immutability() -> None:
+    effects = _model(simulate(Sim(n=800))).infer_effect()
+    assert tuple(effects.to_pandas().columns) == wc.effects.COLUMNS
+    assert not effects.estimate.flags.writeable and not effects.cov.flags.writeable
+    row = effects.to_pandas().iloc[0]
+    assert row.ci_lower < row.estimate < row.ci_upper
+    assert row.av_ci_lower < row.ci_lower and row.av_ci_upper > row.ci_upper  # sequential is wider
+    assert row.av_p_value >= row.p_value
+    assert "| y | 1 | all |" in effects.to_markdown()
+
+
+def test_projection_and_combination_are_linear_contrasts() -> None:
+    df = simulate(Sim(n=3_000, seed=4))
+    effects = _model(df).infer_effect(condition_on=CONDITIONS[:2])
+    projected = effects.project({CONDITIONS[0]: 0.3, CONDITIONS[1]: 0.7})
+    est, cov = effects.estimate, effects.cov
+    for m in range(2):  # rows per metric: all, cond0, cond1
+        lvec = np.zeros(len(est))
+        lvec[3 * m + 1], lvec[3 * m + 2] = 0.3, 0.7
+        assert projected.estimate[m] == pytest.approx(lvec @ est, rel=1e-12)
+        assert projected.std_error[m] == pytest.approx(np.sqrt(lvec @ cov @ lvec), rel=1e-12)
+    assert projected.segment == ("projection", "projection")
+    # new conditions are computed on the fly, with the same joint covariance machinery
+    fresh = effects.project({"device = 'desktop'": 0.5, "all": 0.5})
+    direct = _model(df).infer_effect(condition_on=["device = 'desktop'"])
+    assert fresh.estimate[0] == pytest.approx(0.5 * direct.estimate[0] + 0.5 * direct.estimate[1], rel=1e-12)
+    # combine(metrics) equals the effect on the combined metric, fitted directly by statsmodels
+    combined = effects.combine({"y": 2.0, "y2": -0.5}, name="value")
+    x, res = _oracle(df.assign(value=2.0 * df.y - 0.5 * df.y2), "value", None, 0)
+    hand = _hand_rows(df, x, res, "z[1]", None, False)[:3]
+    assert rel_diff(combined.estimate, [h[0] for h in hand]) < ORACLE_RTOL
+    assert rel_diff(combined.std_error, [h[1] for h in hand]) < ORACLE_RTOL
+
+
+def test_projection_and_combine_errors() -> None:
+    effects = _model(simulate(Sim(n=800))).infer_effect(condition_on=["x2 > 0"])
+    with pytest.raises(wc.InvalidParameterError, match="must sum to 1"):
+        effects.project({"x2 > 0": 0.5})
+    with pytest.raises(wc.InvalidParameterError, match=r"combine got metrics \['revenue'\]"):
+        effects.combine({"revenue": 1.0}, name="v")
+
+
+@pytest.mark.parametrize(("condition", "message"), [
+    ("z = 1", "reads 'z', the 'intent_to_treat' column of the design"),
+    ("y > 3", "reads 'y', an outcome of the model"),
+    ("w > 1", "reads 'w', which is not a covariate of the model. Add it with add_metric"),
+    ("x1 + 1", "is not a boolean expression"),
+    ("device", "is a column, not a condition"),
+    ("x1 IN (SELECT 1)", "IN with a subquery is not allowed"),
+])
+def test_unsafe_conditions_are_refused(condition: str, message: str) -> None:
+    model = _model(simulate(Sim(n=500)))
+    with pytest.raises(wc.WarehouseCausalError, match=message):
+        model.infer_effect(condition_on=[condition])
+
+
+def test_empty_and_small_segments() -> None:
+    model = _model(simulate(Sim(n=800)))
+    with pytest.raises(wc.DesignError, match="The segment 'x1 > 100' has no rows"):
+        model.infer_effect(condition_on=["x1 > 100"])
+    with pytest.warns(wc.DesignWarning, match=r"Small segments: 'x1 > 2\.5' \("):
+        model.infer_effect(condition_on=["x1 > 2.5"])
+
+
+def test_bad_effect_options() -> None:
+    model = _model(simulate(Sim(n=500)))
+    with pytest.raises(wc.InvalidParameterError, match="The 'adjust' parameter"):
+        model.infer_effect(adjust="bonferroni")
+    with pytest.raises(wc.InvalidParameterError, match="The 'planned_n' parameter"):
+        model.infer_effect(planned_n=3)
+
+
+def test_adjusted_p_values_use_holm_across_rows() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    effects = _model(simulate(Sim(n=1_000, arms=3))).infer_effect(condition_on=CONDITIONS)
+    frame = effects.to_pandas()
+    np.testing.assert_allclose(frame.p_adjusted, multipletests(frame.p_value, method="holm")[1], rtol=1e-12)
+    bh = _model(simulate(Sim(n=1_000, arms=3))).infer_effect(condition_on=CONDITIONS, adjust="bh").to_pandas()
+    np.testing.assert_allclose(bh.p_adjusted, multipletests(bh.p_value, method="fdr_bh")[1], rtol=1e-12)
+
+
+def test_one_segment_query_for_all_conditions() -> None:
+    effects = _model(simulate(Sim(n=800))).infer_effect(condition_on=CONDITIONS)
+    assert [q.purpose for q in effects.queries] == ["segments: sizes and covariate means"]
+    assert effects.queries[0].rows == 1
+    assert "FILTER" in effects.queries[0].sql
+
+
+def test_time_dynamic_effects_recover_a_decaying_effect() -> None:
+    rng = np.random.default_rng(11)
+    units, days = 3_000, 7
+    truth = {d: 2.0 * np.exp(-d / 2.0) for d in range(days)}
+    unit = np.repeat(np.arange(units), days)
+    day = np.tile(np.arange(days), units)
+    z = rng.integers(0, 2, units)[unit]
+    effect = np.array([truth[d] for d in day]) * z
+    y = 1.0 + 0.1 * day + rng.normal(scale=1.0, size=units)[unit] + effect + rng.normal(size=unit.size)
+    df = pd.DataFrame({"unit": unit, "day": day.astype(str), "z": z, "y": y})
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="z", cluster_by="unit")
+    model = exp.add_metric("y", ["day"]).fit(wc.LinearModel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", wc.WarehouseCausalWarning)
+        frame = model.infer_effect(over="day", alpha=0.01).to_pandas()
+    per_day = frame[frame.segment != "all"]
+    assert list(per_day.segment) == [f"day={d}" for d in range(days)]
+    for d, row in zip(range(days), per_day.itertuples(), strict=True):
+        assert row.ci_lower <= truth[d] <= row.ci_upper
+        assert row.n == units
+    assert per_day.estimate.is_monotonic_decreasing

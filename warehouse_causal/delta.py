@@ -1,0 +1,154 @@
+r"""Delta vectors: every segment, arm and metric effect as a linear function of the coefficients.
+
+Notes
+-----
+For segment S, arm a and control c (Wong et al. 2024), with covariates centred at the full-sample
+weighted mean :math:`\bar w`:
+
+.. math::
+
+    d_S = \operatorname{mean}_{i\in S}[x(a, w_i) - x(c, w_i)], \qquad
+    b_S = \operatorname{mean}_{i\in S}\, x(c, w_i)
+
+so :math:`d_S` has 1 at the arm term and :math:`\bar w_S - \bar w` at each arm × covariate term, and
+:math:`b_S` has 1 at the intercept and :math:`\bar w_S - \bar w` at each covariate. The effect is
+:math:`d_S'\beta`, the baseline :math:`b_S'\beta`, the relative lift :math:`d_S'\beta / b_S'\beta`
+with gradient :math:`d_S/(b_S'\beta) - (d_S'\beta)\,b_S/(b_S'\beta)^2` (delta method). Stacking rows
+gives the joint covariance :math:`D V D'` over metrics, arms and segments. Segment means are
+weighted by the design weights; one aggregate computes all of them.
+
+References
+----------
+Wong, J., Lewis, R. and Wardrop, M. (2024). Efficient computation of conditional average treatment
+effects with delta vectors. arXiv:2412.08788.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from warehouse_causal.algebra.anytime import optimal_g, rho2_exact
+from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
+from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES
+from warehouse_causal.backends import QueryRunner
+from warehouse_causal.effects import Effects, Sequential
+from warehouse_causal.errors import DesignError, DesignWarning, InvalidParameterError, check_option
+from warehouse_causal.moments import INTERCEPT, category_levels
+from warehouse_causal.segments import Segment, resolve_segments, segment_query
+from warehouse_causal.terms import resolve_term
+
+if TYPE_CHECKING:
+    from warehouse_causal.models import LinearModel
+
+__all__ = ["MIN_SEGMENT_ROWS", "infer_effect"]
+
+#: Segments with fewer rows are flagged: their effects lean on the model's linearity.
+MIN_SEGMENT_ROWS = 30
+
+
+def _over_segments(model: LinearModel, column: str, runner: QueryRunner) -> list[Segment]:
+    spec = model.spec
+    term = resolve_term(column, spec.experiment.table, "over")
+    levels = category_levels(term, spec.experiment.table, runner)
+    return [Segment(f"{column}={level}", term.expr == level) for level in levels]
+
+
+def _segment_means(model: LinearModel, segments: list[Segment], runner: QueryRunner
+                   ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    design = model.design
+    row = runner.run(segment_query(design, segments), "segments: sizes and covariate means")[0]
+    means = np.zeros((len(segments), len(design.covariates)))
+    sizes = np.array([int(row[f"n_{s}"] or 0) for s in range(len(segments))])
+    for s, segment in enumerate(segments):
+        if sizes[s] == 0:
+            raise DesignError(f"The segment {segment.label!r} has no rows; its effect is not defined.")
+        sum_w = float(row[f"sw_{s}"])
+        for j, label in enumerate(design.covariates):
+            means[s, j] = float(row[f"m_{s}_{j}"] or 0.0) / sum_w - model.covariate_means[label]
+    small = [f"{seg.label!r} ({n} rows)"
+             for seg, n in zip(segments, sizes, strict=True) if n < MIN_SEGMENT_ROWS]
+    if small:
+        warnings.warn(
+            f"Small segments: {', '.join(small)}. Their effects rest on the model's linearity in the "
+            "covariates more than on data from the segment.", DesignWarning, stacklevel=4,
+        )
+    return means, sizes
+
+
+def _vectors(model: LinearModel, means: NDArray[np.float64]) -> tuple[NDArray, NDArray, list[tuple]]:
+    design, k = model.design, len(model.terms)
+    index = {t: j for j, t in enumerate(model.terms)}
+    cov_index = {c: j for j, c in enumerate(design.covariates)}
+    n_params = k * len(model.metrics)
+    rows_d, rows_b, labels = [], [], []
+    for m, metric in enumerate(model.metrics):
+        for a, arm_term in enumerate(model.treatment_terms):
+            for s in range(means.shape[0]):
+                d = np.zeros(n_params)
+                b = np.zeros(n_params)
+                d[m * k + index[arm_term]] = 1.0
+                b[m * k + index[INTERCEPT]] = 1.0
+                for label, arm, cov in design.interactions:
+                    if arm == arm_term:
+                        d[m * k + index[label]] = means[s, cov_index[cov]]
+                for cov, j in cov_index.items():
+                    b[m * k + index[cov]] = means[s, j]
+                rows_d.append(d)
+                rows_b.append(b)
+                labels.append((metric, str(model.arms[a]), s))
+    return np.array(rows_d), np.array(rows_b), labels
+
+
+def _sequential(model: LinearModel, alpha: float, planned_n: int | None) -> Sequential:
+    if model.covariance in CLUSTERED_TYPES:
+        n = float(model.n_clusters)
+        planned = float(planned_n or n)
+        return Sequential("asymptotic", n, n - 1, len(model.terms), planned, rho2_exact(planned, alpha))
+    n = float(model.nobs)
+    planned = float(planned_n or n)
+    k = len(model.terms)
+    return Sequential("t", n, n - k, k, planned, optimal_g(planned, k, alpha))
+
+
+def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | None = None,
+                 relative: bool = False, alpha: float = 0.05, planned_n: int | None = None,
+                 adjust: str = "holm") -> Effects:
+    """Effects of every arm on every metric in the population ("all") and in each segment."""
+    owner = "LinearModel.infer_effect"
+    check_option(adjust, "adjust", owner, ADJUSTMENTS)
+    check_option(relative, "relative", owner, (True, False))
+    if not (isinstance(alpha, float) and 0.0 < alpha < 1.0):
+        raise InvalidParameterError(
+            f"The 'alpha' parameter of {owner} must be a float in (0, 1). Got {alpha!r} instead."
+        )
+    if planned_n is not None and not (isinstance(planned_n, int) and planned_n > len(model.terms) + 1):
+        raise InvalidParameterError(
+            f"The 'planned_n' parameter of {owner} must be an integer above the number of model terms "
+            f"plus one ({len(model.terms) + 1}). Got {planned_n!r} instead."
+        )
+    runner = QueryRunner()
+    segments = resolve_segments(condition_on, model.spec)
+    if over is not None:
+        resolve_segments([f"{over} IS NOT NULL"], model.spec)  # same pre-treatment checks as conditions
+        segments += _over_segments(model, over, runner)
+    means, sizes = _segment_means(model, segments, runner)
+    d, b, labels = _vectors(model, means)
+    theta = model.params.T.ravel()
+    estimate = d @ theta
+    gradient = d
+    if relative:
+        base = b @ theta
+        estimate = estimate / base
+        gradient = d / base[:, None] - (estimate / base)[:, None] * b
+    cov = gradient @ model.cov @ gradient.T
+    return Effects(
+        metric=tuple(lb[0] for lb in labels), arm=tuple(lb[1] for lb in labels),
+        segment=tuple(segments[lb[2]].label for lb in labels), estimate=estimate,
+        cov=(cov + cov.T) / 2.0, n=tuple(int(sizes[lb[2]]) for lb in labels),
+        df=float(model.df_inference), alpha=alpha, sequential=_sequential(model, alpha, planned_n),
+        adjust=adjust, relative=relative, queries=tuple(runner.records), model=model,
+    )

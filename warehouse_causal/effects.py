@@ -1,0 +1,232 @@
+r"""``Effects``: rows of (metric, arm, segment) effects with their joint covariance, and the
+classical, anytime-valid and multiplicity-adjusted inference derived from them.
+
+Only ``estimate`` and ``cov`` are stored; every other column is computed on access.
+``project`` and ``combine`` are linear maps L of the rows: estimate → L·estimate,
+cov → L·cov·L'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from warehouse_causal.algebra.anytime import asymptotic_halfwidth, asymptotic_p_value, t_p_value, t_radius
+from warehouse_causal.algebra.inference import wald_inference
+from warehouse_causal.algebra.multiplicity import adjust_p_values
+from warehouse_causal.backends import QueryRecord
+from warehouse_causal.errors import InvalidParameterError
+from warehouse_causal.segments import ALL
+
+__all__ = ["COLUMNS", "Effects", "Sequential"]
+
+COLUMNS = ("metric", "arm", "segment", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
+           "p_adjusted", "av_p_value", "av_ci_lower", "av_ci_upper", "n")
+#: Tolerance for "weights sum to one".
+WEIGHT_SUM_TOL = 1e-9
+
+
+class Sequential(NamedTuple):
+    """Settings of the anytime-valid inference, fixed when the effects are computed.
+
+    ``kind`` "t": Lindon et al. sequential t with n rows, ν = n − k and mixture g (classical or
+    heteroskedasticity-robust se). ``kind`` "asymptotic": Gaussian-mixture confidence sequence with
+    n = G clusters (the independent units) and mixture variance ρ² (cluster-robust se).
+    ``tuning`` is g or ρ², set from ``planned_n``.
+    """
+
+    kind: str
+    n: float
+    nu: float
+    k: int
+    planned_n: float
+    tuning: float
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Effects of arms vs control by metric and segment; create with ``model.infer_effect(...)``.
+
+    Columns of ``to_pandas()``: metric, arm, segment, estimate, std_error, ci_lower, ci_upper,
+    p_value (t with the model's inference df), p_adjusted (``adjust``: Holm by default, over all
+    rows), av_p_value, av_ci_lower, av_ci_upper (anytime-valid, see :class:`Sequential`), n (rows
+    in the segment). With ``relative=True`` estimates are lifts over the segment's control mean.
+    """
+
+    metric: tuple[str, ...]
+    arm: tuple[str, ...]
+    segment: tuple[str, ...]
+    estimate: NDArray[np.float64] = field(repr=False)
+    cov: NDArray[np.float64] = field(repr=False)
+    n: tuple[int, ...]
+    df: float
+    alpha: float
+    sequential: Sequential
+    adjust: str
+    relative: bool
+    queries: tuple[QueryRecord, ...] = field(repr=False, compare=False)
+    model: Any = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for array in (self.estimate, self.cov):
+            array.setflags(write=False)
+
+    # -- derived columns ---------------------------------------------------------------------
+    @property
+    def std_error(self) -> NDArray[np.float64]:
+        """Standard error of each row."""
+        return np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
+
+    def _classical(self) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+        return wald_inference(self.estimate, self.std_error, self.df, self.alpha)
+
+    @property
+    def p_value(self) -> NDArray[np.float64]:
+        """Two-sided classical p-value (valid for one look only)."""
+        return self._classical()[1]
+
+    @property
+    def p_adjusted(self) -> NDArray[np.float64]:
+        """Classical p-values adjusted across all rows by ``adjust``."""
+        return adjust_p_values(self.p_value, self.adjust)
+
+    @property
+    def av_p_value(self) -> NDArray[np.float64]:
+        """Anytime-valid p-value: valid however often the experiment is looked at."""
+        seq, se = self.sequential, self.std_error
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = self.estimate / se
+        if seq.kind == "t":
+            return t_p_value(stat, seq.nu, seq.n, seq.tuning)
+        return asymptotic_p_value(stat, seq.n, seq.tuning)
+
+    def _av_halfwidth(self) -> NDArray[np.float64]:
+        seq = self.sequential
+        if seq.kind == "t":
+            return self.std_error * t_radius(seq.tuning, seq.n, seq.k, self.alpha)
+        return asymptotic_halfwidth(self.std_error, seq.n, seq.tuning, self.alpha)
+
+    # -- conversions ---------------------------------------------------------------------------
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per row with the columns in ``COLUMNS`` (the one conversion)."""
+        _, p, lo, hi = self._classical()
+        half = self._av_halfwidth()
+        columns = {
+            "estimate": self.estimate, "std_error": self.std_error, "ci_lower": lo, "ci_upper": hi,
+            "p_value": p, "p_adjusted": adjust_p_values(p, self.adjust), "av_p_value": self.av_p_value,
+            "av_ci_lower": self.estimate - half, "av_ci_upper": self.estimate + half,
+        }
+        return [
+            {"metric": self.metric[i], "arm": self.arm[i], "segment": self.segment[i],
+             **{k: float(v[i]) for k, v in columns.items()}, "n": self.n[i]}
+            for i in range(len(self.metric))
+        ]
+
+    def to_pandas(self) -> Any:
+        """A tidy pandas DataFrame with the columns in ``COLUMNS``."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dicts(), columns=list(COLUMNS))
+
+    def to_markdown(self, digits: int = 4) -> str:
+        """A compact markdown table: estimate, CI, p-values and anytime-valid CI per row."""
+        head = "| metric | arm | segment | estimate | 95% CI | p | p adj | av p | av CI | n |"
+        head = head.replace("95%", f"{100 * (1 - self.alpha):g}%")
+        lines = [head, "|" + "---|" * 10]
+        for r in self.to_dicts():
+            f = f"{{:.{digits}g}}".format
+            lines.append(
+                f"| {r['metric']} | {r['arm']} | {r['segment']} | {f(r['estimate'])} | "
+                f"[{f(r['ci_lower'])}, {f(r['ci_upper'])}] | {r['p_value']:.3g} | {r['p_adjusted']:.3g} | "
+                f"{r['av_p_value']:.3g} | [{f(r['av_ci_lower'])}, {f(r['av_ci_upper'])}] | {r['n']} |"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        kind = "relative lift" if self.relative else "effect"
+        return f"Effects ({kind}, {len(self.metric)} rows)\n{self.to_markdown()}"
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    # -- linear maps ------------------------------------------------------------------------------
+    def _mapped(self, weights: NDArray[np.float64], metric: list[str], arm: list[str],
+                segment: list[str], n: list[int]) -> Effects:
+        estimate = weights @ self.estimate
+        cov = weights @ self.cov @ weights.T
+        return replace(self, metric=tuple(metric), arm=tuple(arm), segment=tuple(segment),
+                       estimate=estimate, cov=(cov + cov.T) / 2.0, n=tuple(n))
+
+    def project(self, mix: dict[Any, float], name: str = "projection") -> Effects:
+        """Effects re-weighted to a future mix of segments: Σ_s weight_s · effect_s per (metric, arm).
+
+        Keys are segment labels of this object, or new conditions: then every key is recomputed
+        with the same model (one segment query). Weights must sum to 1; the SE comes from the joint
+        covariance of the segments.
+        """
+        total = sum(mix.values()) if mix else 0.0
+        if abs(total - 1.0) > WEIGHT_SUM_TOL:
+            raise InvalidParameterError(f"The weights of project must sum to 1; got {total!r}.")
+        base, labels = self, list(mix)
+        if not all(isinstance(k, str) and k in self.segment for k in mix):
+            if self.model is None:
+                raise InvalidParameterError("New conditions need the model; these effects were combined.")
+            seq = self.sequential
+            planned = None if seq.planned_n == seq.n else int(seq.planned_n)
+            base = self.model.infer_effect(
+                condition_on=[k for k in mix if not (isinstance(k, str) and k == ALL)], alpha=self.alpha,
+                relative=self.relative, adjust=self.adjust, planned_n=planned)
+            new_labels = iter(list(dict.fromkeys(base.segment))[1:])
+            labels = [ALL if isinstance(k, str) and k == ALL else next(new_labels) for k in mix]
+        pairs = list(dict.fromkeys(zip(base.metric, base.arm, strict=True)))
+        row = {key: i for i, key in enumerate(zip(base.metric, base.arm, base.segment, strict=True))}
+        weights = np.zeros((len(pairs), len(base.metric)))
+        for r, (m, a) in enumerate(pairs):
+            for label, w in zip(labels, mix.values(), strict=True):
+                weights[r, row[(m, a, label)]] = w
+        n = [max(base.n)] * len(pairs)
+        return base._mapped(weights, [p[0] for p in pairs], [p[1] for p in pairs], [name] * len(pairs), n)
+
+    def combine(self, weights: dict[str, float], name: str) -> Effects:
+        """A linear combination across metrics, per arm and segment (e.g. net value)."""
+        unknown = [m for m in weights if m not in self.metric]
+        if unknown:
+            raise InvalidParameterError(
+                f"combine got metrics {unknown} that are not in these effects ({sorted(set(self.metric))})."
+            )
+        keys = list(dict.fromkeys(zip(self.arm, self.segment, strict=True)))
+        matrix = np.zeros((len(keys), len(self.metric)))
+        n = []
+        for r, (a, s) in enumerate(keys):
+            for i in range(len(self.metric)):
+                if self.arm[i] == a and self.segment[i] == s and self.metric[i] in weights:
+                    matrix[r, i] = weights[self.metric[i]]
+            n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == s))
+        combined = self._mapped(matrix, [name] * len(keys), [k[0] for k in keys], [k[1] for k in keys], n)
+        return replace(combined, model=None)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Forest plot of estimates with classical (thick) and anytime-valid (thin) intervals.
+
+        Needs matplotlib (``pip install 'warehouse_causal[plot]'``).
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as err:  # optional extra
+            raise ImportError("Effects.plot needs matplotlib: pip install 'warehouse_causal[plot]'") from err
+        rows = self.to_dicts()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1))
+        y = np.arange(len(rows))[::-1]
+        for yi, r in zip(y, rows, strict=True):
+            ax.plot([r["av_ci_lower"], r["av_ci_upper"]], [yi, yi], color="0.6", lw=1)
+            ax.plot([r["ci_lower"], r["ci_upper"]], [yi, yi], color="C0", lw=3)
+            ax.plot(r["estimate"], yi, "o", color="C0")
+        ax.axvline(0.0, color="0.3", lw=0.8, ls="--")
+        ax.set_yticks(y, [f"{r['metric']} · {r['arm']} · {r['segment']}" for r in rows])
+        ax.set_xlabel("relative lift" if self.relative else "effect")
+        return ax
+

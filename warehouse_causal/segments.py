@@ -1,0 +1,99 @@
+r"""Segment conditions: validation and the one aggregate that returns every segment's size and
+covariate means (the ingredients of the delta vectors).
+
+A segment effect conditions on pre-treatment covariates only: conditioning on assignment,
+treatment, a metric or any column the model does not adjust for changes the estimand (or is not
+identified by the model), so those are refused with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import ibis.expr.types as ir
+
+from warehouse_causal.errors import DesignError, ExpressionError
+from warehouse_causal.moments import Design
+from warehouse_causal.spec import ModelSpec
+from warehouse_causal.terms import referenced_columns, resolve_value
+
+__all__ = ["ALL", "Segment", "resolve_segments", "segment_query"]
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A named row filter; ``condition`` None means the whole population."""
+
+    label: str
+    condition: ir.BooleanValue | None
+
+
+def _condition(spec_item: Any, model_spec: ModelSpec) -> Segment:
+    table = model_spec.experiment.table
+    if isinstance(spec_item, str) and spec_item.strip() in table.columns:
+        raise ExpressionError(
+            f"The condition {spec_item!r} is a column, not a condition; write e.g. \"{spec_item} = 'x'\"."
+        )
+    label, expr = resolve_value(spec_item, table, "condition")
+    if not isinstance(expr, ir.BooleanColumn):
+        raise ExpressionError(f"The condition {label!r} is not a boolean expression.")
+    _check_pre_treatment(label, referenced_columns(expr), model_spec)
+    return Segment(label, expr)
+
+
+def _check_pre_treatment(label: str, columns: frozenset[str], spec: ModelSpec) -> None:
+    design_roles = spec.experiment.design_roles()
+    metric_columns = frozenset().union(*(m.columns for m in spec.metrics))
+    covariate_columns = frozenset().union(*(c.columns for c in spec.covariates))
+    for column in sorted(columns):
+        if column in design_roles:
+            raise DesignError(
+                f"The condition {label!r} reads {column!r}, the {design_roles[column]!r} column of the "
+                "design. Effects are contrasts between arms; conditioning on a design column changes "
+                "what is compared."
+            )
+        if column in metric_columns:
+            raise DesignError(
+                f"The condition {label!r} reads {column!r}, an outcome of the model. Conditioning on a "
+                "post-treatment column changes the estimand (and is not identified by randomization)."
+            )
+        if column not in covariate_columns:
+            raise DesignError(
+                f"The condition {label!r} reads {column!r}, which is not a covariate of the model. "
+                f"Add it with add_metric(..., exogeneous_covariates=[..., {column!r}]) (it must be "
+                "measured before treatment) so the model can estimate how effects vary with it."
+            )
+
+
+def resolve_segments(conditions: Any, spec: ModelSpec) -> list[Segment]:
+    """The population segment ``all`` followed by each validated condition (labels unique)."""
+    if conditions is None:
+        items: list[Any] = []
+    elif isinstance(conditions, (str, ir.Value)) or callable(conditions):
+        items = [conditions]
+    else:
+        items = list(conditions)
+    segments = [Segment(ALL, None)] + [_condition(c, spec) for c in items]
+    labels = [s.label for s in segments]
+    if len(set(labels)) != len(labels):
+        raise ExpressionError(f"Segment conditions must be distinct; got {labels[1:]}.")
+    return segments
+
+
+def segment_query(design: Design, segments: list[Segment]) -> ir.Table:
+    r"""One aggregate: per segment S, n_S, :math:`\sum_S w` and :math:`\sum_S w (c - K_c)` for every
+    covariate column c, each filtered with ``FILTER (WHERE …)`` (or the dialect's equivalent)."""
+    t, w = design.table, design.weight
+    aggs: dict[str, ir.Value] = {}
+    for s, segment in enumerate(segments):
+        where = segment.condition
+        aggs[f"n_{s}"] = t.count(where=where)
+        aggs[f"sw_{s}"] = (w.sum(where=where) if w is not None else t.count(where=where).cast("float64"))
+        for j, label in enumerate(design.covariates):
+            value = design.columns[label].value()
+            weighted = value if w is None else value * w
+            aggs[f"m_{s}_{j}"] = weighted.sum(where=where)
+    return t.aggregate(**aggs)
