@@ -17,10 +17,12 @@ def test_demo_prints_effects_close_to_truth(capsys: pytest.CaptureFixture[str]) 
     assert "-- pass1" in out and "-- pass2" in out
     truth = DemoTruth()
     for metric in ("resolved", "minutes", "csat"):
-        row = re.search(rf"^\s*{metric}\s+1\s+(\S+)\s+(\S+)\s+(\S+)", out, re.M)
+        row = re.search(rf"^\s*{metric}\s+all\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", out, re.M)
         assert row, metric
-        estimate, std_error = float(row.group(2)), float(row.group(3))
+        estimate, lower, upper = (float(row.group(i)) for i in (2, 3, 4))
+        std_error = (upper - lower) / (2 * 1.96)  # ~ t with 199 df
         assert abs(estimate - getattr(truth, metric)) < 4 * std_error  # a 1-in-15,000 miss
+    assert "Projected to a future mix" in out and "Net value" in out
 
 
 def test_unknown_command_exits_with_usage() -> None:

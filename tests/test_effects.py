@@ -188,3 +188,16 @@ def test_time_dynamic_effects_recover_a_decaying_effect() -> None:
         assert row.ci_lower <= truth[d] <= row.ci_upper
         assert row.n == units
     assert per_day.estimate.is_monotonic_decreasing
+
+
+def test_forest_plot_draws_every_row(tmp_path) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    effects = _model(simulate(Sim(n=800))).infer_effect(condition_on=["x2 > 0"])
+    ax = effects.plot()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["y · 1 · all", "y · 1 · x2 > 0", "y2 · 1 · all", "y2 · 1 · x2 > 0"]
+    assert len(ax.lines) == 3 * 4 + 1  # av interval, interval, point per row + the zero line
+    ax.figure.savefig(tmp_path / "forest.png")
+    assert (tmp_path / "forest.png").stat().st_size > 1_000
+    assert str(effects).startswith("Effects (effect, 4 rows)") and repr(effects) == str(effects)

@@ -44,17 +44,27 @@ def _demo(args: argparse.Namespace) -> int:
     compliance = design.compliance().pivot_table(index="intent_to_treat", columns="treated", values="n",
                                                  aggfunc="sum", fill_value=0)
     print(compliance.to_string())
-    effects = model.summary()
-    effects.insert(2, "truth", [getattr(truth, m) for m in effects.metric])
-    print("\nEffect of using the assistant on compliers (2SLS, LATE), 95% CR1 intervals:")
-    with pd.option_context("display.float_format", "{:,.4f}".format, "display.width", 120):
-        print(effects.drop(columns=["statistic"]).to_string(index=False))
+    effects = model.infer_effect(condition_on=["region = 'apac'", "tenure > 4"])
+    table = effects.to_pandas()
+    table.insert(3, "truth", [getattr(truth, m) for m in table.metric])
+    print("\nEffect of using the assistant on compliers (2SLS, LATE): 95% CR1 intervals, Holm-adjusted "
+          "p-values, and anytime-valid (av_) columns that stay valid under continuous monitoring:")
+    with pd.option_context("display.float_format", "{:,.4f}".format, "display.width", 160):
+        print(table.drop(columns=["arm", "std_error", "av_p_value"]).to_string(index=False))
+    mix = effects.project({"region = 'apac'": 0.5, "region <> 'apac'": 0.5}).to_pandas()
+    print("\nProjected to a future mix of 50% APAC tickets: "
+          + "; ".join(f"{r.metric} {r.estimate:+.4f} [{r.ci_lower:+.4f}, {r.ci_upper:+.4f}]"
+                      for r in mix.itertuples()))
+    value = effects.combine({"resolved": 100.0, "minutes": -2.0}, name="value").to_pandas().iloc[0]
+    print(f"Net value (100 x resolved - 2 x minutes), all tickets: {value.estimate:+.2f} "
+          f"[{value.ci_lower:+.2f}, {value.ci_upper:+.2f}]")
     naive = tickets.group_by("used").aggregate(rate=tickets.resolved.mean()).order_by("used").to_pyarrow()
     rates = naive.column("rate").to_pylist()
     print(f"\n(Naive users-vs-non-users gap in resolution: {rates[1] - rates[0]:+.4f}, "
           f"vs true {truth.resolved:+.4f}: selection bias that randomization removes.)")
-    print(f"\n{len(model.queries)} warehouse queries, {elapsed:.2f} s; rows returned per query: "
-          + ", ".join(f"{q.purpose} {q.rows}" for q in model.queries))
+    queries = [*model.queries, *effects.queries]
+    print(f"\n{len(queries)} warehouse queries, {elapsed:.2f} s for the fit; rows returned per query: "
+          + ", ".join(f"{q.purpose} {q.rows}" for q in queries))
     for w in caught:
         print(f"warning: {w.message}")
     if args.sql:

@@ -46,7 +46,7 @@ class Sequential(NamedTuple):
     tuning: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Effects:
     """Effects of arms vs control by metric and segment; create with ``model.infer_effect(...)``.
 
@@ -148,6 +148,8 @@ class Effects:
     def __str__(self) -> str:
         kind = "relative lift" if self.relative else "effect"
         return f"Effects ({kind}, {len(self.metric)} rows)\n{self.to_markdown()}"
+
+    __repr__ = __str__
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
