@@ -178,3 +178,15 @@ def test_fit_is_repeatable(exp: wc.ExperimentData) -> None:
         a, b = spec.fit(wc.LinearModel), spec.fit(wc.LinearModel)
     np.testing.assert_array_equal(a.params, b.params)
     np.testing.assert_array_equal(a.cov, b.cov)
+
+
+def test_under_identified_design() -> None:
+    rng = np.random.default_rng(8)
+    n = 600
+    z = rng.integers(0, 2, n)
+    d = np.where(z == 1, rng.choice([1, 2], n), 0)  # two treatments, one binary encouragement
+    frame = pd.DataFrame({"z": z, "d": d, "y": rng.normal(size=n)})
+    exp = wc.ExperimentData(wc.table(frame), intent_to_treat="z", treated="d")
+    message = r"Under-identified: 1 instrument arm\(s\) for 2 treated arm\(s\)"
+    with pytest.raises(wc.DesignError, match=message):
+        exp.add_metric("y").fit(wc.LinearModel)

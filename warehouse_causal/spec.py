@@ -24,6 +24,21 @@ def _as_list(value: Any) -> list[Any]:
     return list(value)
 
 
+def _check_unique(terms: tuple[Term, ...], role: str) -> None:
+    labels = [t.label for t in terms]
+    if len(set(labels)) != len(labels):
+        raise InvalidParameterError(f"{role} names must be unique; got {labels}.")
+
+
+def _refuse_design_columns(terms: tuple[Term, ...], role: str, design: dict[str, str], why: str) -> None:
+    for term in terms:
+        used = sorted(term.columns & design.keys())
+        if used:
+            raise DesignError(
+                f"{role} {term.label!r} reads {used[0]!r}, the {design[used[0]]!r} column of the design.{why}"
+            )
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """An experiment with named outcomes (``metrics``) and pre-treatment ``covariates``.
@@ -59,34 +74,19 @@ class ModelSpec:
 
     def _checked(self, metrics: tuple[Term, ...], covariates: tuple[Term, ...]) -> tuple[Term, ...]:
         design = self.experiment.design_roles()
-        labels = [m.label for m in metrics]
-        if len(set(labels)) != len(labels):
-            raise InvalidParameterError(f"Metric names must be unique; got {labels}.")
-        for m in metrics:
-            used = m.columns & design.keys()
-            if used:
-                col = sorted(used)[0]
-                raise DesignError(
-                    f"Metric {m.label!r} reads {col!r}, the {design[col]!r} column of the design."
-                )
+        _check_unique(metrics, "Metric")
+        _check_unique(covariates, "Covariate")
+        _refuse_design_columns(metrics, "Metric", design, "")
+        _refuse_design_columns(covariates, "Covariate", design, " Covariates must be measured before "
+                               "treatment and cannot be design columns.")
         metric_columns = frozenset().union(*(m.columns for m in metrics))
         for c in covariates:
-            used = c.columns & design.keys()
-            if used:
-                col = sorted(used)[0]
-                raise DesignError(
-                    f"Covariate {c.label!r} reads {col!r}, the {design[col]!r} column of the design; "
-                    "covariates must be measured before treatment and cannot be design columns."
-                )
             if c.columns & metric_columns:
                 col = sorted(c.columns & metric_columns)[0]
                 raise DesignError(
                     f"Covariate {c.label!r} reads {col!r}, which is also a metric; adjusting for the "
                     "outcome itself removes the effect. Use its pre-period value instead."
                 )
-        cov_labels = [c.label for c in covariates]
-        if len(set(cov_labels)) != len(cov_labels):
-            raise InvalidParameterError(f"Covariate names must be unique; got {cov_labels}.")
         return metrics
 
     def fit(self, model: type, **options: Any) -> Any:
