@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from warehouse_causal.backends import connect, table
+from warehouse_causal.bayes import BayesianLinearRegression, NormalInverseGamma, PosteriorEffects
 from warehouse_causal.effects import Effects
 from warehouse_causal.errors import (
     CollinearityError,
@@ -21,12 +22,15 @@ from warehouse_causal.errors import (
 )
 from warehouse_causal.experiment import ExperimentData
 from warehouse_causal.models import LinearModel
+from warehouse_causal.policy import ContextVector, Policy, RewardModel, load_model
 from warehouse_causal.spec import ModelSpec
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianLinearRegression",
     "CollinearityError",
+    "ContextVector",
     "CovariateImbalanceWarning",
     "DesignError",
     "DesignWarning",
@@ -36,7 +40,11 @@ __all__ = [
     "InvalidParameterError",
     "LinearModel",
     "ModelSpec",
+    "NormalInverseGamma",
+    "Policy",
+    "PosteriorEffects",
     "PrecisionWarning",
+    "RewardModel",
     "SampleRatioMismatchWarning",
     "SchemaError",
     "UnsupportedBackendError",
@@ -45,5 +53,6 @@ __all__ = [
     "WeakInstrumentWarning",
     "__version__",
     "connect",
+    "load_model",
     "table",
 ]

@@ -26,6 +26,7 @@ effects with delta vectors. arXiv:2412.08788.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from numpy.typing import NDArray
 from warehouse_causal.algebra.anytime import optimal_g, rho2_exact
 from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
 from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES
-from warehouse_causal.backends import QueryRunner
+from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.effects import Effects, Sequential
 from warehouse_causal.errors import DesignError, DesignWarning, InvalidParameterError, check_option
 from warehouse_causal.moments import INTERCEPT, category_levels
@@ -44,7 +45,7 @@ from warehouse_causal.terms import resolve_term
 if TYPE_CHECKING:
     from warehouse_causal.models import LinearModel
 
-__all__ = ["MIN_SEGMENT_ROWS", "infer_effect"]
+__all__ = ["MIN_SEGMENT_ROWS", "DeltaRows", "infer_effect", "segment_rows"]
 
 #: Segments with fewer rows are flagged: their effects lean on the model's linearity.
 MIN_SEGMENT_ROWS = 30
@@ -114,6 +115,30 @@ def _sequential(model: LinearModel, alpha: float, planned_n: int | None) -> Sequ
     return Sequential("t", n, n - k, k, planned, optimal_g(planned, k, alpha))
 
 
+@dataclass(frozen=True)
+class DeltaRows:
+    """Stacked delta vectors ``d`` and baselines ``b`` (R × k·M), labelled (metric, arm, segment)."""
+
+    d: NDArray[np.float64]
+    b: NDArray[np.float64]
+    labels: tuple[tuple[str, str, str], ...]
+    sizes: tuple[int, ...]
+    queries: tuple[QueryRecord, ...]
+
+
+def segment_rows(model: LinearModel, condition_on: Any, over: str | None) -> DeltaRows:
+    """Validate the conditions, run the one segment query and build every delta vector."""
+    runner = QueryRunner()
+    segments = resolve_segments(condition_on, model.spec)
+    if over is not None:
+        resolve_segments([f"{over} IS NOT NULL"], model.spec)  # same pre-treatment checks as conditions
+        segments += _over_segments(model, over, runner)
+    means, sizes = _segment_means(model, segments, runner)
+    d, b, labels = _vectors(model, means)
+    return DeltaRows(d, b, tuple((m, a, segments[s].label) for m, a, s in labels),
+                     tuple(int(sizes[s]) for _, _, s in labels), tuple(runner.records))
+
+
 def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | None = None,
                  relative: bool = False, alpha: float = 0.05, planned_n: int | None = None,
                  adjust: str = "holm") -> Effects:
@@ -130,25 +155,19 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
             f"The 'planned_n' parameter of {owner} must be an integer above the number of model terms "
             f"plus one ({len(model.terms) + 1}). Got {planned_n!r} instead."
         )
-    runner = QueryRunner()
-    segments = resolve_segments(condition_on, model.spec)
-    if over is not None:
-        resolve_segments([f"{over} IS NOT NULL"], model.spec)  # same pre-treatment checks as conditions
-        segments += _over_segments(model, over, runner)
-    means, sizes = _segment_means(model, segments, runner)
-    d, b, labels = _vectors(model, means)
+    rows = segment_rows(model, condition_on, over)
     theta = model.params.T.ravel()
-    estimate = d @ theta
-    gradient = d
+    estimate = rows.d @ theta
+    gradient = rows.d
     if relative:
-        base = b @ theta
+        base = rows.b @ theta
         estimate = estimate / base
-        gradient = d / base[:, None] - (estimate / base)[:, None] * b
+        gradient = rows.d / base[:, None] - (estimate / base)[:, None] * rows.b
     cov = gradient @ model.cov @ gradient.T
     return Effects(
-        metric=tuple(lb[0] for lb in labels), arm=tuple(lb[1] for lb in labels),
-        segment=tuple(segments[lb[2]].label for lb in labels), estimate=estimate,
-        cov=(cov + cov.T) / 2.0, n=tuple(int(sizes[lb[2]]) for lb in labels),
-        df=float(model.df_inference), alpha=alpha, sequential=_sequential(model, alpha, planned_n),
-        adjust=adjust, relative=relative, queries=tuple(runner.records), model=model,
+        metric=tuple(lb[0] for lb in rows.labels), arm=tuple(lb[1] for lb in rows.labels),
+        segment=tuple(lb[2] for lb in rows.labels), estimate=estimate, cov=(cov + cov.T) / 2.0,
+        n=rows.sizes, df=float(model.df_inference), alpha=alpha,
+        sequential=_sequential(model, alpha, planned_n), adjust=adjust, relative=relative,
+        queries=rows.queries, model=model,
     )

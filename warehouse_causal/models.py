@@ -61,7 +61,7 @@ from warehouse_causal.moments import (
 from warehouse_causal.results import ModelResultsMixin
 from warehouse_causal.spec import ModelSpec
 
-__all__ = ["LinearModel"]
+__all__ = ["LinearModel", "reparametrisation"]
 
 Strategy = Literal["auto", "moments", "compressed"]
 #: Warn when the equilibrated X'WX is this ill-conditioned (digits lost ≈ log10 of it).
@@ -82,7 +82,7 @@ def _check_rank(gram: NDArray[np.float64], labels: tuple[str, ...], what: str) -
     raise CollinearityError(message, names)
 
 
-def _reparametrisation(design: Design, means: dict[str, float]) -> NDArray[np.float64]:
+def reparametrisation(design: Design, means: dict[str, float]) -> NDArray[np.float64]:
     r"""T with :math:`X_{basis} = X_{centred} T`, so :math:`\beta_{centred} = T\beta_{basis}`.
 
     A shifted covariate is :math:`w - K = (w - \bar w) + (\bar w - K)\cdot 1` and an interaction is
@@ -227,6 +227,7 @@ class LinearModel(ModelResultsMixin):
     query_exprs: dict[str, Any] = field(repr=False, compare=False)
     design: Design = field(repr=False, compare=False)
     covariate_means: dict[str, float] = field(repr=False, compare=False)
+    moments: Moments = field(repr=False, compare=False)
 
     def infer_effect(self, condition_on: Any = None, *, over: str | None = None, relative: bool = False,
                      alpha: float | None = None, planned_n: int | None = None,
@@ -280,7 +281,7 @@ class LinearModel(ModelResultsMixin):
         balance = balance_table(design, passes.moments)
         sum_w = passes.moments.block([INTERCEPT], [INTERCEPT])[0, 0]
         means = {c: float(passes.moments.block([INTERCEPT], [c])[0, 0] / sum_w) for c in design.covariates}
-        t = _reparametrisation(design, means)
+        t = reparametrisation(design, means)
         params = t @ passes.solution.params
         params[0] += np.array([design.columns[y].shift for y in design.y])
         lift = np.kron(np.eye(len(design.y)), t)
@@ -295,4 +296,5 @@ class LinearModel(ModelResultsMixin):
             covariance=covariance, strategy=chosen, strategy_reason=reason, interacted=interacted,
             alpha=alpha, first_stage=first_stage, balance=balance, queries=tuple(runner.records),
             spec=spec, query_exprs=passes.queries, design=design, covariate_means=means,
+            moments=passes.moments,
         )

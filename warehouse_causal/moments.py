@@ -56,6 +56,8 @@ class BasisColumn:
     expr: ir.Value | None
     shift: float = 0.0
     levels: int | None = 2  # distinct values (None = many); for the compression decision
+    source: str | None = None  # the covariate term this column comes from
+    level: Any = None  # the category of a dummy column (None for numeric columns)
 
     def value(self) -> ir.Value | None:
         """The float64 SQL expression of the column, shift applied (None for the intercept)."""
@@ -82,6 +84,7 @@ class Design:
     arms: tuple[Any, ...]  # treated level of each arm dummy
     nobs: int
     discrete_levels: int | None  # product of distinct values of the covariates (None: continuous)
+    categories: dict[str, tuple[Any, ...]]  # every level of each categorical covariate (first = reference)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -133,7 +136,7 @@ def category_levels(term: Term, table: ir.Table, runner: QueryRunner) -> list[An
 
 
 def _dummy(label: str, expr: ir.Value, level: Any) -> BasisColumn:
-    return BasisColumn(f"{label}[{level}]", (expr == level).cast("float64"))
+    return BasisColumn(f"{label}[{level}]", (expr == level).cast("float64"), source=label, level=level)
 
 
 def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Design:
@@ -150,10 +153,12 @@ def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Desi
             )
     t = exp.table
     covariates: list[BasisColumn] = []
+    categories: dict[str, tuple[Any, ...]] = {}
     discrete: int | None = 1
     for i, term in enumerate(spec.covariates, start=len(spec.metrics)):
         if term.categorical:
             levels = category_levels(term, t, runner)
+            categories[term.label] = tuple(levels)
             covariates += [_dummy(term.label, term.expr, lv) for lv in levels[1:]]
             discrete = discrete * len(levels) if discrete is not None else None
         else:
@@ -162,7 +167,7 @@ def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Desi
             discrete = discrete * distinct if (discrete is not None and small) else None
             covariates.append(BasisColumn(
                 term.label, term.expr, float(row[f"mean_{i}"]),
-                distinct if distinct <= DISCRETE_MAX_DISTINCT else None,
+                distinct if distinct <= DISCRETE_MAX_DISTINCT else None, source=term.label,
             ))
     metrics = [
         BasisColumn(m.label, m.expr, float(row[f"mean_{i}"]), None) for i, m in enumerate(spec.metrics)
@@ -201,6 +206,7 @@ def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Desi
         arms=tuple(design.treated_levels[1:]),
         nobs=int(row["n"]),
         discrete_levels=discrete,
+        categories=categories,
     )
 
 
