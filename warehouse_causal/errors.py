@@ -17,6 +17,7 @@ __all__ = [
     "DesignWarning",
     "ExpressionError",
     "InvalidParameterError",
+    "OverlapWarning",
     "PrecisionWarning",
     "SampleRatioMismatchWarning",
     "SchemaError",
@@ -84,6 +85,10 @@ class WeakInstrumentWarning(WarehouseCausalWarning):
 
 class PrecisionWarning(WarehouseCausalWarning):
     """The normal equations are ill-conditioned: digits may be lost."""
+
+
+class OverlapWarning(WarehouseCausalWarning):
+    """Logging propensities near zero: off-policy estimates rest on a few heavily weighted rows."""
 
 
 class DesignWarning(WarehouseCausalWarning):

@@ -58,6 +58,7 @@ from warehouse_causal.moments import (
     read_meat,
     read_moments,
 )
+from warehouse_causal.ope import PolicyEvaluation, evaluate_policy
 from warehouse_causal.results import ModelResultsMixin
 from warehouse_causal.spec import ModelSpec
 
@@ -238,6 +239,10 @@ class LinearModel(ModelResultsMixin):
                             adjust=adjust)
 
     infer_effects = infer_effect
+
+    def evaluate_policy(self, policy: Any, alpha: float | None = None) -> PolicyEvaluation:
+        """Off-policy value of ``policy`` (IPS, SNIPS, DM, DR, logged); see :mod:`warehouse_causal.ope`."""
+        return evaluate_policy(self, policy, alpha)
 
     @classmethod
     def _fit(cls, spec: ModelSpec, covariance: str | None = None, interacted: bool = True,
