@@ -210,6 +210,22 @@ class Effects:
         combined = self._mapped(matrix, [name] * len(keys), [k[0] for k in keys], [k[1] for k in keys], n)
         return replace(combined, model=None)
 
+    def decide(self, primary: str, guardrails: dict[str, Any] | None = None, *,
+               higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all") -> Any:
+        """Ship / don't ship / inconclusive per arm (rules in :mod:`warehouse_causal.decisions`)."""
+        from warehouse_causal.decisions import decide
+
+        return decide(self, primary, guardrails, higher_is_better=higher_is_better, evidence=evidence,
+                      segment=segment)
+
+    def memo(self, primary: str | None = None, guardrails: dict[str, Any] | None = None,
+             **options: Any) -> str:
+        """A markdown decision memo: estimand, design, effects, decision (with ``primary``), caveats."""
+        from warehouse_causal.decisions import memo
+
+        decision = self.decide(primary, guardrails, **options) if primary is not None else None
+        return memo(self, decision)
+
     def plot(self, ax: Any = None) -> Any:
         """Forest plot of estimates with classical (thick) and anytime-valid (thin) intervals.
 
