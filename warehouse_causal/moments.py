@@ -35,10 +35,13 @@ __all__ = [
     "build_design",
     "category_levels",
     "cluster_meat_query",
+    "cluster_sum_of_products",
     "hc_meat_query",
     "pass1_query",
     "read_meat",
     "read_moments",
+    "score_table",
+    "sum_of_products",
 ]
 
 INTERCEPT = "Intercept"
@@ -284,25 +287,60 @@ def _leverage(design: Design, ztz_inv: NDArray[np.float64]) -> ir.Value:
     return h if design.weight is None else h * design.weight
 
 
-def _score_table(design: Design, params: NDArray[np.float64], extra: dict[str, ir.Value]) -> tuple[
-    ir.Table, list[ir.Value]
-]:
-    r"""Project :math:`w e_m` and the instruments once, then form the scores s_(m,a) = (w e_m) z_a.
+Block = tuple[ir.Value, list[tuple[str, ir.Value | None]]]
 
-    Projecting first lets the engine evaluate each long residual expression once per row instead of
-    once per score (3.8 s → see benchmarks/README.md).
+
+def score_table(table: ir.Table, weight: ir.Value | None, blocks: list[Block],
+                extra: dict[str, ir.Value]) -> tuple[ir.Table, list[ir.Value]]:
+    r"""Project each block's weighted residual :math:`w e_j` and every regressor once, then form the
+    scores :math:`s_{j,a} = (w e_j)\,x_a` for each regressor a of block j (block-major).
+
+    A block is (residual expression, [(label, regressor expression or None for the intercept)]);
+    regressors shared by several blocks are projected once. Projecting first lets the engine
+    evaluate each long residual expression once per row instead of once per score.
     """
-    t = design.table
-    residuals = residual_exprs(design, params)
-    cols = {f"we_{m}": _product([design.weight, e]) for m, e in enumerate(residuals)}
-    z_values = [design.columns[label].value() for label in design.z]
-    cols.update({f"z_{a}": z for a, z in enumerate(z_values) if z is not None})
-    inner = t.select(**extra, **cols)
+    cols = {f"we_{j}": _product([weight, residual]) for j, (residual, _) in enumerate(blocks)}
+    regressors: dict[str, str] = {}
+    for _, columns in blocks:
+        for label, value in columns:
+            if value is not None and label not in regressors:
+                regressors[label] = f"x_{len(regressors)}"
+                cols[regressors[label]] = value
+    inner = table.select(**extra, **cols)
     scores = [
-        inner[f"we_{m}"] if z is None else inner[f"we_{m}"] * inner[f"z_{a}"]
-        for m in range(len(residuals)) for a, z in enumerate(z_values)
+        inner[f"we_{j}"] if value is None else inner[f"we_{j}"] * inner[regressors[label]]
+        for j, (_, columns) in enumerate(blocks) for label, value in columns
     ]
     return inner, scores
+
+
+def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None) -> dict[str, ir.Value]:
+    """Aggregates q_i_j = Σ s_i s_j (× factor) over the upper triangle of the scores."""
+    return {
+        f"q_{i}_{j}": _product([scores[i], scores[j], factor]).sum()
+        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
+    }
+
+
+def cluster_sum_of_products(inner: ir.Table, scores: list[ir.Value],
+                            **per_cluster_extra: ir.Value) -> ir.Table:
+    r"""GROUP BY ``inner.cluster`` → :math:`s_g`, then :math:`\sum_g s_g s_g'` and G, one nested aggregate.
+
+    ``per_cluster_extra`` are further per-cluster aggregates, summed over clusters in the outer query.
+    """
+    per_cluster = inner.group_by("cluster").aggregate(
+        **{f"s_{i}": s.sum() for i, s in enumerate(scores)}, **per_cluster_extra,
+    )
+    sums = [per_cluster[f"s_{i}"] for i in range(len(scores))]
+    return per_cluster.aggregate(
+        **sum_of_products(sums), n_clusters=per_cluster.count(),
+        **{name: per_cluster[name].sum() for name in per_cluster_extra},
+    )
+
+
+def _blocks(design: Design, params: NDArray[np.float64]) -> list[Block]:
+    z = [(label, design.columns[label].value()) for label in design.z]
+    return [(e, z) for e in residual_exprs(design, params)]
 
 
 def hc_meat_query(
@@ -313,13 +351,8 @@ def hc_meat_query(
     if power:
         assert ztz_inv is not None
         extra["f"] = _lit(1.0) / (_lit(1.0) - _leverage(design, ztz_inv)) ** power
-    inner, scores = _score_table(design, params, extra)
-    f = inner["f"] if power else None
-    aggs = {
-        f"q_{i}_{j}": _product([scores[i], scores[j], f]).sum()
-        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
-    }
-    return inner.aggregate(**aggs)
+    inner, scores = score_table(design.table, design.weight, _blocks(design, params), extra)
+    return inner.aggregate(**sum_of_products(scores, inner["f"] if power else None))
 
 
 def cluster_meat_query(
@@ -330,16 +363,10 @@ def cluster_meat_query(
     Also counts clusters whose rows carry more than one assignment arm.
     """
     t = design.table
-    inner, scores = _score_table(design, params, {"cluster": t[cluster], "assignment": t[assignment]})
-    per_cluster = inner.group_by("cluster").aggregate(
-        **{f"s_{i}": s.sum() for i, s in enumerate(scores)},
-        mixed=(inner.assignment.min() != inner.assignment.max()).cast("int64"),
-    )
-    aggs = {
-        f"q_{i}_{j}": (per_cluster[f"s_{i}"] * per_cluster[f"s_{j}"]).sum()
-        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
-    }
-    return per_cluster.aggregate(**aggs, n_clusters=per_cluster.count(), mixed=per_cluster.mixed.sum())
+    extra = {"cluster": t[cluster], "assignment": t[assignment]}
+    inner, scores = score_table(t, design.weight, _blocks(design, params), extra)
+    mixed = (inner.assignment.min() != inner.assignment.max()).cast("int64")
+    return cluster_sum_of_products(inner, scores, mixed=mixed)
 
 
 def read_meat(row: dict[str, Any], size: int) -> NDArray[np.float64]:
