@@ -226,6 +226,15 @@ class Effects:
         decision = self.decide(primary, guardrails, **options) if primary is not None else None
         return memo(self, decision)
 
+    def with_graph(self, graph: Any) -> Any:
+        """Attach a causal graph ("T -> searches -> views -> sales; T -> views") for ``mediate_effect``."""
+        from warehouse_causal.mediation import CausalGraph, MediationSpec
+
+        if self.model is None:
+            raise InvalidParameterError("with_graph needs effects computed from a model (not combined).")
+        CausalGraph.build(graph, self.model)  # validate now, before any query
+        return MediationSpec(self.model, graph)
+
     def plot(self, ax: Any = None) -> Any:
         """Forest plot of estimates with classical (thick) and anytime-valid (thin) intervals.
 

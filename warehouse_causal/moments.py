@@ -40,6 +40,7 @@ __all__ = [
     "pass1_query",
     "read_meat",
     "read_moments",
+    "residual_expr",
     "score_table",
     "sum_of_products",
 ]
@@ -261,19 +262,20 @@ def _lit(value: float) -> ir.Value:
     return ibis.literal(float(value), type="float64")
 
 
-def residual_exprs(design: Design, params: NDArray[np.float64]) -> list[ir.Value]:
-    """e_m = y_m − Σ_j β_jm x_j in basis coordinates, β inlined as float literals (full precision)."""
-    out = []
-    for m, y in enumerate(design.y):
-        e = design.columns[y].value()
-        for j, label in enumerate(design.x):
-            coef = float(params[j, m])
-            if coef == 0.0:
-                continue
-            x = design.columns[label].value()
+def residual_expr(dependent: ir.Value, regressors: Sequence[ir.Value | None],
+                  coefs: NDArray[np.float64]) -> ir.Value:
+    """e = y − Σ_j b_j x_j with b inlined as float literals (full precision; None = intercept)."""
+    e = dependent
+    for x, coef in zip(regressors, coefs, strict=True):
+        if coef != 0.0:
             e = e - (_lit(coef) if x is None else _lit(coef) * x)
-        out.append(e)
-    return out
+    return e
+
+
+def residual_exprs(design: Design, params: NDArray[np.float64]) -> list[ir.Value]:
+    """e_m = y_m − Σ_j β_jm x_j for every metric, in basis coordinates."""
+    x = [design.columns[label].value() for label in design.x]
+    return [residual_expr(design.columns[y].value(), x, params[:, m]) for m, y in enumerate(design.y)]
 
 
 def _leverage(design: Design, ztz_inv: NDArray[np.float64]) -> ir.Value:
