@@ -183,8 +183,13 @@ class ExperimentData:
         exogeneous_covariates: Any = None,
         *,
         exogenous_covariates: Any = None,
+        calibrate_with: str | None = None,
     ) -> Any:
-        """Name the outcome(s) and pre-treatment covariates; returns a :class:`ModelSpec`."""
+        """Name the outcome(s) and pre-treatment covariates; returns a :class:`ModelSpec`.
+
+        ``calibrate_with`` names a human-label column (NULL outside a random audit subsample) that
+        calibrates a judge-scored metric ``y``; see ``LinearModel.calibrated_effect``.
+        """
         from warehouse_causal.spec import ModelSpec
 
         if exogeneous_covariates is not None and exogenous_covariates is not None:
@@ -193,7 +198,7 @@ class ExperimentData:
                 "not both."
             )
         covariates = exogeneous_covariates if exogeneous_covariates is not None else exogenous_covariates
-        return ModelSpec.build(self, y, covariates)
+        return ModelSpec.build(self, y, covariates, calibrate_with)
 
     # -- validation ----------------------------------------------------------------------
     def _check_types(self) -> None:

@@ -31,6 +31,7 @@ from warehouse_causal.algebra import (
 from warehouse_causal.algebra.linalg import solve_spd
 from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES, leverage_power
 from warehouse_causal.backends import QueryRecord, QueryRunner
+from warehouse_causal.calibration import CalibratedEffects, calibrated_effect
 from warehouse_causal.delta import infer_effect
 from warehouse_causal.diagnostics import (
     BalanceRow,
@@ -239,6 +240,10 @@ class LinearModel(ModelResultsMixin):
                             adjust=adjust)
 
     infer_effects = infer_effect
+
+    def calibrated_effect(self, alpha: float | None = None) -> CalibratedEffects:
+        """Raw-judge, audit-only, PPI and PPI++ effects of judge metrics added with ``calibrate_with``."""
+        return calibrated_effect(self, alpha)
 
     def evaluate_policy(self, policy: Any, alpha: float | None = None) -> PolicyEvaluation:
         """Off-policy value of ``policy`` (IPS, SNIPS, DM, DR, logged); see :mod:`warehouse_causal.ope`."""

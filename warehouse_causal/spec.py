@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.types as ir
 
 from warehouse_causal.errors import DesignError, InvalidParameterError
-from warehouse_causal.terms import Term, resolve_term
+from warehouse_causal.terms import Term, check_columns, resolve_term
 
 if TYPE_CHECKING:
     from warehouse_causal.experiment import ExperimentData
@@ -50,9 +50,11 @@ class ModelSpec:
     experiment: ExperimentData
     metrics: tuple[Term, ...]
     covariates: tuple[Term, ...]
+    calibration: tuple[tuple[str, str], ...] = ()  # (judge metric label, human label column)
 
     @classmethod
-    def build(cls, experiment: ExperimentData, y: Any, covariates: Any) -> ModelSpec:
+    def build(cls, experiment: ExperimentData, y: Any, covariates: Any,
+              calibrate_with: str | None = None) -> ModelSpec:
         """Resolve and check the specs against the experiment table."""
         table = experiment.table
         metrics = tuple(resolve_term(s, table, "metric") for s in _as_list(y))
@@ -65,7 +67,21 @@ class ModelSpec:
                 )
         terms = tuple(resolve_term(s, table, "covariate") for s in _as_list(covariates))
         spec = cls(experiment, (), ())
-        return replace(spec, metrics=spec._checked(metrics, terms), covariates=terms)
+        spec = replace(spec, metrics=spec._checked(metrics, terms), covariates=terms)
+        return spec._with_calibration(calibrate_with) if calibrate_with is not None else spec
+
+    def _with_calibration(self, human: str) -> ModelSpec:
+        if len(self.metrics) != 1:
+            raise InvalidParameterError(
+                "calibrate_with applies to one judge metric; add it with its own add_metric call.")
+        check_columns(self.experiment.table, {"calibrate_with": human})
+        if not self.experiment.table[human].type().is_numeric():
+            raise DesignError(f"The human label {human!r} must be numeric.")
+        design = self.experiment.design_roles()
+        covariate_columns = frozenset().union(*(c.columns for c in self.covariates))
+        if human in design or human in covariate_columns or human in self.metrics[0].columns:
+            raise DesignError(f"The human label {human!r} is a design column, covariate or the judge metric.")
+        return replace(self, calibration=((self.metrics[0].label, human),))
 
     def add_metric(self, y: Any) -> ModelSpec:
         """A new spec with more metrics (they share the covariates and one pass over the data)."""
