@@ -82,3 +82,18 @@ def test_model_sql_compiles_and_parses_per_dialect(dialect: str) -> None:
         body = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()
         if body:
             sqlglot.parse_one(body.rstrip(";"), read=read)
+
+
+def test_unsupported_operation_names_the_backend_and_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ibis.common.exceptions as ibis_errors
+
+    t = wc.table(pd.DataFrame({"a": [1.0]}))
+    expr = t.aggregate(s=t.a.sum())
+    backend = expr._find_backend(use_default=True)
+
+    def refuse(_: object) -> None:
+        raise ibis_errors.OperationNotDefinedError("Sum is not defined")
+
+    monkeypatch.setattr(backend, "to_pyarrow", refuse)
+    with pytest.raises(wc.UnsupportedBackendError, match="'duckdb' backend cannot run the 'pass 1' query"):
+        QueryRunner().run(expr, "pass 1")

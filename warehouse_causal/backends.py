@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.common.exceptions as ibis_errors
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from warehouse_causal.errors import InvalidParameterError
+from warehouse_causal.errors import InvalidParameterError, UnsupportedBackendError
 
 __all__ = ["QueryRecord", "QueryRunner", "connect", "table", "to_sql"]
 
@@ -116,7 +117,13 @@ class QueryRunner:
         """Execute ``expr`` and return its rows as dicts keyed by column alias."""
         backend = expr._find_backend(use_default=True)
         start = time.perf_counter()
-        result = backend.to_pyarrow(expr)
+        try:
+            result = backend.to_pyarrow(expr)
+        except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError) as err:
+            raise UnsupportedBackendError(
+                f"The {backend.name!r} backend cannot run the {purpose!r} query: {err}. Use a backend "
+                "that supports it (DuckDB, Spark, BigQuery, Snowflake are tested to compile)."
+            ) from err
         seconds = time.perf_counter() - start
         rows = result.to_pylist()
         self.records.append(QueryRecord(purpose, expr, backend.name, len(rows), seconds))
