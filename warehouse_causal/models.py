@@ -149,7 +149,7 @@ def _run_moments(design: Design, runner: QueryRunner, cluster: str | None, covar
     ztz_inv = solve_spd(ztz, np.eye(len(design.z))) if power else None
     p2 = hc_meat_query(design, solution.params, ztz_inv, power)
     queries["pass2"] = p2
-    meat = read_meat(runner.run(p2, "pass 2: HC scores")[0], size)
+    meat = read_meat(runner.run(p2, "pass 2: HC scores")[0], size, block=len(design.z))
     return _Passes(moments, solution, meat, None, 0, queries)
 
 

@@ -316,11 +316,21 @@ def score_table(table: ir.Table, weight: ir.Value | None, blocks: list[Block],
     return inner, scores
 
 
-def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None) -> dict[str, ir.Value]:
-    """Aggregates q_i_j = Σ s_i s_j (× factor) over the upper triangle of the scores."""
+def _needed(i: int, j: int, block: int | None) -> bool:
+    """Whether q_i_j must be summed; with row-level scores (m, a) = (w e_m) z_a the block (m, l) is
+    symmetric in (a, b), so for m < l only a <= b is needed (read_meat mirrors the rest)."""
+    return block is None or i // block == j // block or i % block <= j % block
+
+
+def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None,
+                    block: int | None = None) -> dict[str, ir.Value]:
+    """Aggregates q_i_j = Σ s_i s_j (× factor) over the upper triangle of the scores.
+
+    ``block`` (the number of instruments) skips the mirror-image sums of row-level score blocks.
+    """
     return {
         f"q_{i}_{j}": _product([scores[i], scores[j], factor]).sum()
-        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
+        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2) if _needed(i, j, block)
     }
 
 
@@ -354,7 +364,7 @@ def hc_meat_query(
         assert ztz_inv is not None
         extra["f"] = _lit(1.0) / (_lit(1.0) - _leverage(design, ztz_inv)) ** power
     inner, scores = score_table(design.table, design.weight, _blocks(design, params), extra)
-    return inner.aggregate(**sum_of_products(scores, inner["f"] if power else None))
+    return inner.aggregate(**sum_of_products(scores, inner["f"] if power else None, block=len(design.z)))
 
 
 def cluster_meat_query(
@@ -371,9 +381,16 @@ def cluster_meat_query(
     return cluster_sum_of_products(inner, scores, mixed=mixed)
 
 
-def read_meat(row: dict[str, Any], size: int) -> NDArray[np.float64]:
-    """Assemble the symmetric (kz·M)² meat from pass-2 aliases."""
+def read_meat(row: dict[str, Any], size: int, block: int | None = None) -> NDArray[np.float64]:
+    """Assemble the symmetric (kz·M)² meat from pass-2 aliases (``block``: see sum_of_products)."""
     meat = np.empty((size, size))
     for i, j in itertools.combinations_with_replacement(range(size), 2):
-        meat[i, j] = meat[j, i] = float(row[f"q_{i}_{j}"])
+        if _needed(i, j, block):
+            meat[i, j] = meat[j, i] = float(row[f"q_{i}_{j}"])
+    if block is not None:
+        for i, j in itertools.combinations_with_replacement(range(size), 2):
+            if not _needed(i, j, block):
+                mirror_i = (i // block) * block + j % block
+                mirror_j = (j // block) * block + i % block
+                meat[i, j] = meat[j, i] = meat[mirror_i, mirror_j]
     return meat
