@@ -1,9 +1,9 @@
-"""Benchmark: a clustered fit (3 metrics, 5 covariates, interacted, CR1) in the warehouse versus
-pulling the rows into pandas and fitting statsmodels OLS with cluster-robust errors.
+"""Benchmark: a fit with 3 metrics and 5 covariates, interacted, with CR1 (10,000 clusters) and with
+HC1, in the warehouse versus pulling the rows into pandas and fitting statsmodels OLS.
 
 Each run is its own process (peak RSS is per process). Usage:
 
-    python benchmarks/bench_fit.py --rows 10000000 --repeats 3
+    python benchmarks/bench_fit.py --rows 10000000 --repeats 3 [--covariance CR1 HC1]
 
 writes ``benchmarks/data/bench_<rows>.parquet`` once, then prints a markdown results table.
 """
@@ -54,20 +54,21 @@ def generate(rows: int, path: Path, seed: int = 0, chunk: int = 1_000_000) -> No
     writer.close()
 
 
-def run_warehouse(path: Path) -> dict:
+def run_warehouse(path: Path, covariance: str) -> dict:
     import warehouse_causal as wc
 
     start = time.perf_counter()
     con = wc.connect()
     table = con.read_parquet(path)
-    exp = wc.ExperimentData(table, intent_to_treat="arm", cluster_by="cluster_id")
-    model = exp.add_metric(METRICS, COVARIATES).fit(wc.LinearModel, covariance="CR1")
+    cluster = "cluster_id" if covariance == "CR1" else None
+    exp = wc.ExperimentData(table, intent_to_treat="arm", cluster_by=cluster)
+    model = exp.add_metric(METRICS, COVARIATES).fit(wc.LinearModel, covariance=covariance)
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "estimate": float(model.params[1, 0]),
             "std_error": float(model.std_errors[1, 0]), "queries": len(model.queries)}
 
 
-def run_statsmodels(path: Path) -> dict:
+def run_statsmodels(path: Path, covariance: str) -> dict:
     import duckdb
     import pandas as pd
     import statsmodels.api as sm
@@ -80,7 +81,10 @@ def run_statsmodels(path: Path) -> dict:
     x = sm.add_constant(x)
     result = None
     for m in METRICS:
-        fit = sm.OLS(df[m], x).fit(cov_type="cluster", cov_kwds={"groups": df["cluster_id"].to_numpy()})
+        if covariance == "CR1":
+            fit = sm.OLS(df[m], x).fit(cov_type="cluster", cov_kwds={"groups": df["cluster_id"].to_numpy()})
+        else:
+            fit = sm.OLS(df[m], x).fit(cov_type="HC1")
         result = result or fit
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "estimate": float(result.params["arm"]),
@@ -90,8 +94,8 @@ def run_statsmodels(path: Path) -> dict:
 METHODS = {"warehouse_causal": run_warehouse, "pandas+statsmodels": run_statsmodels}
 
 
-def child(method: str, path: Path) -> None:
-    out = METHODS[method](path)
+def child(method: str, path: Path, covariance: str) -> None:
+    out = METHODS[method](path, covariance)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
@@ -102,35 +106,39 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", choices=list(METHODS))
     parser.add_argument("--path", type=Path)
+    parser.add_argument("--covariance", nargs="+", default=["CR1", "HC1"], choices=["CR1", "HC1"])
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.path)
+        child(args.child, args.path, args.covariance[0])
         return
     DATA.mkdir(exist_ok=True)
     path = DATA / f"bench_{args.rows}.parquet"
     if not path.exists():
         generate(args.rows, path)
     results = {}
-    for method in METHODS:
-        runs = []
-        for _ in range(args.repeats):
-            proc = subprocess.run([sys.executable, __file__, "--child", method, "--path", str(path)],
-                                  capture_output=True, text=True, check=True)
-            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        results[method] = runs
+    for covariance in args.covariance:
+        for method in METHODS:
+            runs = []
+            for _ in range(args.repeats):
+                command = [sys.executable, __file__, "--child", method, "--path", str(path),
+                           "--covariance", covariance]
+                proc = subprocess.run(command, capture_output=True, text=True, check=True)
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            results[(method, covariance)] = runs
     import duckdb
     import ibis
 
     print(f"Machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, duckdb {duckdb.__version__}, ibis {ibis.__version__}")
-    print(f"Data: {args.rows:,} rows, {CLUSTERS:,} clusters, 3 metrics, 5 covariates, interacted, CR1\n")
-    print("| method | median s | min s | max s | peak RSS MB (median) | arm estimate (y1) | SE |")
-    print("|---|---|---|---|---|---|---|")
-    for method, runs in results.items():
+    print(f"Data: {args.rows:,} rows, {CLUSTERS:,} clusters, 3 metrics, 5 covariates, interacted\n")
+    print("| covariance | method | median s | min s | max s | peak RSS MB (median) | arm estimate (y1) "
+          "| SE |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (method, covariance), runs in results.items():
         secs = [r["seconds"] for r in runs]
         rss = statistics.median(r["peak_rss_mb"] for r in runs)
-        print(f"| {method} | {statistics.median(secs):.2f} | {min(secs):.2f} | {max(secs):.2f} | {rss:,.0f} "
-              f"| {runs[0]['estimate']:.10f} | {runs[0]['std_error']:.10f} |")
+        print(f"| {covariance} | {method} | {statistics.median(secs):.2f} | {min(secs):.2f} "
+              f"| {max(secs):.2f} | {rss:,.0f} | {runs[0]['estimate']:.10f} | {runs[0]['std_error']:.10f} |")
 
 
 if __name__ == "__main__":
