@@ -87,7 +87,7 @@ def test_propensity_outside_unit_interval(df: pd.DataFrame, bad: float) -> None:
 def test_propensity_nulls(df: pd.DataFrame) -> None:
     frame = df.copy()
     frame.loc[:1, "p"] = np.nan
-    with pytest.raises(wc.DesignError, match="Found 2 NULL propensities in 'p'"):
+    with pytest.raises(wc.DesignError, match="Found 2 NULL or NaN propensities in 'p'"):
         _exp(frame, propensity="p")
 
 

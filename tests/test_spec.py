@@ -190,3 +190,18 @@ def test_under_identified_design() -> None:
     message = r"Under-identified: 1 instrument arm\(s\) for 2 treated arm\(s\)"
     with pytest.raises(wc.DesignError, match=message):
         exp.add_metric("y").fit(wc.LinearModel)
+
+
+def test_nan_values_are_refused_not_propagated() -> None:
+    con = wc.connect()
+    frame = pd.DataFrame({"z": np.arange(200) % 2, "y": np.ones(200), "x": np.arange(200.0),
+                          "p": np.full(200, 0.5)})
+    con.create_table("raw", frame)
+    # DuckDB keeps NaN distinct from NULL (pandas NaN would arrive as NULL), so make real NaNs in SQL
+    con.raw_sql("CREATE TABLE nans AS SELECT z, CASE WHEN x < 3 THEN 'NaN'::DOUBLE ELSE y END AS y, x, "
+                "CASE WHEN x = 5 THEN 'NaN'::DOUBLE ELSE p END AS p FROM raw").fetchall()
+    t = con.table("nans")
+    with pytest.raises(wc.DesignError, match=r"The metric 'y' has 3 NaN value\(s\) out of 200 rows"):
+        wc.ExperimentData(t, intent_to_treat="z").add_metric("y", ["x"]).fit(wc.LinearModel)
+    with pytest.raises(wc.DesignError, match="Found 1 NULL or NaN propensities in 'p'"):
+        wc.ExperimentData(t, intent_to_treat="z", propensity="p")

@@ -232,12 +232,12 @@ class ExperimentData:
             aggs["clusters"] = t[self.cluster_by].nunique()
         if self.propensity is not None:
             p = t[self.propensity].cast("float64")
-            aggs["p_nulls"] = p.isnull().cast("int64").sum()
+            aggs["p_nulls"] = (p.isnull() | p.isnan()).cast("int64").sum()
             aggs["p_bad"] = ((p <= 0) | (p > 1)).cast("int64").sum()
             aggs["p_min"] = p.min()
         if self.weights is not None:
             w = t[self.weights].cast("float64")
-            aggs["w_nulls"] = w.isnull().cast("int64").sum()
+            aggs["w_nulls"] = (w.isnull() | w.isnan()).cast("int64").sum()
             aggs["w_bad"] = (w < 0).cast("int64").sum()
         return t.group_by(keys).aggregate(**aggs).limit(MAX_DESIGN_CELLS + 1)
 
@@ -306,10 +306,10 @@ class ExperimentData:
         checks = [
             ("cluster_nulls", self.cluster_by, "NULL value(s) in cluster column {c!r}; every row "
              "needs a cluster (drop or fill them)."),
-            ("p_nulls", self.propensity, "NULL propensities in {c!r}."),
+            ("p_nulls", self.propensity, "NULL or NaN propensities in {c!r}."),
             ("p_bad", self.propensity, "propensities outside (0, 1] in {c!r}; a propensity is the "
              "probability of the assigned arm, so 0 < p <= 1."),
-            ("w_nulls", self.weights, "NULL weights in {c!r}."),
+            ("w_nulls", self.weights, "NULL or NaN weights in {c!r}."),
             ("w_bad", self.weights, "negative weights in {c!r}."),
         ]
         for key, column, message in checks:

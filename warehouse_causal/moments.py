@@ -120,6 +120,8 @@ def _prepare_query(spec: ModelSpec) -> ir.Table:
     aggs: dict[str, ir.Value] = {"n": t.count()}
     for i, term in enumerate(spec.metrics + spec.covariates):
         aggs[f"nulls_{i}"] = term.expr.isnull().cast("int64").sum()
+        if term.expr.type().is_floating():
+            aggs[f"nans_{i}"] = term.expr.isnan().cast("int64").sum()
         if not term.categorical:
             aggs[f"mean_{i}"] = term.expr.cast("float64").mean()
             aggs[f"distinct_{i}"] = term.expr.approx_nunique()
@@ -149,11 +151,16 @@ def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Desi
     row = runner.run(_prepare_query(spec), "prepare (NULLs, shifts, levels)")[0]
     terms = spec.metrics + spec.covariates
     for i, term in enumerate(terms):
+        role = "metric" if i < len(spec.metrics) else "covariate"
         if row[f"nulls_{i}"]:
-            role = "metric" if i < len(spec.metrics) else "covariate"
             raise DesignError(
                 f"The {role} {term.label!r} has {row[f'nulls_{i}']} NULL value(s) out of {row['n']} "
                 "rows; filter those rows or fill the values (e.g. 0 for a count with no events)."
+            )
+        if row.get(f"nans_{i}"):
+            raise DesignError(
+                f"The {role} {term.label!r} has {row[f'nans_{i}']} NaN value(s) out of {row['n']} rows "
+                "(not-a-number, e.g. from 0/0); filter or fix them."
             )
     t = exp.table
     covariates: list[BasisColumn] = []
