@@ -1,0 +1,21 @@
+-- segments: sizes and covariate means
+SELECT
+  COUNT(*) AS "n_0",
+  CAST(COUNT(*) AS DOUBLE) AS "sw_0",
+  SUM("t0"."pre_resolution" - 0.7002873778512755) AS "m_0_0",
+  SUM("t0"."tenure" - 3.023405000000003) AS "m_0_1",
+  SUM(CAST("t0"."region" = 'apac' AS DOUBLE)) AS "m_0_2",
+  SUM(CAST("t0"."region" = 'emea' AS DOUBLE)) AS "m_0_3",
+  COUNT(*) FILTER(WHERE
+    "t0"."region" = 'apac') AS "n_1",
+  CAST(COUNT(*) FILTER(WHERE
+    "t0"."region" = 'apac') AS DOUBLE) AS "sw_1",
+  SUM("t0"."pre_resolution" - 0.7002873778512755) FILTER(WHERE
+    "t0"."region" = 'apac') AS "m_1_0",
+  SUM("t0"."tenure" - 3.023405000000003) FILTER(WHERE
+    "t0"."region" = 'apac') AS "m_1_1",
+  SUM(CAST("t0"."region" = 'apac' AS DOUBLE)) FILTER(WHERE
+    "t0"."region" = 'apac') AS "m_1_2",
+  SUM(CAST("t0"."region" = 'emea' AS DOUBLE)) FILTER(WHERE
+    "t0"."region" = 'apac') AS "m_1_3"
+FROM "memory"."main"."experiment" AS "t0";
