@@ -29,3 +29,78 @@ def test_unknown_command_exits_with_usage() -> None:
     with pytest.raises(SystemExit) as info:
         main(["nope"])
     assert info.value.code == 2
+
+
+def _analysis(tmp_path, suffix: str = ".json", **extra: object):
+    import json
+
+    import warehouse_causal as wc
+    from warehouse_causal.demo import simulate_support_rollout
+
+    con = wc.connect(tmp_path / "warehouse.duckdb")
+    con.create_table("tickets", simulate_support_rollout(20_000, 100, seed=5))
+    con.disconnect()
+    spec = {"connection": "warehouse.duckdb", "table": "tickets",
+            "design": {"intent_to_treat": "assigned", "treated": "used", "cluster_by": "team_id",
+                       "expected_split": {"0": 0.5, "1": 0.5}},
+            "metrics": ["resolved", "minutes"], "covariates": ["tenure", "region"],
+            "segments": ["region = 'apac'"],
+            "decision": {"primary": "resolved", "guardrails": {"minutes": 1.0}}, **extra}
+    path = tmp_path / f"analysis{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(spec))
+    else:
+        import yaml
+
+        path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_run_json_format_for_agents(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["run", str(_analysis(tmp_path)), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["design"]["covariance"] == "CR1" and document["design"]["n_clusters"] == 100
+    assert [(e["metric"], e["segment"]) for e in document["effects"]] == [
+        ("resolved", "all"), ("resolved", "region = 'apac'"), ("minutes", "all"),
+        ("minutes", "region = 'apac'")]
+    assert document["decision"][0]["verdict"] in ("ship", "don't ship", "inconclusive")
+    assert set(document["effects"][0]) >= {"estimate", "std_error", "av_p_value", "p_adjusted"}
+
+
+def test_run_table_report_and_sql(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _analysis(tmp_path, ".yaml")
+    report = tmp_path / "memo.md"
+    assert main(["run", str(path), "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "| resolved | 1 | all |" in out and "wrote" in out
+    assert report.read_text().startswith("# Experiment decision memo")
+    assert main(["run", str(path), "--sql"]) == 0
+    sql = capsys.readouterr().out
+    assert "-- pass 1: cross products" in sql and "GROUP BY" in sql and "| resolved" not in sql
+
+
+def test_run_rejects_unknown_keys(tmp_path) -> None:
+    import warehouse_causal as wc
+
+    path = tmp_path / "bad.json"
+    path.write_text('{"table": "t", "design": {}, "metrics": [], "metric": []}')
+    with pytest.raises(wc.InvalidParameterError, match=r"Unknown keys \['metric'\]"):
+        main(["run", str(path)])
+
+
+def test_run_mediation_from_parquet(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tests.test_mediation import simulate_dag
+
+    simulate_dag(200, 5, 3).to_parquet(tmp_path / "dag.parquet")
+    spec = {"table": {"parquet": "dag.parquet"}, "design": {"intent_to_treat": "T", "cluster_by": "g"},
+            "metrics": ["Y"], "covariates": ["X1", "X2"], "fit": {"interacted": False},
+            "graph": "T -> M1 -> Y; T -> Y"}
+    (tmp_path / "mediation.json").write_text(json.dumps(spec))
+    assert main(["run", str(tmp_path / "mediation.json"), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["mediation"]
+    assert [r["path"] for r in rows] == ["T -> M1 -> Y", "T -> Y", "through M1", "total"]
+    assert rows[0]["estimate"] + rows[1]["estimate"] == pytest.approx(rows[3]["estimate"], rel=1e-10)

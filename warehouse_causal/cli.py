@@ -1,4 +1,5 @@
-"""Command line: ``warehouse-causal demo`` (or ``python -m warehouse_causal demo``).
+"""Command line: ``warehouse-causal demo`` and ``warehouse-causal run analysis.json``
+(or ``python -m warehouse_causal ...``).
 
 A thin layer over the public API: parse arguments, call it, format the output.
 """
@@ -72,6 +73,51 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from warehouse_causal.analysis_spec import load_spec, run_spec
+    from warehouse_causal.decisions import memo
+
+    spec = load_spec(args.spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", wc.WarehouseCausalWarning)
+        result = run_spec(spec, Path(args.spec).resolve().parent)
+    model, effects = result["model"], result["effects"]
+    messages = [str(w.message) for w in caught]
+    if args.sql:
+        queries = [*model.queries, *effects.queries]
+        print("\n\n".join(f"-- {q.purpose}\n{q.sql};" for q in queries))
+        return 0
+    if args.format == "json":
+        document = {
+            "design": {"nobs": model.nobs, "arms": [str(a) for a in model.spec.experiment.design.arms],
+                       "covariance": model.covariance, "strategy": model.strategy,
+                       "n_clusters": model.n_clusters},
+            "effects": effects.to_dicts(),
+            "first_stage": [r._asdict() for r in model.first_stage],
+            "warnings": messages,
+        }
+        if "decision" in result:
+            document["decision"] = result["decision"].to_pandas().to_dict(orient="records")
+        if "mediation" in result:
+            document["mediation"] = result["mediation"].to_pandas().to_dict(orient="records")
+        print(json.dumps(document, indent=2, default=str))
+        return 0
+    print(effects.to_markdown())
+    if "decision" in result:
+        print(f"\n{result['decision']}")
+    if "mediation" in result:
+        print(f"\n{result['mediation']}")
+    for message in messages:
+        print(f"warning: {message}")
+    if args.report:
+        Path(args.report).write_text(memo(effects, result.get("decision")))
+        print(f"wrote {args.report}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="warehouse-causal", description=wc.__doc__)
@@ -83,6 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--sql", action="store_true", help="also print the SQL of every pass")
     demo.set_defaults(handler=_demo)
+    run = commands.add_parser("run", help="run an analysis described in a JSON or YAML file")
+    run.add_argument("spec", help="analysis file (.json, or .yaml with PyYAML installed)")
+    run.add_argument("--format", choices=["table", "json"], default="table",
+                     help="json: machine-readable effects, decision and diagnostics (for agents)")
+    run.add_argument("--sql", action="store_true", help="print the SQL of every query instead of results")
+    run.add_argument("--report", help="also write the markdown decision memo to this path")
+    run.set_defaults(handler=_run)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
                         stream=sys.stderr)
