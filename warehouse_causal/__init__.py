@@ -22,6 +22,7 @@ from warehouse_causal.errors import (
     WeakInstrumentWarning,
 )
 from warehouse_causal.experiment import ExperimentData
+from warehouse_causal.metrics import Metric
 from warehouse_causal.models import LinearModel
 from warehouse_causal.policy import ContextVector, Policy, RewardModel, load_model
 from warehouse_causal.spec import ModelSpec
@@ -40,6 +41,7 @@ __all__ = [
     "ExpressionError",
     "InvalidParameterError",
     "LinearModel",
+    "Metric",
     "ModelSpec",
     "NormalInverseGamma",
     "OverlapWarning",

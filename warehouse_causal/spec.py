@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.types as ir
 
 from warehouse_causal.errors import DesignError, InvalidParameterError
+from warehouse_causal.metrics import Metric, attach_metrics
 from warehouse_causal.terms import Term, check_columns, resolve_term
 
 if TYPE_CHECKING:
@@ -19,9 +20,30 @@ __all__ = ["ModelSpec"]
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
-    if isinstance(value, (str, ir.Value)) or callable(value):
+    if isinstance(value, (str, ir.Value, Metric)) or callable(value):
         return [value]
     return list(value)
+
+
+def _with_metric_columns(experiment: ExperimentData, y: Any, covariates: Any) -> tuple[Any, list, list]:
+    """Join every ``wc.Metric`` to the experiment table; specs then name their columns."""
+    from dataclasses import replace as rebuild
+
+    wanted = [s for s in _as_list(y) + _as_list(covariates) if isinstance(s, Metric)]
+    ys, xs = _as_list(y), _as_list(covariates)
+    if not wanted:
+        return experiment, ys, xs
+    table = attach_metrics(experiment.table, wanted, experiment.intent_to_treat, experiment.runner)
+    joined = rebuild(experiment, table=table)  # re-validates on the joined table
+    if joined.design.nobs != experiment.design.nobs:
+        raise DesignError(
+            f"Joining the metrics changed the number of rows ({experiment.design.nobs} -> "
+            f"{joined.design.nobs}); the unit key must identify rows of the aggregated metrics."
+        )
+    def named(specs: list) -> list:
+        return [s.name if isinstance(s, Metric) else s for s in specs]
+
+    return joined, named(ys), named(xs)
 
 
 def _check_unique(terms: tuple[Term, ...], role: str) -> None:
@@ -56,6 +78,7 @@ class ModelSpec:
     def build(cls, experiment: ExperimentData, y: Any, covariates: Any,
               calibrate_with: str | None = None) -> ModelSpec:
         """Resolve and check the specs against the experiment table."""
+        experiment, y, covariates = _with_metric_columns(experiment, y, covariates)
         table = experiment.table
         metrics = tuple(resolve_term(s, table, "metric") for s in _as_list(y))
         if not metrics:

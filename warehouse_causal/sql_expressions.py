@@ -20,7 +20,14 @@ from sqlglot import exp
 
 from warehouse_causal.errors import ExpressionError, SchemaError, closest_name
 
-__all__ = ["INPUT_DIALECT", "MAX_IN_LIST", "MAX_NODES", "MAX_SQL_CHARS", "sql_to_ibis"]
+__all__ = [
+    "INPUT_DIALECT",
+    "MAX_IN_LIST",
+    "MAX_NODES",
+    "MAX_SQL_CHARS",
+    "sql_to_ibis",
+    "sql_to_ibis_aggregate",
+]
 
 INPUT_DIALECT = "duckdb"
 MAX_SQL_CHARS = 4_000
@@ -76,16 +83,29 @@ def _literal(node: exp.Literal) -> ir.Value:
     return ibis.literal(value)
 
 
+_AGGREGATES: dict[type[exp.Expression], Callable[[ir.Value, ir.BooleanValue | None], ir.Value]] = {
+    exp.Sum: lambda v, where: v.sum(where=where),
+    exp.Avg: lambda v, where: v.mean(where=where),
+    exp.Min: lambda v, where: v.min(where=where),
+    exp.Max: lambda v, where: v.max(where=where),
+}
+
+
 class _Translator:
-    def __init__(self, table: ir.Table, source: str):
+    def __init__(self, table: ir.Table, source: str, aggregate: bool = False,
+                 where: ir.BooleanValue | None = None):
         self.table = table
         self.source = source
+        self.aggregate = aggregate  # aggregate mode: SUM/AVG/MIN/MAX/COUNT allowed, not nested
+        self.where = where  # filter applied to every aggregate (a metric's time window)
 
     def refuse(self, what: str) -> ExpressionError:
         return ExpressionError(f"{what} is not allowed in the SQL expression {self.source!r}.")
 
     def __call__(self, node: exp.Expression) -> ir.Value:  # noqa: C901 - one dispatch table
         kind = type(node)
+        if self.aggregate and (kind in _AGGREGATES or kind is exp.Count):
+            return self.aggregate_call(node)
         if kind in _BINARY:
             return _BINARY[kind](self(node.left), self(node.right))
         if kind in _UNARY:
@@ -131,6 +151,17 @@ class _Translator:
             return self(node.this).cast(_CASTS[target.upper()])
         raise self.refuse(f"The construct {kind.__name__} ({node.sql(INPUT_DIALECT)[:60]!r})")
 
+    def aggregate_call(self, node: exp.Expression) -> ir.Value:
+        inner = _Translator(self.table, self.source)  # row-level inside: no nested aggregates
+        if type(node) is exp.Count:
+            argument = node.this
+            if isinstance(argument, exp.Star) or argument is None:
+                return self.table.count(where=self.where)
+            if isinstance(argument, exp.Distinct):
+                return inner(argument.expressions[0]).nunique(where=self.where)
+            return inner(argument).count(where=self.where)
+        return _AGGREGATES[type(node)](inner(node.this), self.where)
+
     def column(self, node: exp.Column) -> ir.Value:
         if node.table or node.args.get("db") or node.args.get("catalog"):
             raise self.refuse(f"A qualified column ({node.sql()!r})")
@@ -164,12 +195,7 @@ class _Translator:
         return builder
 
 
-def sql_to_ibis(sql: str, table: ir.Table) -> ir.Value:
-    """Translate ``sql`` (one scalar expression over ``table``'s columns) into an ibis expression.
-
-    Raises ExpressionError (statements, several expressions, disallowed constructs, too long) or
-    SchemaError (unknown column, with the closest name suggested).
-    """
+def _parse_one(sql: str) -> exp.Expression:
     if not isinstance(sql, str) or not sql.strip():
         raise ExpressionError("A SQL expression must be a non-empty string.")
     if len(sql) > MAX_SQL_CHARS:
@@ -183,14 +209,35 @@ def sql_to_ibis(sql: str, table: ir.Table) -> ir.Value:
         raise ExpressionError(
             f"The SQL text {sql!r} holds {len(trees)} statements; write exactly one expression."
         )
-    tree = trees[0]
-    if sum(1 for _ in tree.walk()) > MAX_NODES:
+    if sum(1 for _ in trees[0].walk()) > MAX_NODES:
         raise ExpressionError(f"The SQL expression {sql!r} has more than {MAX_NODES} nodes.")
+    return trees[0]
+
+
+def _translate(sql: str, table: ir.Table, aggregate: bool, where: ir.BooleanValue | None = None) -> ir.Value:
+    tree = _parse_one(sql)
     try:
-        return _Translator(table, sql)(tree)
-    except ExpressionError:
-        raise
-    except SchemaError:
+        return _Translator(table, sql, aggregate, where)(tree)
+    except (ExpressionError, SchemaError):
         raise
     except Exception as err:  # ibis type errors, e.g. comparing a string with a number
         raise ExpressionError(f"The SQL expression {sql!r} is not well typed: {err}") from None
+
+
+def sql_to_ibis(sql: str, table: ir.Table) -> ir.Value:
+    """Translate ``sql`` (one scalar expression over ``table``'s columns) into an ibis expression.
+
+    Raises ExpressionError (statements, several expressions, disallowed constructs, too long) or
+    SchemaError (unknown column, with the closest name suggested).
+    """
+    return _translate(sql, table, aggregate=False)
+
+
+def sql_to_ibis_aggregate(sql: str, table: ir.Table, where: ir.BooleanValue | None = None) -> ir.Scalar:
+    """Translate an aggregate such as ``SUM(amount)``, ``COUNT(*)``, ``COUNT(DISTINCT order_id)`` or
+    ``SUM(amount) / COUNT(*)`` (SUM, AVG, MIN, MAX, COUNT over row-level expressions); ``where``
+    filters the rows of every aggregate."""
+    value = _translate(sql, table, aggregate=True, where=where)
+    if not isinstance(value, ir.Scalar):
+        raise ExpressionError(f"The metric value {sql!r} is not an aggregate (e.g. SUM(amount), COUNT(*)).")
+    return value
