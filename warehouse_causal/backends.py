@@ -12,7 +12,6 @@ the ibis-duckdb entry points that duckdb 2.0 broke (``Backend.sql``, ``list_tabl
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 import uuid
@@ -76,16 +75,23 @@ def to_sql(expr: ir.Expr, dialect: str | None = None) -> str:
 
 
 def _register_pyspark_options() -> None:
-    """ibis compiles the pyspark dialect only once ``ibis.options.pyspark`` exists (stack notes §1)."""
+    """ibis compiles the pyspark dialect only once ``ibis.options.pyspark`` exists (stack notes §1).
+
+    Touching ``ibis.pyspark`` registers it when pyspark is installed (importing the module does not);
+    without pyspark, compiling SQL text needs only the option, so it is registered by hand.
+    """
+    if getattr(ibis.options, "pyspark", None) is not None:
+        return
     try:
-        importlib.import_module("ibis.backends.pyspark")
-    except ImportError:  # pyspark not installed: compiling SQL text needs only the option
-        if getattr(ibis.options, "pyspark", None) is None:
+        ibis.pyspark  # noqa: B018  (loads the backend entry point, which registers its options)
+    except (ImportError, AttributeError):
+        pass
+    if getattr(ibis.options, "pyspark", None) is None:
 
-            class PySparkOptions(ibis.config.Config):
-                treat_nan_as_null: bool = False
+        class PySparkOptions(ibis.config.Config):
+            treat_nan_as_null: bool = False
 
-            ibis.options.pyspark = PySparkOptions()
+        ibis.options.pyspark = PySparkOptions()
 
 
 @dataclass(frozen=True)
