@@ -74,6 +74,14 @@ def to_sql(expr: ir.Expr, dialect: str | None = None) -> str:
     return str(ibis.to_sql(expr, dialect=dialect))
 
 
+def _pyspark_backend_loads() -> bool:
+    """Touch ``ibis.pyspark``: when pyspark is installed this loads the backend and its options."""
+    try:
+        return ibis.pyspark is not None
+    except (ImportError, AttributeError):
+        return False
+
+
 def _register_pyspark_options() -> None:
     """ibis compiles the pyspark dialect only once ``ibis.options.pyspark`` exists (stack notes §1).
 
@@ -82,16 +90,13 @@ def _register_pyspark_options() -> None:
     """
     if getattr(ibis.options, "pyspark", None) is not None:
         return
-    try:
-        ibis.pyspark  # noqa: B018  (loads the backend entry point, which registers its options)
-    except (ImportError, AttributeError):
-        pass
-    if getattr(ibis.options, "pyspark", None) is None:
+    if _pyspark_backend_loads() and getattr(ibis.options, "pyspark", None) is not None:
+        return
 
-        class PySparkOptions(ibis.config.Config):
-            treat_nan_as_null: bool = False
+    class PySparkOptions(ibis.config.Config):
+        treat_nan_as_null: bool = False
 
-        ibis.options.pyspark = PySparkOptions()
+    ibis.options.pyspark = PySparkOptions()
 
 
 @dataclass(frozen=True)
