@@ -113,7 +113,9 @@ def _run(args: argparse.Namespace) -> int:
     for message in messages:
         print(f"warning: {message}")
     if args.report:
-        Path(args.report).write_text(memo(effects, result.get("decision")))
+        decision = result.get("decision")
+        html_report = args.report.lower().endswith((".html", ".htm"))
+        Path(args.report).write_text(effects.report(decision) if html_report else memo(effects, decision))
         print(f"wrote {args.report}")
     return 0
 
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--format", choices=["table", "json"], default="table",
                      help="json: machine-readable effects, decision and diagnostics (for agents)")
     run.add_argument("--sql", action="store_true", help="print the SQL of every query instead of results")
-    run.add_argument("--report", help="also write the markdown decision memo to this path")
+    run.add_argument("--report", help="also write the report: .html (self-contained page) or markdown memo")
     run.set_defaults(handler=_run)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",

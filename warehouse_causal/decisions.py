@@ -27,7 +27,7 @@ from warehouse_causal.experiment import SRM_ALPHA
 if TYPE_CHECKING:
     from warehouse_causal.effects import Effects
 
-__all__ = ["ArmDecision", "Decision", "GuardrailCheck", "decide", "memo"]
+__all__ = ["ArmDecision", "Decision", "GuardrailCheck", "caveats", "decide", "memo"]
 
 EVIDENCE = ("anytime-valid", "classical")
 
@@ -152,7 +152,7 @@ def decide(effects: Effects, primary: str, guardrails: dict[str, Any] | None = N
     return Decision(primary, segment, evidence, effects.alpha, tuple(decisions))
 
 
-def _caveats(effects: Effects) -> list[str]:
+def caveats(effects: Effects) -> list[str]:
     notes = []
     model = effects.model
     if model is not None:
@@ -207,7 +207,7 @@ def memo(effects: Effects, decision: Decision | None = None) -> str:
         lines += [f"## Decision (primary `{decision.primary}`, {decision.evidence} intervals)", ""]
         lines += [f"- **{a.arm}: {a.verdict}** — " + "; ".join(a.reasons) for a in decision.arms]
         lines.append("")
-    caveats = _caveats(effects)
-    if caveats:
-        lines += ["## Caveats", ""] + [f"- {c}" for c in caveats]
+    notes = caveats(effects)
+    if notes:
+        lines += ["## Caveats", ""] + [f"- {c}" for c in notes]
     return "\n".join(lines).rstrip() + "\n"

@@ -226,6 +226,12 @@ class Effects:
         decision = self.decide(primary, guardrails, **options) if primary is not None else None
         return memo(self, decision)
 
+    def report(self, decision: Any = None, title: str = "Experiment report") -> str:
+        """A self-contained HTML report: design checks, effects, forest plot, decision, caveats."""
+        from warehouse_causal.report import render_html
+
+        return render_html(self, decision, title)
+
     def with_graph(self, graph: Any) -> Any:
         """Attach a causal graph ("T -> searches -> views -> sales; T -> views") for ``mediate_effect``."""
         from warehouse_causal.mediation import CausalGraph, MediationSpec
