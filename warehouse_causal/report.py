@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 __all__ = ["render_html"]
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+table{border-collapse:collapse;margin:1em 0;font-size:90%}
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 th{background:#f3f3f3}td.label{text-align:left}.ship{color:#1a7f37}.no{color:#b42318}.open{color:#9a6700}"""
 
 
