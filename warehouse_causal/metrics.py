@@ -81,6 +81,11 @@ def _check(metric: Metric, table: ir.Table) -> None:
 
 
 def _offset(value: ir.Value, amount: float) -> ir.Value:
+    """``value`` shifted by ``amount`` days (dates, timestamps) or units (numeric times)."""
+    if value.type().is_date():
+        if float(amount).is_integer():
+            return value + ibis.interval(days=int(amount))
+        value = value.cast("timestamp")
     if value.type().is_temporal():
         return value + ibis.interval(seconds=round(amount * 86_400))
     return value + amount
