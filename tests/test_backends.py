@@ -97,3 +97,28 @@ def test_unsupported_operation_names_the_backend_and_query(monkeypatch: pytest.M
     monkeypatch.setattr(backend, "to_pyarrow", refuse)
     with pytest.raises(wc.UnsupportedBackendError, match="'duckdb' backend cannot run the 'pass 1' query"):
         QueryRunner().run(expr, "pass 1")
+
+
+def test_slow_queries_report_progress(monkeypatch: pytest.MonkeyPatch,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import time
+
+    from warehouse_causal import backends
+
+    t = wc.table(pd.DataFrame({"a": [1.0]}))
+    expr = t.aggregate(s=t.a.sum())
+    backend = expr._find_backend(use_default=True)
+    real = backend.to_pyarrow
+
+    def slow(e: object) -> object:
+        time.sleep(0.3)
+        return real(e)
+
+    monkeypatch.setattr(backends, "SLOW_QUERY_SECONDS", 0.1)
+    monkeypatch.setattr(backend, "to_pyarrow", slow)
+    with caplog.at_level(logging.INFO, logger="warehouse_causal"):
+        QueryRunner().run(expr, "pass 1")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("pass 1: running on duckdb for more than 0 s" in m for m in messages)
+    assert any(m.startswith("pass 1: 1 row(s) in") for m in messages)

@@ -13,6 +13,7 @@ the ibis-duckdb entry points that duckdb 2.0 broke (``Backend.sql``, ``list_tabl
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -128,6 +129,11 @@ class QueryRunner:
         """Execute ``expr`` and return its rows as dicts keyed by column alias."""
         backend = expr._find_backend(use_default=True)
         start = time.perf_counter()
+        # Progress feedback: announce a query still running after SLOW_QUERY_SECONDS.
+        notice = threading.Timer(SLOW_QUERY_SECONDS, logger.info, args=(
+            "%s: running on %s for more than %.0f s ...", purpose, backend.name, SLOW_QUERY_SECONDS))
+        notice.daemon = True
+        notice.start()
         try:
             result = backend.to_pyarrow(expr)
         except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError) as err:
@@ -135,6 +141,8 @@ class QueryRunner:
                 f"The {backend.name!r} backend cannot run the {purpose!r} query: {err}. Use a backend "
                 "that supports it (DuckDB, Spark, BigQuery, Snowflake are tested to compile)."
             ) from err
+        finally:
+            notice.cancel()
         seconds = time.perf_counter() - start
         rows = result.to_pylist()
         self.records.append(QueryRecord(purpose, expr, backend.name, len(rows), seconds))
