@@ -77,6 +77,8 @@ def test_model_sql_compiles_and_parses_per_dialect(dialect: str) -> None:
         model = exp.add_metric(["y", "y2"], ["x1", "device"]).fit(wc.LinearModel)
     text = model.sql(dialect)
     assert "-- pass1" in text and "-- pass2" in text and "GROUP BY" in text
+    if dialect == "pyspark":
+        assert model.sql("spark") == text  # the everyday name works too
     read = {"pyspark": "spark"}.get(dialect, dialect)
     for statement in text.split(";\n"):
         body = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()

@@ -69,7 +69,12 @@ def table(data: Any, name: str | None = None, con: BaseBackend | None = None) ->
 
 
 def to_sql(expr: ir.Expr, dialect: str | None = None) -> str:
-    """Compile an expression to SQL for ``dialect`` (default: the expression's backend)."""
+    """Compile an expression to SQL for ``dialect`` (default: the expression's backend).
+
+    "spark" is accepted as the name of ibis's "pyspark" (Spark SQL) dialect.
+    """
+    if dialect == "spark":
+        dialect = "pyspark"
     if dialect == "pyspark":
         _register_pyspark_options()
     return str(ibis.to_sql(expr, dialect=dialect))
