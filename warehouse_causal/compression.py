@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.errors import InvalidParameterError
-from warehouse_causal.moments import Design, Moments
+from warehouse_causal.moments import Design, Moments, weighted_sum
 
 __all__ = [
     "MAX_CELLS",
@@ -56,25 +56,14 @@ def cells_query(design: Design, cluster: str | None) -> ir.Table:
     if cluster is not None:
         keys["cluster"] = t[cluster]
     ys = [design.columns[label].value() for label in design.y]
-    one = w if w is not None else None
     w2 = w * w if w is not None else None
-
-    def wsum(*factors: ir.Value | None) -> ir.Value:
-        present = [f for f in factors if f is not None]
-        if not present:
-            return t.count().cast("float64")
-        out = present[0]
-        for f in present[1:]:
-            out = out * f
-        return out.sum()
-
-    aggs: dict[str, ir.Value] = {"n": t.count(), "sw": wsum(one), "sw2": wsum(w2)}
+    aggs: dict[str, ir.Value] = {"n": t.count(), "sw": weighted_sum(t, [w]), "sw2": weighted_sum(t, [w2])}
     for m, y in enumerate(ys):
-        aggs[f"sy_{m}"] = wsum(one, y)
-        aggs[f"sy2_{m}"] = wsum(w2, y)
+        aggs[f"sy_{m}"] = weighted_sum(t, [w, y])
+        aggs[f"sy2_{m}"] = weighted_sum(t, [w2, y])
     for a, b in itertools.combinations_with_replacement(range(len(ys)), 2):
-        aggs[f"syy_{a}_{b}"] = wsum(one, ys[a], ys[b])
-        aggs[f"syy2_{a}_{b}"] = wsum(w2, ys[a], ys[b])
+        aggs[f"syy_{a}_{b}"] = weighted_sum(t, [w, ys[a], ys[b]])
+        aggs[f"syy2_{a}_{b}"] = weighted_sum(t, [w2, ys[a], ys[b]])
     return t.group_by(**keys).aggregate(**aggs)
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "residual_expr",
     "score_table",
     "sum_of_products",
+    "weighted_sum",
 ]
 
 INTERCEPT = "Intercept"
@@ -234,7 +235,8 @@ def _product(factors: Sequence[ir.Value | None]) -> ir.Value | None:
     return out
 
 
-def _weighted_sum(table: ir.Table, factors: Sequence[ir.Value | None]) -> ir.Value:
+def weighted_sum(table: ir.Table, factors: Sequence[ir.Value | None]) -> ir.Value:
+    """SUM of the product of the present factors, or COUNT(*) as double when there are none."""
     prod = _product(factors)
     return table.count().cast("float64") if prod is None else prod.sum()
 
@@ -244,12 +246,12 @@ def pass1_query(design: Design) -> ir.Table:
     t, w = design.table, design.weight
     values = [c.value() for c in design.columns.values()]
     aggs: dict[str, ir.Value] = {
-        f"m_{i}_{j}": _weighted_sum(t, [w, values[i], values[j]])
+        f"m_{i}_{j}": weighted_sum(t, [w, values[i], values[j]])
         for i, j in itertools.combinations_with_replacement(range(len(values)), 2)
     }
     aggs["n"] = t.count()
-    aggs["sum_w"] = _weighted_sum(t, [w])
-    aggs["sum_w2"] = _weighted_sum(t, [w, w])
+    aggs["sum_w"] = weighted_sum(t, [w])
+    aggs["sum_w2"] = weighted_sum(t, [w, w])
     return t.aggregate(**aggs)
 
 
