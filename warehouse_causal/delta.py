@@ -37,7 +37,13 @@ from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
 from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.effects import Effects, Sequential
-from warehouse_causal.errors import DesignError, DesignWarning, InvalidParameterError, check_option
+from warehouse_causal.errors import (
+    DesignError,
+    DesignWarning,
+    InvalidParameterError,
+    check_alpha,
+    check_option,
+)
 from warehouse_causal.moments import INTERCEPT, category_levels
 from warehouse_causal.segments import Segment, resolve_segments, segment_query
 from warehouse_causal.terms import resolve_term
@@ -146,10 +152,7 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
     owner = "LinearModel.infer_effect"
     check_option(adjust, "adjust", owner, ADJUSTMENTS)
     check_option(relative, "relative", owner, (True, False))
-    if not (isinstance(alpha, float) and 0.0 < alpha < 1.0):
-        raise InvalidParameterError(
-            f"The 'alpha' parameter of {owner} must be a float in (0, 1). Got {alpha!r} instead."
-        )
+    check_alpha(alpha, owner)
     if planned_n is not None and not (isinstance(planned_n, int) and planned_n > len(model.terms) + 1):
         raise InvalidParameterError(
             f"The 'planned_n' parameter of {owner} must be an integer above the number of model terms "

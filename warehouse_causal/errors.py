@@ -25,6 +25,7 @@ __all__ = [
     "WarehouseCausalError",
     "WarehouseCausalWarning",
     "WeakInstrumentWarning",
+    "check_alpha",
     "check_option",
     "closest_name",
 ]
@@ -103,6 +104,15 @@ def closest_name(name: str, candidates: Iterable[str]) -> str | None:
         return lowered[name.lower()]
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
+
+
+def check_alpha(value: Any, owner: str) -> float:
+    """Return ``value`` when it is a float in (0, 1); raise InvalidParameterError otherwise."""
+    if not (isinstance(value, float) and 0.0 < value < 1.0):
+        raise InvalidParameterError(
+            f"The 'alpha' parameter of {owner} must be a float in (0, 1). Got {value!r} instead."
+        )
+    return value
 
 
 def check_option(value: Any, name: str, owner: str, options: Iterable[Any]) -> Any:

@@ -46,6 +46,7 @@ from warehouse_causal.errors import (
     DesignError,
     InvalidParameterError,
     PrecisionWarning,
+    check_alpha,
     check_option,
 )
 from warehouse_causal.moments import (
@@ -257,10 +258,7 @@ class LinearModel(ModelResultsMixin):
         check_option(covariance, "covariance", owner, COVARIANCE_TYPES)
         check_option(strategy, "strategy", owner, get_args(Strategy))
         check_option(interacted, "interacted", owner, (True, False))
-        if not (isinstance(alpha, float) and 0.0 < alpha < 1.0):
-            raise InvalidParameterError(
-                f"The 'alpha' parameter of {owner} must be a float in (0, 1). Got {alpha!r} instead."
-            )
+        check_alpha(alpha, owner)
         if covariance in CLUSTERED_TYPES and exp.cluster_by is None:
             raise InvalidParameterError(
                 f"covariance={covariance!r} needs a cluster column: pass cluster_by=... to ExperimentData."

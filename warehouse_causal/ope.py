@@ -32,7 +32,7 @@ import numpy as np
 import scipy.stats
 
 from warehouse_causal.backends import QueryRecord, QueryRunner
-from warehouse_causal.errors import DesignError, ExpressionError, InvalidParameterError, OverlapWarning
+from warehouse_causal.errors import DesignError, ExpressionError, OverlapWarning, check_alpha
 from warehouse_causal.moments import INTERCEPT
 from warehouse_causal.terms import referenced_columns, resolve_value
 
@@ -173,11 +173,7 @@ def evaluate_policy(model: LinearModel, policy: Any, alpha: float | None = None)
         raise DesignError("evaluate_policy needs the logging probability: ExperimentData(propensity=...).")
     if exp.is_iv:
         raise DesignError("evaluate_policy needs the logged action as the arm received (no instrument).")
-    alpha = model.alpha if alpha is None else alpha
-    if not 0.0 < alpha < 1.0:
-        raise InvalidParameterError(
-            f"The 'alpha' parameter of evaluate_policy must be in (0, 1). Got {alpha!r} instead."
-        )
+    alpha = check_alpha(model.alpha if alpha is None else alpha, "evaluate_policy")
     label, expr = resolve_value(policy, exp.table, "policy")
     _check_policy(label, expr, model)
     runner = QueryRunner()
