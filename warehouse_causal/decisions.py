@@ -27,7 +27,7 @@ from warehouse_causal.experiment import SRM_ALPHA
 if TYPE_CHECKING:
     from warehouse_causal.effects import Effects
 
-__all__ = ["ArmDecision", "Decision", "GuardrailCheck", "caveats", "decide", "memo"]
+__all__ = ["ArmDecision", "Decision", "GuardrailCheck", "caveats", "decide", "estimand_name", "memo"]
 
 EVIDENCE = ("anytime-valid", "classical")
 
@@ -185,13 +185,18 @@ def caveats(effects: Effects) -> list[str]:
     return notes
 
 
+def estimand_name(experiment: Any) -> str:
+    """What the arm coefficients estimate: the LATE with an instrument, else the ATE."""
+    return "complier average effect (LATE)" if experiment.is_iv else "average treatment effect"
+
+
 def memo(effects: Effects, decision: Decision | None = None) -> str:
     """A short markdown memo: estimand, design, effects, decision and caveats."""
     lines = ["# Experiment decision memo", ""]
     model = effects.model
     if model is not None:
         exp = model.spec.experiment
-        estimand = "complier average effect (LATE)" if exp.is_iv else "average treatment effect"
+        estimand = estimand_name(exp)
         lines += [
             "## Design",
             f"- Estimand: {estimand} of `{exp.treated_column}` vs control `{exp.design.control}`"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from warehouse_causal.decisions import Decision, caveats
+from warehouse_causal.decisions import Decision, caveats, estimand_name
 
 if TYPE_CHECKING:
     from warehouse_causal.effects import Effects
@@ -76,7 +76,7 @@ def _design(effects: Effects) -> str:
     if model is None:
         return ""
     exp = model.spec.experiment
-    estimand = "complier average effect (LATE)" if exp.is_iv else "average treatment effect"
+    estimand = estimand_name(exp)
     control = html.escape(str(exp.design.control))
     items = [
         f"Estimand: {estimand} of <code>{html.escape(exp.treated_column)}</code> vs control "
