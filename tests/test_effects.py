@@ -134,6 +134,16 @@ def test_unsafe_conditions_are_refused(condition: str, message: str) -> None:
         model.infer_effect(condition_on=[condition])
 
 
+@pytest.mark.parametrize(("over", "message"), [
+    ("z", "reads 'z', the 'intent_to_treat' column"),
+    ("w", "reads 'w', which is not a covariate of the model"),
+])
+def test_per_period_column_must_be_a_covariate(over: str, message: str) -> None:
+    model = _model(simulate(Sim(n=500)))
+    with pytest.raises(wc.DesignError, match=message):
+        model.infer_effect(over=over)
+
+
 def test_empty_and_small_segments() -> None:
     model = _model(simulate(Sim(n=800)))
     with pytest.raises(wc.DesignError, match="The segment 'x1 > 100' has no rows"):

@@ -45,7 +45,7 @@ from warehouse_causal.errors import (
     check_option,
 )
 from warehouse_causal.moments import INTERCEPT, category_levels
-from warehouse_causal.segments import Segment, resolve_segments, segment_query
+from warehouse_causal.segments import Segment, check_pre_treatment, resolve_segments, segment_query
 from warehouse_causal.terms import resolve_term
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ MIN_SEGMENT_ROWS = 30
 def _over_segments(model: LinearModel, column: str, runner: QueryRunner) -> list[Segment]:
     spec = model.spec
     term = resolve_term(column, spec.experiment.table, "over")
+    check_pre_treatment(column, term.columns, spec)  # the same rules as segment conditions
     levels = category_levels(term, spec.experiment.table, runner)
     return [Segment(f"{column}={level}", term.expr == level) for level in levels]
 
@@ -137,7 +138,6 @@ def segment_rows(model: LinearModel, condition_on: Any, over: str | None) -> Del
     runner = QueryRunner()
     segments = resolve_segments(condition_on, model.spec)
     if over is not None:
-        resolve_segments([f"{over} IS NOT NULL"], model.spec)  # same pre-treatment checks as conditions
         segments += _over_segments(model, over, runner)
     means, sizes = _segment_means(model, segments, runner)
     d, b, labels = _vectors(model, means)

@@ -18,7 +18,7 @@ from warehouse_causal.moments import Design
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.terms import referenced_columns, resolve_value
 
-__all__ = ["ALL", "Segment", "resolve_segments", "segment_query"]
+__all__ = ["ALL", "Segment", "check_pre_treatment", "resolve_segments", "segment_query"]
 
 ALL = "all"
 
@@ -40,11 +40,12 @@ def _condition(spec_item: Any, model_spec: ModelSpec) -> Segment:
     label, expr = resolve_value(spec_item, table, "condition")
     if not isinstance(expr, ir.BooleanColumn):
         raise ExpressionError(f"The condition {label!r} is not a boolean expression.")
-    _check_pre_treatment(label, referenced_columns(expr), model_spec)
+    check_pre_treatment(label, referenced_columns(expr), model_spec)
     return Segment(label, expr)
 
 
-def _check_pre_treatment(label: str, columns: frozenset[str], spec: ModelSpec) -> None:
+def check_pre_treatment(label: str, columns: frozenset[str], spec: ModelSpec) -> None:
+    """Refuse a segment definition that reads a design column, an outcome or a non-covariate."""
     design_roles = spec.experiment.design_roles()
     metric_columns = frozenset().union(*(m.columns for m in spec.metrics))
     covariate_columns = frozenset().union(*(c.columns for c in spec.covariates))

@@ -27,14 +27,12 @@ def _as_list(value: Any) -> list[Any]:
 
 def _with_metric_columns(experiment: ExperimentData, y: Any, covariates: Any) -> tuple[Any, list, list]:
     """Join every ``wc.Metric`` to the experiment table; specs then name their columns."""
-    from dataclasses import replace as rebuild
-
     wanted = [s for s in _as_list(y) + _as_list(covariates) if isinstance(s, Metric)]
     ys, xs = _as_list(y), _as_list(covariates)
     if not wanted:
         return experiment, ys, xs
     table = attach_metrics(experiment.table, wanted, experiment.intent_to_treat, experiment.runner)
-    joined = rebuild(experiment, table=table)  # re-validates on the joined table
+    joined = replace(experiment, table=table)  # re-validates on the joined table
     if joined.design.nobs != experiment.design.nobs:
         raise DesignError(
             f"Joining the metrics changed the number of rows ({experiment.design.nobs} -> "
