@@ -19,7 +19,8 @@ DIALECTS = ("duckdb", "bigquery", "snowflake", "pyspark")
 
 
 def canonical_queries() -> list[tuple[str, object]]:
-    """(purpose, ibis expression) of every query of the canonical analysis, in order."""
+    """(purpose, ibis expression) of every warehouse query of the canonical analysis, in order
+    (segment conditions answered from the pass-1 cells run in-process and are not listed)."""
     import warehouse_causal as wc
     from warehouse_causal.demo import simulate_support_rollout
 
@@ -31,7 +32,9 @@ def canonical_queries() -> list[tuple[str, object]]:
         model = exp.add_metric(["resolved", "minutes", "csat"], ["pre_resolution", "tenure", "region"]).fit(
             wc.LinearModel)
         effects = model.infer_effect(condition_on=["region = 'apac'"])
-    return [(q.purpose, q.expr) for q in (*model.queries, *effects.queries)]
+    source = table.op()
+    return [(q.purpose, q.expr) for q in (*model.queries, *effects.queries)
+            if source in q.expr.op().find(type(source))]  # warehouse queries only
 
 
 def file_name(index: int, purpose: str) -> str:
@@ -52,7 +55,12 @@ def render() -> dict[str, str]:
 
 
 def main() -> int:
-    for relative, text in render().items():
+    rendered = render()
+    for stale in sorted(HERE.glob("*/*.sql")):
+        if str(stale.relative_to(HERE)) not in rendered:
+            stale.unlink()
+            print(f"removed sql/{stale.relative_to(HERE)}")
+    for relative, text in rendered.items():
         path = HERE / relative
         path.parent.mkdir(exist_ok=True)
         path.write_text(text)

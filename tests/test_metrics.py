@@ -69,7 +69,8 @@ def test_metrics_from_events_equal_pandas_and_feed_the_model() -> None:
     np.testing.assert_allclose(joined.orders, expected.orders)
     np.testing.assert_allclose(joined.pre_revenue, expected.pre_revenue, rtol=1e-12)
     pass1 = next(q for q in model.queries if q.purpose.startswith("pass 1")).sql
-    assert pass1.count("GROUP BY") == 2  # one aggregation of the events (3 metrics) + exposure per unit
+    # one aggregation of the events (3 metrics) + exposure per unit, then pass 1 by design cell
+    assert pass1.count("GROUP BY") == 3
     assert pass1.count("FILTER") >= 3
 
 

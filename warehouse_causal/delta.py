@@ -45,7 +45,13 @@ from warehouse_causal.errors import (
     check_option,
 )
 from warehouse_causal.moments import INTERCEPT, category_levels
-from warehouse_causal.segments import Segment, check_pre_treatment, resolve_segments, segment_query
+from warehouse_causal.segments import (
+    Segment,
+    cell_masks,
+    check_pre_treatment,
+    resolve_segments,
+    segment_query,
+)
 from warehouse_causal.terms import resolve_term
 
 if TYPE_CHECKING:
@@ -61,22 +67,46 @@ def _over_segments(model: LinearModel, column: str, runner: QueryRunner) -> list
     spec = model.spec
     term = resolve_term(column, spec.experiment.table, "over")
     check_pre_treatment(column, term.columns, spec)  # the same rules as segment conditions
-    levels = category_levels(term, spec.experiment.table, runner)
-    return [Segment(f"{column}={level}", term.expr == level) for level in levels]
+    cells = model.moments.cells
+    if cells is not None and term.label in cells.keys and term.categorical:
+        levels = list(model.design.categories[term.label])  # every level is a pass-1 cell key
+    else:
+        levels = category_levels(term, spec.experiment.table, runner)
+    return [Segment(f"{column}={level}", term.expr == level, key_level=(term.label, level))
+            for level in levels]
+
+
+def _segment_sums(model: LinearModel, segments: list[Segment], runner: QueryRunner
+                  ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Rows, Σw and Σw·(c − K_c) per segment: from the pass-1 cells when every condition reads
+    categorical covariates only, else from one FILTER aggregate over the table."""
+    design = model.design
+    columns = [design.columns[label] for label in design.covariates]
+    cells = model.moments.cells
+    masks = None if cells is None else cell_masks(segments, model.spec, cells, runner)
+    if cells is not None and masks is not None:
+        sizes = np.array([int(cells.n[m].sum()) for m in masks])
+        sum_w = np.array([float(cells.sum_w[m].sum()) for m in masks])
+        sums = np.array([[cells.weighted_sum(c, m) for c in columns] for m in masks])
+        return sizes, sum_w, sums.reshape(len(segments), len(columns))
+    row = runner.run(segment_query(design, segments), "segments: sizes and covariate means")[0]
+    sizes = np.array([int(row[f"n_{s}"] or 0) for s in range(len(segments))])
+    sum_w = np.array([float(row[f"sw_{s}"] or 0.0) for s in range(len(segments))])
+    sums = np.array([[float(row[f"m_{s}_{j}"] or 0.0) for j in range(len(columns))]
+                     for s in range(len(segments))])
+    return sizes, sum_w, sums.reshape(len(segments), len(columns))
 
 
 def _segment_means(model: LinearModel, segments: list[Segment], runner: QueryRunner
                    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     design = model.design
-    row = runner.run(segment_query(design, segments), "segments: sizes and covariate means")[0]
+    sizes, sum_w, sums = _segment_sums(model, segments, runner)
     means = np.zeros((len(segments), len(design.covariates)))
-    sizes = np.array([int(row[f"n_{s}"] or 0) for s in range(len(segments))])
     for s, segment in enumerate(segments):
         if sizes[s] == 0:
             raise DesignError(f"The segment {segment.label!r} has no rows; its effect is not defined.")
-        sum_w = float(row[f"sw_{s}"])
         for j, label in enumerate(design.covariates):
-            means[s, j] = float(row[f"m_{s}_{j}"] or 0.0) / sum_w - model.covariate_means[label]
+            means[s, j] = sums[s, j] / sum_w[s] - model.covariate_means[label]
     small = [f"{seg.label!r} ({n} rows)"
              for seg, n in zip(segments, sizes, strict=True) if n < MIN_SEGMENT_ROWS]
     if small:

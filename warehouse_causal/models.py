@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from warehouse_causal import compression
+from warehouse_causal import compression, grouped
 from warehouse_causal.algebra import (
     COVARIANCE_TYPES,
     IVSolution,
@@ -50,15 +50,14 @@ from warehouse_causal.errors import (
     check_option,
 )
 from warehouse_causal.moments import (
+    DISCRETE_MAX_DISTINCT,
     INTERCEPT,
     Design,
     Moments,
-    build_design,
-    cluster_meat_query,
-    hc_meat_query,
-    pass1_query,
+    layout_design,
+    leverage_expr,
+    prepare_exact,
     read_meat,
-    read_moments,
 )
 from warehouse_causal.ope import PolicyEvaluation, evaluate_policy
 from warehouse_causal.results import ModelResultsMixin
@@ -131,27 +130,41 @@ class _Passes:
     queries: dict[str, Any]
 
 
-def _run_moments(design: Design, runner: QueryRunner, cluster: str | None, covariance: str,
-                 assignment: str) -> _Passes:
-    p1 = pass1_query(design)
-    moments = read_moments(runner.run(p1, "pass 1: cross products")[0], design)
+def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, runner: QueryRunner,
+                 cluster: str | None, covariance: str) -> tuple[Design, _Passes]:
+    """Pass 1 grouped by the design cells, the 2SLS solve, then pass 2 (see :mod:`grouped`)."""
+    rows, prepared, p1 = grouped.grouped_moments(spec, shifts, runner)
+    design = layout_design(spec, prepared, interacted)
+    _check_identified(design)
+    moments = grouped.read_moments(rows, spec, design)
     solution, ztz = _solve(design, moments)
     queries: dict[str, Any] = {"pass1": p1}
     if covariance == "iid":
-        return _Passes(moments, solution, None, None, 0, queries)
-    size = len(design.z) * len(design.y)
+        return design, _Passes(moments, solution, None, None, 0, queries)
     if cluster is not None:
-        p2 = cluster_meat_query(design, solution.params, cluster, assignment)
+        p2 = grouped.cluster_meat_query(design, solution.params, cluster, spec.experiment.intent_to_treat)
         queries["pass2"] = p2
-        row = runner.run(p2, "pass 2: cluster scores")[0]
-        return _Passes(moments, solution, read_meat(row, size), int(row["n_clusters"]),
-                       int(row["mixed"] or 0), queries)
+        row = runner.run(p2, "pass 2: cluster scores by design cell")[0]
+        meat = read_meat(row, len(design.z) * len(design.y))
+        return design, _Passes(moments, solution, meat, int(row["n_clusters"]), int(row["mixed"] or 0),
+                               queries)
     power = leverage_power(covariance)
-    ztz_inv = solve_spd(ztz, np.eye(len(design.z))) if power else None
-    p2 = hc_meat_query(design, solution.params, ztz_inv, power)
+    factor = None
+    if power:
+        ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
+        factor = 1.0 / (1.0 - leverage_expr(design, ztz_inv)) ** power
+    p2 = grouped.hc_meat_query(design, solution.params, factor)
     queries["pass2"] = p2
-    meat = read_meat(runner.run(p2, "pass 2: HC scores")[0], size, block=len(design.z))
-    return _Passes(moments, solution, meat, None, 0, queries)
+    meat = grouped.read_hc_meat(runner.run(p2, "pass 2: HC scores by design cell"), design)
+    return design, _Passes(moments, solution, meat, None, 0, queries)
+
+
+def _check_identified(design: Design) -> None:
+    if len(design.instruments) < len(design.treatment):
+        raise DesignError(
+            f"Under-identified: {len(design.instruments)} instrument arm(s) for "
+            f"{len(design.treatment)} treated arm(s); each treated arm needs an instrument arm."
+        )
 
 
 def _run_compressed(design: Design, runner: QueryRunner, cluster: str | None,
@@ -170,6 +183,32 @@ def _run_compressed(design: Design, runner: QueryRunner, cluster: str | None,
     meat = compression.hc_meat_from_cells(cells, design, solution.params, ztz_inv,
                                           leverage_power(covariance))
     return _Passes(moments, solution, meat, None, 0, queries)
+
+
+def _run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy: str,
+                covariance: str, cluster: str | None) -> tuple[Design, _Passes, str, str]:
+    """Choose the strategy and run the passes: a probe of the first rows gives the shifts; when no
+    numeric covariate looks continuous, the exact prepare query decides on compression."""
+    exp = spec.experiment
+    found = grouped.probe(spec, runner)
+    if strategy == "moments" or (strategy == "auto" and not found.maybe_discrete):
+        continuous = [label for label, d in found.distinct.items() if d > DISCRETE_MAX_DISTINCT]
+        reason = ("requested" if strategy == "moments" else
+                  f"covariate {continuous[0]!r} is continuous (over {DISCRETE_MAX_DISTINCT} distinct "
+                  f"values in the first {grouped.PROBE_ROWS:,} rows)")
+        design, passes = _run_grouped(spec, found.shifts, interacted, runner, cluster, covariance)
+        return design, passes, "moments", reason
+    prepared = prepare_exact(spec, runner)
+    design = layout_design(spec, prepared, interacted)
+    _check_identified(design)
+    chosen, reason = compression.choose_strategy(
+        strategy, design, len(exp.design.cells), exp.design.cluster_count_bound if cluster else None,
+        design.weight is not None and leverage_power(covariance) > 0,
+    )
+    if chosen == "compressed":
+        return design, _run_compressed(design, runner, cluster, covariance), chosen, reason
+    design, passes = _run_grouped(spec, prepared.shifts, interacted, runner, cluster, covariance)
+    return design, passes, chosen, reason
 
 
 def _basis_covariance(design: Design, passes: _Passes, covariance: str) -> NDArray[np.float64]:
@@ -264,21 +303,8 @@ class LinearModel(ModelResultsMixin):
                 f"covariance={covariance!r} needs a cluster column: pass cluster_by=... to ExperimentData."
             )
         runner = QueryRunner(list(exp.runner.records))
-        design = build_design(spec, runner, interacted)
-        if len(design.instruments) < len(design.treatment):
-            raise DesignError(
-                f"Under-identified: {len(design.instruments)} instrument arm(s) for "
-                f"{len(design.treatment)} treated arm(s); each treated arm needs an instrument arm."
-            )
         cluster = exp.cluster_by if covariance in CLUSTERED_TYPES else None
-        chosen, reason = compression.choose_strategy(
-            strategy, design, len(exp.design.cells), exp.design.cluster_count_bound if cluster else None,
-            design.weight is not None and leverage_power(covariance) > 0,
-        )
-        if chosen == "compressed":
-            passes = _run_compressed(design, runner, cluster, covariance)
-        else:
-            passes = _run_moments(design, runner, cluster, covariance, exp.intent_to_treat)
+        design, passes, chosen, reason = _run_passes(spec, runner, interacted, strategy, covariance, cluster)
         if passes.n_clusters is not None:
             if passes.n_clusters < 2:
                 raise DesignError(

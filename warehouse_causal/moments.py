@@ -1,5 +1,6 @@
-r"""Build the warehouse queries of a fit as ibis expressions: the design's basis columns, the
-prepare query, pass 1 (cross products) and pass 2 (sandwich meats). Nothing here executes or solves.
+r"""The design's basis columns and the shared query builders of a fit: the exact prepare query,
+the ungrouped cross products (used by mediation), residuals, leverage and score sums. The grouped
+passes of a fit are in :mod:`warehouse_causal.grouped`. Nothing here solves.
 
 Basis coordinates
 -----------------
@@ -30,17 +31,24 @@ from warehouse_causal.terms import Term
 __all__ = [
     "INTERCEPT",
     "BasisColumn",
+    "Cells",
     "Design",
     "Moments",
+    "Prepared",
     "build_design",
     "category_levels",
-    "cluster_meat_query",
+    "check_levels",
     "cluster_sum_of_products",
-    "hc_meat_query",
+    "design_keys",
+    "layout_design",
+    "leverage_expr",
+    "missing_values_error",
     "pass1_query",
+    "prepare_exact",
     "read_meat",
     "read_moments",
     "residual_expr",
+    "residual_exprs",
     "score_table",
     "sum_of_products",
     "weighted_sum",
@@ -63,6 +71,9 @@ class BasisColumn:
     levels: int | None = 2  # distinct values (None = many); for the compression decision
     source: str | None = None  # the covariate term this column comes from
     level: Any = None  # the category of a dummy column (None for numeric columns)
+    #: The column factorised as Π [key == level] × numeric (the grouped passes use this):
+    indicators: tuple[tuple[str, Any], ...] = ()  # (design key, level) pairs that must all hold
+    numeric: str | None = None  # label of the numeric factor (None = 1)
 
     def value(self) -> ir.Value | None:
         """The float64 SQL expression of the column, shift applied (None for the intercept)."""
@@ -90,11 +101,35 @@ class Design:
     nobs: int
     discrete_levels: int | None  # product of distinct values of the covariates (None: continuous)
     categories: dict[str, tuple[Any, ...]]  # every level of each categorical covariate (first = reference)
+    keys: dict[str, ir.Value] = field(default_factory=dict)  # discrete design keys (arms, categories)
 
     @property
     def labels(self) -> tuple[str, ...]:
         """All basis labels in query order."""
         return tuple(self.columns)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Per-cell sums of the grouped pass 1 (cells = distinct values of the design keys): the key
+    values, n, Σw and Σw·g for every numeric column g (shifted). Segment statistics reuse them."""
+
+    keys: dict[str, NDArray[Any]] = field(repr=False)
+    n: NDArray[np.float64] = field(repr=False)
+    sum_w: NDArray[np.float64] = field(repr=False)
+    sums: dict[str, NDArray[np.float64]] = field(repr=False)  # numeric label -> Σ w g per cell
+
+    def factor(self, column: BasisColumn) -> NDArray[np.float64]:
+        """Π [key == level] of a basis column, per cell."""
+        out = np.ones(len(self.n))
+        for key, level in column.indicators:
+            out = out * np.array([v == level for v in self.keys[key]], dtype=float)
+        return out
+
+    def weighted_sum(self, column: BasisColumn, mask: NDArray[np.bool_] | None = None) -> float:
+        """Σ w·u over the rows of the cells in ``mask`` (all cells when None)."""
+        values = self.factor(column) * (self.sum_w if column.numeric is None else self.sums[column.numeric])
+        return float(values.sum() if mask is None else values[mask].sum())
 
 
 @dataclass(frozen=True)
@@ -106,6 +141,7 @@ class Moments:
     nobs: int
     sum_w: float
     sum_w2: float
+    cells: Cells | None = field(default=None, repr=False)  # when pass 1 was grouped by the keys
 
     def block(self, rows: Sequence[str], cols: Sequence[str]) -> NDArray[np.float64]:
         """The sub-matrix for the given row and column labels."""
@@ -114,6 +150,16 @@ class Moments:
 
 
 # -- building the design -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the design layout needs from the data: shifts, levels, rows and discreteness."""
+
+    shifts: dict[str, float]  # term label -> provisional centre K (metrics and numeric covariates)
+    levels: dict[str, tuple[Any, ...]]  # categorical covariate -> sorted levels (first = reference)
+    nobs: int
+    distinct: dict[str, int]  # numeric covariate -> distinct values (exact or approximate)
 
 
 def _prepare_query(spec: ModelSpec) -> ir.Table:
@@ -129,60 +175,104 @@ def _prepare_query(spec: ModelSpec) -> ir.Table:
     return t.aggregate(**aggs)
 
 
+def missing_values_error(role: str, label: str, count: int, nobs: int, what: str = "NULL") -> DesignError:
+    """The error for NULL (or NaN) values in a metric or covariate."""
+    if what == "NULL":
+        return DesignError(
+            f"The {role} {label!r} has {count} NULL value(s) out of {nobs} rows; filter those rows "
+            "or fill the values (e.g. 0 for a count with no events)."
+        )
+    return DesignError(
+        f"The {role} {label!r} has {count} {what} value(s) out of {nobs} rows (not-a-number, e.g. "
+        "from 0/0); filter or fix them."
+    )
+
+
 def category_levels(term: Term, table: ir.Table, runner: QueryRunner) -> list[Any]:
     """Sorted distinct values of a categorical term (at most MAX_LEVELS, else DesignError)."""
     levels = table.select(level=term.expr)
     query = levels.group_by("level").aggregate(n=levels.count()).order_by("level").limit(MAX_LEVELS + 1)
     rows = runner.run(query, f"levels of {term.label}")
-    if len(rows) > MAX_LEVELS:
+    return check_levels(term.label, [r["level"] for r in rows])
+
+
+def check_levels(label: str, levels: Sequence[Any]) -> list[Any]:
+    """The levels of a categorical covariate, refused when there are more than MAX_LEVELS."""
+    if len(levels) > MAX_LEVELS:
         raise DesignError(
-            f"Categorical covariate {term.label!r} has more than {MAX_LEVELS} levels; group rare "
+            f"Categorical covariate {label!r} has more than {MAX_LEVELS} levels; group rare "
             "levels first (e.g. a CASE expression) or use a numeric encoding."
         )
-    return [r["level"] for r in rows]
+    return list(levels)
 
 
-def _dummy(label: str, expr: ir.Value, level: Any) -> BasisColumn:
-    return BasisColumn(f"{label}[{level}]", (expr == level).cast("float64"), source=label, level=level)
-
-
-def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Design:
-    """Run the prepare query (NULLs, means, distinct counts, levels) and lay out X, Z and Y."""
-    exp, design = spec.experiment, spec.experiment.design
+def prepare_exact(spec: ModelSpec, runner: QueryRunner) -> Prepared:
+    """One full aggregate (NULLs, NaNs, means, approximate distinct counts) and the levels of each
+    categorical covariate; used when compression may apply (it needs the distinct counts)."""
     row = runner.run(_prepare_query(spec), "prepare (NULLs, shifts, levels)")[0]
     terms = spec.metrics + spec.covariates
     for i, term in enumerate(terms):
         role = "metric" if i < len(spec.metrics) else "covariate"
         if row[f"nulls_{i}"]:
-            raise DesignError(
-                f"The {role} {term.label!r} has {row[f'nulls_{i}']} NULL value(s) out of {row['n']} "
-                "rows; filter those rows or fill the values (e.g. 0 for a count with no events)."
-            )
+            raise missing_values_error(role, term.label, row[f"nulls_{i}"], row["n"])
         if row.get(f"nans_{i}"):
-            raise DesignError(
-                f"The {role} {term.label!r} has {row[f'nans_{i}']} NaN value(s) out of {row['n']} rows "
-                "(not-a-number, e.g. from 0/0); filter or fix them."
-            )
+            raise missing_values_error(role, term.label, row[f"nans_{i}"], row["n"], "NaN")
+    shifts = {t.label: float(row[f"mean_{i}"]) for i, t in enumerate(terms) if not t.categorical}
+    distinct = {
+        t.label: int(row[f"distinct_{i}"])
+        for i, t in enumerate(terms) if i >= len(spec.metrics) and not t.categorical
+    }
+    levels = {
+        t.label: tuple(category_levels(t, spec.experiment.table, runner))
+        for t in spec.covariates if t.categorical
+    }
+    return Prepared(shifts, levels, int(row["n"]), distinct)
+
+
+def design_keys(spec: ModelSpec) -> dict[str, ir.Value]:
+    """The discrete keys of the design: treated arm, instrument arm and each categorical covariate."""
+    exp = spec.experiment
+    t = exp.table
+    keys: dict[str, ir.Value] = {exp.treated_column: t[exp.treated_column]}
+    keys.setdefault(exp.instrument_column, t[exp.instrument_column])
+    for term in spec.covariates:
+        if term.categorical:
+            keys.setdefault(term.label, term.expr)
+    return keys
+
+
+def _dummy(label: str, expr: ir.Value, level: Any) -> BasisColumn:
+    return BasisColumn(f"{label}[{level}]", (expr == level).cast("float64"), source=label, level=level,
+                       indicators=((label, level),))
+
+
+def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Design:
+    """Run the prepare query (NULLs, means, distinct counts, levels) and lay out X, Z and Y."""
+    return layout_design(spec, prepare_exact(spec, runner), interacted)
+
+
+def layout_design(spec: ModelSpec, prepared: Prepared, interacted: bool) -> Design:
+    """Lay out X, Z and Y over basis columns shifted by ``prepared.shifts``."""
+    exp, design = spec.experiment, spec.experiment.design
     t = exp.table
     covariates: list[BasisColumn] = []
-    categories: dict[str, tuple[Any, ...]] = {}
     discrete: int | None = 1
-    for i, term in enumerate(spec.covariates, start=len(spec.metrics)):
+    for term in spec.covariates:
         if term.categorical:
-            levels = category_levels(term, t, runner)
-            categories[term.label] = tuple(levels)
+            levels = prepared.levels[term.label]
             covariates += [_dummy(term.label, term.expr, lv) for lv in levels[1:]]
             discrete = discrete * len(levels) if discrete is not None else None
         else:
-            distinct = int(row[f"distinct_{i}"])
-            small = distinct <= DISCRETE_MAX_DISTINCT
+            distinct = prepared.distinct.get(term.label)
+            small = distinct is not None and distinct <= DISCRETE_MAX_DISTINCT
             discrete = discrete * distinct if (discrete is not None and small) else None
             covariates.append(BasisColumn(
-                term.label, term.expr, float(row[f"mean_{i}"]),
-                distinct if distinct <= DISCRETE_MAX_DISTINCT else None, source=term.label,
+                term.label, term.expr, prepared.shifts[term.label], distinct if small else None,
+                source=term.label, numeric=term.label,
             ))
     metrics = [
-        BasisColumn(m.label, m.expr, float(row[f"mean_{i}"]), None) for i, m in enumerate(spec.metrics)
+        BasisColumn(m.label, m.expr, prepared.shifts[m.label], None, numeric=m.label)
+        for m in spec.metrics
     ]
     trt, ins = exp.treated_column, exp.instrument_column
     treated = [_dummy(trt, t[trt], a) for a in design.treated_levels[1:]]
@@ -192,7 +282,8 @@ def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Desi
         if not interacted:
             return []
         return [
-            BasisColumn(f"{a.label}:{c.label}", a.expr * c.value(), 0.0, c.levels)
+            BasisColumn(f"{a.label}:{c.label}", a.expr * c.value(), 0.0, c.levels,
+                        indicators=a.indicators + c.indicators, numeric=c.numeric)
             for a, c in itertools.product(arms, covariates)
         ]
 
@@ -216,9 +307,10 @@ def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Desi
         treatment=tuple(c.label for c in treated),
         instruments=tuple(c.label for c in instruments),
         arms=tuple(design.treated_levels[1:]),
-        nobs=int(row["n"]),
+        nobs=prepared.nobs,
         discrete_levels=discrete,
-        categories=categories,
+        categories=dict(prepared.levels),
+        keys=design_keys(spec),
     )
 
 
@@ -287,7 +379,7 @@ def residual_exprs(design: Design, params: NDArray[np.float64]) -> list[ir.Value
     return [residual_expr(design.columns[y].value(), x, params[:, m]) for m, y in enumerate(design.y)]
 
 
-def _leverage(design: Design, ztz_inv: NDArray[np.float64]) -> ir.Value:
+def leverage_expr(design: Design, ztz_inv: NDArray[np.float64]) -> ir.Value:
     r"""h_i = w_i z_i'(Z'WZ)^{-1} z_i as a literal quadratic form."""
     z = [design.columns[label].value() for label in design.z]
     h: ir.Value | None = None
@@ -325,21 +417,11 @@ def score_table(table: ir.Table, weight: ir.Value | None, blocks: list[Block],
     return inner, scores
 
 
-def _needed(i: int, j: int, block: int | None) -> bool:
-    """Whether q_i_j must be summed; with row-level scores (m, a) = (w e_m) z_a the block (m, l) is
-    symmetric in (a, b), so for m < l only a <= b is needed (read_meat mirrors the rest)."""
-    return block is None or i // block == j // block or i % block <= j % block
-
-
-def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None,
-                    block: int | None = None) -> dict[str, ir.Value]:
-    """Aggregates q_i_j = Σ s_i s_j (× factor) over the upper triangle of the scores.
-
-    ``block`` (the number of instruments) skips the mirror-image sums of row-level score blocks.
-    """
+def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None) -> dict[str, ir.Value]:
+    """Aggregates q_i_j = Σ s_i s_j (× factor) over the upper triangle of the scores."""
     return {
         f"q_{i}_{j}": _product([scores[i], scores[j], factor]).sum()
-        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2) if _needed(i, j, block)
+        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
     }
 
 
@@ -359,47 +441,9 @@ def cluster_sum_of_products(inner: ir.Table, scores: list[ir.Value],
     )
 
 
-def _blocks(design: Design, params: NDArray[np.float64]) -> list[Block]:
-    z = [(label, design.columns[label].value()) for label in design.z]
-    return [(e, z) for e in residual_exprs(design, params)]
-
-
-def hc_meat_query(
-    design: Design, params: NDArray[np.float64], ztz_inv: NDArray[np.float64] | None, power: int
-) -> ir.Table:
-    r"""Σ_i s_i s_i' / (1 − h_i)^power over all (metric, instrument) pairs, as one aggregate."""
-    extra = {}
-    if power:
-        assert ztz_inv is not None
-        extra["f"] = _lit(1.0) / (_lit(1.0) - _leverage(design, ztz_inv)) ** power
-    inner, scores = score_table(design.table, design.weight, _blocks(design, params), extra)
-    return inner.aggregate(**sum_of_products(scores, inner["f"] if power else None, block=len(design.z)))
-
-
-def cluster_meat_query(
-    design: Design, params: NDArray[np.float64], cluster: str, assignment: str
-) -> ir.Table:
-    r"""GROUP BY cluster → s_g = Σ_{i∈g} w z e, then Σ_g s_g s_g' and G in one nested aggregate.
-
-    Also counts clusters whose rows carry more than one assignment arm.
-    """
-    t = design.table
-    extra = {"cluster": t[cluster], "assignment": t[assignment]}
-    inner, scores = score_table(t, design.weight, _blocks(design, params), extra)
-    mixed = (inner.assignment.min() != inner.assignment.max()).cast("int64")
-    return cluster_sum_of_products(inner, scores, mixed=mixed)
-
-
-def read_meat(row: dict[str, Any], size: int, block: int | None = None) -> NDArray[np.float64]:
-    """Assemble the symmetric (kz·M)² meat from pass-2 aliases (``block``: see sum_of_products)."""
+def read_meat(row: dict[str, Any], size: int) -> NDArray[np.float64]:
+    """Assemble the symmetric size × size meat from the q_i_j aliases of :func:`sum_of_products`."""
     meat = np.empty((size, size))
     for i, j in itertools.combinations_with_replacement(range(size), 2):
-        if _needed(i, j, block):
-            meat[i, j] = meat[j, i] = float(row[f"q_{i}_{j}"])
-    if block is not None:
-        for i, j in itertools.combinations_with_replacement(range(size), 2):
-            if not _needed(i, j, block):
-                mirror_i = (i // block) * block + j % block
-                mirror_j = (j // block) * block + i % block
-                meat[i, j] = meat[j, i] = meat[mirror_i, mirror_j]
+        meat[i, j] = meat[j, i] = float(row[f"q_{i}_{j}"])
     return meat

@@ -11,24 +11,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
 
+from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import DesignError, ExpressionError
-from warehouse_causal.moments import Design
+from warehouse_causal.moments import Cells, Design
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.terms import referenced_columns, resolve_value
 
-__all__ = ["ALL", "Segment", "check_pre_treatment", "resolve_segments", "segment_query"]
+__all__ = ["ALL", "Segment", "cell_masks", "check_pre_treatment", "resolve_segments", "segment_query"]
 
 ALL = "all"
 
 
 @dataclass(frozen=True)
 class Segment:
-    """A named row filter; ``condition`` None means the whole population."""
+    """A named row filter; ``condition`` None means the whole population.
+
+    ``source`` is the condition as the user gave it (re-resolved against the pass-1 cells when it
+    reads only categorical covariates); ``key_level`` marks a segment that is one level of a key.
+    """
 
     label: str
     condition: ir.BooleanValue | None
+    source: Any = None
+    key_level: tuple[str, Any] | None = None
 
 
 def _condition(spec_item: Any, model_spec: ModelSpec) -> Segment:
@@ -41,7 +53,7 @@ def _condition(spec_item: Any, model_spec: ModelSpec) -> Segment:
     if not isinstance(expr, ir.BooleanColumn):
         raise ExpressionError(f"The condition {label!r} is not a boolean expression.")
     check_pre_treatment(label, referenced_columns(expr), model_spec)
-    return Segment(label, expr)
+    return Segment(label, expr, source=spec_item)
 
 
 def check_pre_treatment(label: str, columns: frozenset[str], spec: ModelSpec) -> None:
@@ -98,3 +110,49 @@ def segment_query(design: Design, segments: list[Segment]) -> ir.Table:
             weighted = value if w is None else value * w
             aggs[f"m_{s}_{j}"] = weighted.sum(where=where)
     return t.aggregate(**aggs)
+
+
+def _plain_categorical_columns(spec: ModelSpec) -> set[str]:
+    """Categorical covariates that are a table column as is (their cells carry the raw values)."""
+    return {
+        t.label for t in spec.covariates
+        if t.categorical and isinstance(t.expr.op(), ops.Field) and t.expr.get_name() == t.label
+    }
+
+
+def cell_masks(segments: list[Segment], spec: ModelSpec, cells: Cells, runner: QueryRunner
+               ) -> list[NDArray[np.bool_]] | None:
+    """Which pass-1 cells each segment holds, when every segment is a condition on categorical
+    covariates only (then its rows are unions of cells and no scan is needed); else None.
+
+    Conditions are re-resolved against a small in-memory table of the cells' key values and run on
+    the default (in-process) backend: one tiny query over cells, not over the fact data.
+    """
+    plain = _plain_categorical_columns(spec) & set(cells.keys)
+    n_cells = len(cells.n)
+    masks: list[NDArray[np.bool_] | None] = []
+    pending: dict[int, ir.Value] = {}
+    table = None
+    for s, segment in enumerate(segments):
+        if segment.condition is None:
+            masks.append(np.ones(n_cells, dtype=bool))
+            continue
+        if segment.key_level is not None and segment.key_level[0] in cells.keys:
+            key, level = segment.key_level
+            masks.append(np.array([v == level for v in cells.keys[key]], dtype=bool))
+            continue
+        reads = referenced_columns(segment.condition)
+        if segment.source is None or isinstance(segment.source, ir.Expr) or not reads <= plain:
+            return None
+        if table is None:
+            table = ibis.memtable(pa.table({c: pa.array(list(cells.keys[c])) for c in sorted(plain)}))
+        _, expr = resolve_value(segment.source, table, "condition")
+        pending[s] = expr.fill_null(False)
+        masks.append(None)
+    if pending:
+        assert table is not None
+        rows = runner.run(table.select(**{f"s_{s}": e for s, e in pending.items()}),
+                          "segments: conditions on the pass-1 cells (no scan)")
+        for s in pending:
+            masks[s] = np.array([bool(r[f"s_{s}"]) for r in rows], dtype=bool)
+    return [m for m in masks if m is not None]

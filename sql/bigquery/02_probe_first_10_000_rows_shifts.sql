@@ -1,0 +1,20 @@
+-- probe (first 10,000 rows: shifts)
+SELECT
+  COUNT(*) AS `n`,
+  AVG(`t2`.`v_0`) AS `mean_0`,
+  COUNT(DISTINCT `t2`.`v_0`) AS `distinct_0`,
+  AVG(`t2`.`v_1`) AS `mean_1`,
+  COUNT(DISTINCT `t2`.`v_1`) AS `distinct_1`,
+  AVG(`t2`.`v_2`) AS `mean_2`,
+  AVG(`t2`.`v_3`) AS `mean_3`,
+  AVG(`t2`.`v_4`) AS `mean_4`
+FROM (
+  SELECT
+    `t0`.`pre_resolution` AS `v_0`,
+    `t0`.`tenure` AS `v_1`,
+    CAST(`t0`.`resolved` AS FLOAT64) AS `v_2`,
+    `t0`.`minutes` AS `v_3`,
+    `t0`.`csat` AS `v_4`
+  FROM `memory`.`main`.`experiment` AS `t0`
+  LIMIT 10000
+) AS `t2`;

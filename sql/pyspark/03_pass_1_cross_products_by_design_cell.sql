@@ -1,0 +1,123 @@
+-- pass 1: cross products by design cell
+SELECT
+  `t0`.`used` AS `k_0`,
+  `t0`.`assigned` AS `k_1`,
+  `t0`.`region` AS `k_2`,
+  COUNT(*) AS `n`,
+  CAST(COUNT(*) AS DOUBLE) AS `sw`,
+  CAST(COUNT(*) AS DOUBLE) AS `sw2`,
+  COUNT(*) - COUNT(`t0`.`pre_resolution`) AS `nulls_0`,
+  SUM(`t0`.`pre_resolution` - 0.6989829777861797) AS `s_0`,
+  COUNT(*) - COUNT(`t0`.`tenure`) AS `nulls_1`,
+  SUM(`t0`.`tenure` - 2.9978599999999815) AS `s_1`,
+  COUNT(*) - COUNT(`t0`.`resolved`) AS `nulls_2`,
+  SUM(CAST(`t0`.`resolved` AS DOUBLE) - 0.696) AS `s_2`,
+  COUNT(*) - COUNT(`t0`.`minutes`) AS `nulls_3`,
+  SUM(`t0`.`minutes` - 28.79421331730879) AS `s_3`,
+  COUNT(*) - COUNT(`t0`.`csat`) AS `nulls_4`,
+  SUM(`t0`.`csat` - 4.033180420218741) AS `s_4`,
+  SUM(
+    (
+      `t0`.`pre_resolution` - 0.6989829777861797
+    ) * (
+      `t0`.`pre_resolution` - 0.6989829777861797
+    )
+  ) AS `ss_0_0`,
+  SUM(
+    (
+      `t0`.`pre_resolution` - 0.6989829777861797
+    ) * (
+      `t0`.`tenure` - 2.9978599999999815
+    )
+  ) AS `ss_0_1`,
+  SUM(
+    (
+      `t0`.`pre_resolution` - 0.6989829777861797
+    ) * (
+      CAST(`t0`.`resolved` AS DOUBLE) - 0.696
+    )
+  ) AS `ss_0_2`,
+  SUM(
+    (
+      `t0`.`pre_resolution` - 0.6989829777861797
+    ) * (
+      `t0`.`minutes` - 28.79421331730879
+    )
+  ) AS `ss_0_3`,
+  SUM(
+    (
+      `t0`.`pre_resolution` - 0.6989829777861797
+    ) * (
+      `t0`.`csat` - 4.033180420218741
+    )
+  ) AS `ss_0_4`,
+  SUM(
+    (
+      `t0`.`tenure` - 2.9978599999999815
+    ) * (
+      `t0`.`tenure` - 2.9978599999999815
+    )
+  ) AS `ss_1_1`,
+  SUM(
+    (
+      `t0`.`tenure` - 2.9978599999999815
+    ) * (
+      CAST(`t0`.`resolved` AS DOUBLE) - 0.696
+    )
+  ) AS `ss_1_2`,
+  SUM(
+    (
+      `t0`.`tenure` - 2.9978599999999815
+    ) * (
+      `t0`.`minutes` - 28.79421331730879
+    )
+  ) AS `ss_1_3`,
+  SUM((
+    `t0`.`tenure` - 2.9978599999999815
+  ) * (
+    `t0`.`csat` - 4.033180420218741
+  )) AS `ss_1_4`,
+  SUM(
+    (
+      CAST(`t0`.`resolved` AS DOUBLE) - 0.696
+    ) * (
+      CAST(`t0`.`resolved` AS DOUBLE) - 0.696
+    )
+  ) AS `ss_2_2`,
+  SUM(
+    (
+      CAST(`t0`.`resolved` AS DOUBLE) - 0.696
+    ) * (
+      `t0`.`minutes` - 28.79421331730879
+    )
+  ) AS `ss_2_3`,
+  SUM(
+    (
+      CAST(`t0`.`resolved` AS DOUBLE) - 0.696
+    ) * (
+      `t0`.`csat` - 4.033180420218741
+    )
+  ) AS `ss_2_4`,
+  SUM(
+    (
+      `t0`.`minutes` - 28.79421331730879
+    ) * (
+      `t0`.`minutes` - 28.79421331730879
+    )
+  ) AS `ss_3_3`,
+  SUM((
+    `t0`.`minutes` - 28.79421331730879
+  ) * (
+    `t0`.`csat` - 4.033180420218741
+  )) AS `ss_3_4`,
+  SUM((
+    `t0`.`csat` - 4.033180420218741
+  ) * (
+    `t0`.`csat` - 4.033180420218741
+  )) AS `ss_4_4`
+FROM `memory`.`main`.`experiment` AS `t0`
+GROUP BY
+  1,
+  2,
+  3
+LIMIT 100001;

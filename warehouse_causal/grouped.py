@@ -1,0 +1,334 @@
+r"""Pass 1 and pass 2 grouped by the discrete keys of the design (arms and categorical covariates).
+
+Notes
+-----
+Every basis column factorises as :math:`u_a = f_a(k)\,g_a`: an indicator product :math:`f_a` of the
+discrete keys k (arm dummies, category dummies, and their interactions) times one numeric column
+:math:`g_a` (a shifted covariate or metric, or 1). Grouping by the keys, each cell c returns
+:math:`n_c`, :math:`\sum w`, :math:`\sum w g_i` and :math:`\sum w g_i g_j` over the numeric columns
+only, and
+
+.. math::
+
+    (U'WU)_{ab} = \sum_c f_a(k_c) f_b(k_c) \sum_{i\in c} w_i g_{ia} g_{ib}
+
+recovers every cross product exactly. With 2 arms, 5 covariates and 3 metrics that is 45 sums per
+row instead of 120 (the interactions and dummies no longer multiply the products). The meats
+factorise the same way: HC needs :math:`\sum_{i\in c} w_i^2 e_{im} e_{il} g_{ia} g_{ib}` per cell, and
+CR the per-(cluster, cell) sums :math:`\sum w e_m g_a`, combined into :math:`s_g` in a small outer
+aggregate. The returned rows are cells (design cells × category levels), never data rows.
+
+Pass 1 also counts NULLs of every metric and covariate, and the provisional shifts come from a probe
+of the first ``PROBE_ROWS`` rows (any centre inside the data's range prevents the cancellation the
+shift is there for; the exact mean is not needed), so a fit reads the fact data twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+from numpy.typing import NDArray
+
+from warehouse_causal.backends import QueryRunner
+from warehouse_causal.errors import DesignError
+from warehouse_causal.moments import (
+    DISCRETE_MAX_DISTINCT,
+    BasisColumn,
+    Cells,
+    Design,
+    Moments,
+    Prepared,
+    check_levels,
+    cluster_sum_of_products,
+    design_keys,
+    missing_values_error,
+    residual_exprs,
+)
+from warehouse_causal.spec import ModelSpec
+
+__all__ = [
+    "MAX_GROUPS",
+    "PROBE_ROWS",
+    "Probe",
+    "cluster_meat_query",
+    "grouped_moments",
+    "hc_meat_query",
+    "pass1_query",
+    "probe",
+    "read_hc_meat",
+    "read_moments",
+]
+
+#: Rows read by the probe that picks the provisional shifts.
+PROBE_ROWS = 10_000
+#: Pass 1 refuses designs with more key cells than this (arms × category levels).
+MAX_GROUPS = 100_000
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Means (the shifts) and distinct counts of the numeric terms in the first PROBE_ROWS rows."""
+
+    shifts: dict[str, float]
+    distinct: dict[str, int]  # numeric covariates only
+
+    @property
+    def maybe_discrete(self) -> bool:
+        """True when no numeric covariate is visibly continuous (compression may pay)."""
+        return all(d <= DISCRETE_MAX_DISTINCT for d in self.distinct.values())
+
+
+def _numeric_terms(spec: ModelSpec) -> list[Any]:
+    return [t for t in spec.covariates if not t.categorical] + list(spec.metrics)
+
+
+def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
+    """Means and distinct counts of the numeric terms over the first ``PROBE_ROWS`` rows."""
+    terms = _numeric_terms(spec)
+    covariates = {t.label for t in spec.covariates}
+    projected = spec.experiment.table.select(
+        **{f"v_{i}": t.expr.cast("float64") for i, t in enumerate(terms)}
+    ).limit(PROBE_ROWS)
+    aggs: dict[str, ir.Value] = {"n": projected.count()}
+    for i, term in enumerate(terms):
+        aggs[f"mean_{i}"] = projected[f"v_{i}"].mean()
+        if term.label in covariates:
+            aggs[f"distinct_{i}"] = projected[f"v_{i}"].nunique()
+    row = runner.run(projected.aggregate(**aggs), f"probe (first {PROBE_ROWS:,} rows: shifts)")[0]
+    shifts = {}
+    for i, term in enumerate(terms):
+        mean = row[f"mean_{i}"]
+        shifts[term.label] = float(mean) if mean is not None and np.isfinite(mean) else 0.0
+    distinct = {t.label: int(row[f"distinct_{i}"] or 0) for i, t in enumerate(terms) if t.label in covariates}
+    return Probe(shifts, distinct)
+
+
+# -- pass 1 ------------------------------------------------------------------------------------
+
+
+def _key_exprs(keys: dict[str, ir.Value]) -> dict[str, ir.Value]:
+    return {f"k_{i}": expr for i, expr in enumerate(keys.values())}
+
+
+def pass1_query(spec: ModelSpec, shifts: dict[str, float]) -> ir.Table:
+    r"""GROUP BY the design keys: n, Σw, Σw², NULL counts, Σ w g_i and Σ w g_i g_j (numeric g)."""
+    t, w = spec.experiment.table, spec.experiment.weight_expr()
+    terms = _numeric_terms(spec)
+    values = []
+    for term in terms:
+        value = term.expr.cast("float64")
+        values.append(value - shifts[term.label] if shifts[term.label] != 0.0 else value)
+    aggs: dict[str, ir.Value] = {
+        "n": t.count(),
+        "sw": t.count().cast("float64") if w is None else w.sum(),
+        "sw2": t.count().cast("float64") if w is None else (w * w).sum(),
+    }
+    for i, term in enumerate(terms):
+        aggs[f"nulls_{i}"] = t.count() - term.expr.count()
+        aggs[f"s_{i}"] = (values[i] if w is None else w * values[i]).sum()
+    for i, j in itertools.combinations_with_replacement(range(len(terms)), 2):
+        prod = values[i] * values[j]
+        aggs[f"ss_{i}_{j}"] = (prod if w is None else w * prod).sum()
+    return t.group_by(**_key_exprs(design_keys(spec))).aggregate(**aggs).limit(MAX_GROUPS + 1)
+
+
+def _non_finite_error(spec: ModelSpec, term: Any, role: str, nobs: int, runner: QueryRunner
+                      ) -> DesignError:
+    """Count the NaN and infinite values of a term (an extra query, on the error path only)."""
+    t = spec.experiment.table
+    value = term.expr.cast("float64")
+    row = runner.run(t.aggregate(nan=value.isnan().cast("int64").sum(),
+                                 inf=value.isinf().cast("int64").sum()),
+                     f"count NaN values of {term.label}")[0]
+    if row["nan"]:
+        return missing_values_error(role, term.label, int(row["nan"]), nobs, "NaN")
+    return DesignError(
+        f"The {role} {term.label!r} has {int(row['inf'] or 0)} infinite value(s) out of {nobs} rows "
+        "(e.g. from a division by zero); filter or fix them."
+    )
+
+
+def _check_cells(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunner) -> None:
+    if len(rows) > MAX_GROUPS:
+        raise DesignError(
+            f"The arms and categorical covariates combine into more than {MAX_GROUPS:,} cells; group "
+            "rare levels of the categorical covariates (e.g. a CASE expression) first."
+        )
+    nobs = sum(int(r["n"]) for r in rows)
+    terms = _numeric_terms(spec)
+    covariates = {t.label for t in spec.covariates}
+    for i, term in enumerate(terms):
+        role = "covariate" if term.label in covariates else "metric"
+        nulls = sum(int(r[f"nulls_{i}"] or 0) for r in rows)
+        if nulls:
+            raise missing_values_error(role, term.label, nulls, nobs)
+        total = sum(float(r[f"ss_{i}_{i}"] or 0.0) for r in rows)
+        if not np.isfinite(total):
+            raise _non_finite_error(spec, term, role, nobs, runner)
+    for k, key in enumerate(design_keys(spec)):
+        nulls = sum(int(r["n"]) for r in rows if r[f"k_{k}"] is None)
+        if nulls:
+            raise missing_values_error("covariate", key, nulls, nobs)
+
+
+def _gram(cells: Cells, columns: Sequence[BasisColumn], products: dict[tuple[str, str], NDArray]
+          ) -> NDArray[np.float64]:
+    factors = [cells.factor(c) for c in columns]
+    size = len(columns)
+    matrix = np.empty((size, size))
+    for a, b in itertools.combinations_with_replacement(range(size), 2):
+        ga, gb = columns[a].numeric, columns[b].numeric
+        if ga is None and gb is None:
+            per_cell = cells.sum_w
+        elif ga is None or gb is None:
+            per_cell = cells.sums[ga or gb]  # type: ignore[index]
+        else:
+            per_cell = products[(ga, gb)]
+        matrix[a, b] = matrix[b, a] = float((factors[a] * factors[b] * per_cell).sum())
+    return matrix
+
+
+def grouped_moments(spec: ModelSpec, shifts: dict[str, float], runner: QueryRunner
+                    ) -> tuple[list[dict[str, Any]], Prepared, ir.Table]:
+    """Run the grouped pass 1 and check it; returns (cell rows, what the layout needs, query)."""
+    query = pass1_query(spec, shifts)
+    rows = runner.run(query, "pass 1: cross products by design cell")
+    if not rows:
+        raise DesignError("The experiment table is empty.")
+    _check_cells(rows, spec, runner)
+    keys = design_keys(spec)
+    levels = {}
+    for k, key in enumerate(keys):
+        if any(key == t.label and t.categorical for t in spec.covariates):
+            values = sorted({r[f"k_{k}"] for r in rows}, key=lambda v: (str(type(v)), v))
+            levels[key] = tuple(check_levels(key, values))
+    prepared = Prepared(dict(shifts), levels, sum(int(r["n"]) for r in rows), {})
+    return rows, prepared, query
+
+
+def read_moments(rows: list[dict[str, Any]], spec: ModelSpec, design: Design) -> Moments:
+    """The full U'WU over the design's basis columns, assembled from the cell sums."""
+    terms = _numeric_terms(spec)
+    labels = [t.label for t in terms]
+    keys = list(design_keys(spec))
+
+    def column(name: str) -> NDArray[np.float64]:
+        return np.array([float(r[name] or 0.0) for r in rows])
+
+    cells = Cells(
+        keys={key: np.array([r[f"k_{k}"] for r in rows], dtype=object) for k, key in enumerate(keys)},
+        n=column("n"), sum_w=column("sw"),
+        sums={label: column(f"s_{i}") for i, label in enumerate(labels)},
+    )
+    products = {}
+    for i, j in itertools.combinations_with_replacement(range(len(labels)), 2):
+        products[(labels[i], labels[j])] = products[(labels[j], labels[i])] = column(f"ss_{i}_{j}")
+    columns = [design.columns[label] for label in design.labels]
+    matrix = _gram(cells, columns, products)
+    return Moments(design.labels, matrix, int(cells.n.sum()), float(cells.sum_w.sum()),
+                   float(column("sw2").sum()), cells)
+
+
+# -- pass 2 ------------------------------------------------------------------------------------
+
+
+def _numeric_parts(design: Design) -> list[str | None]:
+    """The distinct numeric factors of Z (None = 1), in order of first appearance."""
+    return list(dict.fromkeys(design.columns[label].numeric for label in design.z))
+
+
+def _scored_rows(design: Design, params: NDArray[np.float64], extra: dict[str, ir.Value]
+                 ) -> tuple[ir.Table, list[str | None]]:
+    """Project keys, w·e_m per metric and each numeric factor of Z once per row."""
+    parts = _numeric_parts(design)
+    cols: dict[str, ir.Value] = {**extra, **_key_exprs(design.keys)}
+    for m, e in enumerate(residual_exprs(design, params)):
+        cols[f"we_{m}"] = e if design.weight is None else design.weight * e
+    for i, part in enumerate(parts):
+        if part is not None:
+            cols[f"g_{i}"] = design.columns[part].value()
+    return design.table.select(**cols), parts
+
+
+def _times(*factors: ir.Value | None) -> ir.Value:
+    present = [f for f in factors if f is not None]
+    out = present[0]
+    for f in present[1:]:
+        out = out * f
+    return out
+
+
+def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value | None) -> ir.Table:
+    r"""GROUP BY keys: :math:`\sum w^2 e_m e_l g_a g_b` (× ``factor``) for m ≤ l and a ≤ b."""
+    inner, parts = _scored_rows(design, params, {} if factor is None else {"f": factor})
+    f = inner["f"] if factor is not None else None
+    g = [None if p is None else inner[f"g_{i}"] for i, p in enumerate(parts)]
+    metrics = range(len(design.y))
+    aggs = {
+        f"q_{m}_{n}_{a}_{b}": _times(inner[f"we_{m}"], inner[f"we_{n}"], g[a], g[b], f).sum()
+        for m, n in itertools.combinations_with_replacement(metrics, 2)
+        for a, b in itertools.combinations_with_replacement(range(len(parts)), 2)
+    }
+    return inner.group_by([f"k_{i}" for i in range(len(design.keys))]).aggregate(**aggs)
+
+
+def read_hc_meat(rows: list[dict[str, Any]], design: Design) -> NDArray[np.float64]:
+    """The (kz·M)² HC meat, metric-major, from the per-cell sums of :func:`hc_meat_query`."""
+    cells = Cells(
+        keys={key: np.array([r[f"k_{k}"] for r in rows], dtype=object) for k, key in enumerate(design.keys)},
+        n=np.zeros(len(rows)), sum_w=np.zeros(len(rows)), sums={},
+    )
+    parts = _numeric_parts(design)
+    z = [design.columns[label] for label in design.z]
+    factors = [cells.factor(c) for c in z]
+    part_of = [parts.index(c.numeric) for c in z]
+    kz, n_metrics = len(z), len(design.y)
+    meat = np.empty((kz * n_metrics, kz * n_metrics))
+    for m, n in itertools.combinations_with_replacement(range(n_metrics), 2):
+        for a, b in itertools.product(range(kz), repeat=2):
+            pa, pb = sorted((part_of[a], part_of[b]))
+            per_cell = np.array([float(r[f"q_{m}_{n}_{pa}_{pb}"] or 0.0) for r in rows])
+            value = float((factors[a] * factors[b] * per_cell).sum())
+            meat[m * kz + a, n * kz + b] = meat[n * kz + b, m * kz + a] = value
+    return meat
+
+
+def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str,
+                       assignment: str) -> ir.Table:
+    r"""GROUP BY (cluster, keys) → :math:`\sum w e_m g_a`; GROUP BY cluster →
+    :math:`s_{g,(m,a)} = \sum_c f_a(k_c) \sum w e_m g_a`; then :math:`\sum_g s_g s_g'` and G.
+
+    Also counts clusters whose rows carry more than one assignment arm.
+    """
+    t = design.table
+    inner, parts = _scored_rows(design, params, {"cluster": t[cluster], "assignment": t[assignment]})
+    keys = [f"k_{i}" for i in range(len(design.keys))]
+    sums = {
+        f"u_{m}_{i}": (inner[f"we_{m}"] if p is None else inner[f"we_{m}"] * inner[f"g_{i}"]).sum()
+        for m in range(len(design.y)) for i, p in enumerate(parts)
+    }
+    per_cell = inner.group_by(["cluster", *keys]).aggregate(
+        **sums, amin=inner.assignment.min(), amax=inner.assignment.max(),
+    )
+    names = list(design.keys)
+    scores = []
+    for m in range(len(design.y)):
+        for label in design.z:
+            column = design.columns[label]
+            score: ir.Value = per_cell[f"u_{m}_{parts.index(column.numeric)}"]
+            for key, level in column.indicators:
+                score = ibis.ifelse(per_cell[f"k_{names.index(key)}"] == level, score, 0.0)
+            scores.append(score)
+    per_cluster_scores = per_cell.select(
+        "cluster", "amin", "amax", **{f"c_{i}": s for i, s in enumerate(scores)}
+    )
+    mixed = (per_cluster_scores.amin.min() != per_cluster_scores.amax.max()).cast("int64")
+    return cluster_sum_of_products(
+        per_cluster_scores, [per_cluster_scores[f"c_{i}"] for i in range(len(scores))], mixed=mixed,
+    )
