@@ -307,16 +307,19 @@ def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str
     Also counts clusters whose rows carry more than one assignment arm.
     """
     t = design.table
-    inner, parts = _scored_rows(design, params, {"cluster": t[cluster], "assignment": t[assignment]})
+    names = list(design.keys)
+    assignment_is_key = assignment in names  # then mixed clusters show in the cell keys
+    extra = {"cluster": t[cluster]} if assignment_is_key else {"cluster": t[cluster],
+                                                               "assignment": t[assignment]}
+    inner, parts = _scored_rows(design, params, extra)
+    arm_aggs = {} if assignment_is_key else {"amin": inner.assignment.min(),
+                                             "amax": inner.assignment.max()}
     keys = [f"k_{i}" for i in range(len(design.keys))]
     sums = {
         f"u_{m}_{i}": (inner[f"we_{m}"] if p is None else inner[f"we_{m}"] * inner[f"g_{i}"]).sum()
         for m in range(len(design.y)) for i, p in enumerate(parts)
     }
-    per_cell = inner.group_by(["cluster", *keys]).aggregate(
-        **sums, amin=inner.assignment.min(), amax=inner.assignment.max(),
-    )
-    names = list(design.keys)
+    per_cell = inner.group_by(["cluster", *keys]).aggregate(**sums, **arm_aggs)
     scores = []
     for m in range(len(design.y)):
         for label in design.z:
@@ -325,8 +328,10 @@ def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str
             for key, level in column.indicators:
                 score = ibis.ifelse(per_cell[f"k_{names.index(key)}"] == level, score, 0.0)
             scores.append(score)
+    arm = f"k_{names.index(assignment)}" if assignment_is_key else None
     per_cluster_scores = per_cell.select(
-        "cluster", "amin", "amax", **{f"c_{i}": s for i, s in enumerate(scores)}
+        "cluster", amin=per_cell[arm or "amin"], amax=per_cell[arm or "amax"],
+        **{f"c_{i}": s for i, s in enumerate(scores)},
     )
     mixed = (per_cluster_scores.amin.min() != per_cluster_scores.amax.max()).cast("int64")
     return cluster_sum_of_products(

@@ -504,8 +504,8 @@ FROM (
   FROM (
     SELECT
       `t2`.`cluster`,
-      `t2`.`amin`,
-      `t2`.`amax`,
+      `t2`.`k_1` AS `amin`,
+      `t2`.`k_1` AS `amax`,
       `t2`.`u_0_0` AS `c_0`,
       IF(`t2`.`k_1` = 1, `t2`.`u_0_0`, 0.0) AS `c_1`,
       `t2`.`u_0_1` AS `c_2`,
@@ -550,13 +550,10 @@ FROM (
         SUM(`t1`.`we_1` * `t1`.`g_2`) AS `u_1_2`,
         SUM(`t1`.`we_2`) AS `u_2_0`,
         SUM(`t1`.`we_2` * `t1`.`g_1`) AS `u_2_1`,
-        SUM(`t1`.`we_2` * `t1`.`g_2`) AS `u_2_2`,
-        MIN(`t1`.`assignment`) AS `amin`,
-        MAX(`t1`.`assignment`) AS `amax`
+        SUM(`t1`.`we_2` * `t1`.`g_2`) AS `u_2_2`
       FROM (
         SELECT
           `t0`.`team_id` AS `cluster`,
-          `t0`.`assigned` AS `assignment`,
           `t0`.`used` AS `k_0`,
           `t0`.`assigned` AS `k_1`,
           `t0`.`region` AS `k_2`,
@@ -571,47 +568,47 @@ FROM (
                           (
                             (
                               CAST(`t0`.`resolved` AS DOUBLE) - 0.696
-                            ) - -0.016975022354729825
+                            ) - -0.016975022354729377
                           ) - (
-                            0.026550065065090528 * CAST(`t0`.`used` = 1 AS DOUBLE)
+                            0.02655006506509042 * CAST(`t0`.`used` = 1 AS DOUBLE)
                           )
                         ) - (
-                          0.26653838663938684 * (
-                            `t0`.`pre_resolution` - 0.6989829777861797
+                          0.26653838663938595 * (
+                            `t0`.`pre_resolution` - 0.6989829777861816
                           )
                         )
                       ) - (
-                        -0.0029776526033988017 * (
-                          `t0`.`tenure` - 2.9978599999999815
+                        -0.002977652603398811 * (
+                          `t0`.`tenure` - 2.9978599999999953
                         )
                       )
                     ) - (
-                      -0.014702178617353161 * CAST(`t0`.`region` = 'apac' AS DOUBLE)
+                      -0.014702178617353187 * CAST(`t0`.`region` = 'apac' AS DOUBLE)
                     )
                   ) - (
-                    0.010260424930373421 * CAST(`t0`.`region` = 'emea' AS DOUBLE)
+                    0.010260424930373432 * CAST(`t0`.`region` = 'emea' AS DOUBLE)
                   )
                 ) - (
-                  -0.13446525458622346 * (
+                  -0.13446525458622186 * (
                     CAST(`t0`.`used` = 1 AS DOUBLE) * (
-                      `t0`.`pre_resolution` - 0.6989829777861797
+                      `t0`.`pre_resolution` - 0.6989829777861816
                     )
                   )
                 )
               ) - (
-                0.006290120607984566 * (
+                0.006290120607984493 * (
                   CAST(`t0`.`used` = 1 AS DOUBLE) * (
-                    `t0`.`tenure` - 2.9978599999999815
+                    `t0`.`tenure` - 2.9978599999999953
                   )
                 )
               )
             ) - (
-              0.05736241081218671 * (
+              0.05736241081218673 * (
                 CAST(`t0`.`used` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'apac' AS DOUBLE)
               )
             )
           ) - (
-            -0.000010303541044119291 * (
+            -0.00001030354104411695 * (
               CAST(`t0`.`used` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'emea' AS DOUBLE)
             )
           ) AS `we_0`,
@@ -625,48 +622,48 @@ FROM (
                         (
                           (
                             (
-                              `t0`.`minutes` - 28.79421331730879
-                            ) - 0.4562568810055038
+                              `t0`.`minutes` - 28.794213317308795
+                            ) - 0.4562568810054978
                           ) - (
-                            -3.3167601242540123 * CAST(`t0`.`used` = 1 AS DOUBLE)
+                            -3.3167601242540146 * CAST(`t0`.`used` = 1 AS DOUBLE)
                           )
                         ) - (
-                          -5.0662578945140835 * (
-                            `t0`.`pre_resolution` - 0.6989829777861797
+                          -5.066257894514094 * (
+                            `t0`.`pre_resolution` - 0.6989829777861816
                           )
                         )
                       ) - (
-                        0.4159783485792852 * (
-                          `t0`.`tenure` - 2.9978599999999815
+                        0.4159783485792861 * (
+                          `t0`.`tenure` - 2.9978599999999953
                         )
                       )
                     ) - (
-                      2.116846689586856 * CAST(`t0`.`region` = 'apac' AS DOUBLE)
+                      2.116846689586859 * CAST(`t0`.`region` = 'apac' AS DOUBLE)
                     )
                   ) - (
-                    0.16922672772327677 * CAST(`t0`.`region` = 'emea' AS DOUBLE)
+                    0.1692267277232758 * CAST(`t0`.`region` = 'emea' AS DOUBLE)
                   )
                 ) - (
-                  0.6288600707369117 * (
+                  0.6288600707369388 * (
                     CAST(`t0`.`used` = 1 AS DOUBLE) * (
-                      `t0`.`pre_resolution` - 0.6989829777861797
+                      `t0`.`pre_resolution` - 0.6989829777861816
                     )
                   )
                 )
               ) - (
-                -0.03858044641547889 * (
+                -0.03858044641548097 * (
                   CAST(`t0`.`used` = 1 AS DOUBLE) * (
-                    `t0`.`tenure` - 2.9978599999999815
+                    `t0`.`tenure` - 2.9978599999999953
                   )
                 )
               )
             ) - (
-              -0.34803831860474427 * (
+              -0.3480383186047405 * (
                 CAST(`t0`.`used` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'apac' AS DOUBLE)
               )
             )
           ) - (
-            -0.23581935957882713 * (
+            -0.23581935957882083 * (
               CAST(`t0`.`used` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'emea' AS DOUBLE)
             )
           ) AS `we_1`,
@@ -680,53 +677,53 @@ FROM (
                         (
                           (
                             (
-                              `t0`.`csat` - 4.033180420218741
-                            ) - -0.026021943878608136
+                              `t0`.`csat` - 4.03318042021875
+                            ) - -0.026021943878615186
                           ) - (
-                            0.02787383032339096 * CAST(`t0`.`used` = 1 AS DOUBLE)
+                            0.027873830323389876 * CAST(`t0`.`used` = 1 AS DOUBLE)
                           )
                         ) - (
                           0.8540187361963008 * (
-                            `t0`.`pre_resolution` - 0.6989829777861797
+                            `t0`.`pre_resolution` - 0.6989829777861816
                           )
                         )
                       ) - (
-                        -0.0004412639794446987 * (
-                          `t0`.`tenure` - 2.9978599999999815
+                        -0.00044126397944469457 * (
+                          `t0`.`tenure` - 2.9978599999999953
                         )
                       )
                     ) - (
-                      0.03507189633788582 * CAST(`t0`.`region` = 'apac' AS DOUBLE)
+                      0.035071896337885634 * CAST(`t0`.`region` = 'apac' AS DOUBLE)
                     )
                   ) - (
-                    0.007703333399291475 * CAST(`t0`.`region` = 'emea' AS DOUBLE)
+                    0.007703333399291429 * CAST(`t0`.`region` = 'emea' AS DOUBLE)
                   )
                 ) - (
-                  -0.0458970933720073 * (
+                  -0.0458970933720082 * (
                     CAST(`t0`.`used` = 1 AS DOUBLE) * (
-                      `t0`.`pre_resolution` - 0.6989829777861797
+                      `t0`.`pre_resolution` - 0.6989829777861816
                     )
                   )
                 )
               ) - (
-                -0.012482040241731777 * (
+                -0.012482040241731836 * (
                   CAST(`t0`.`used` = 1 AS DOUBLE) * (
-                    `t0`.`tenure` - 2.9978599999999815
+                    `t0`.`tenure` - 2.9978599999999953
                   )
                 )
               )
             ) - (
-              0.025534860492129306 * (
+              0.025534860492130086 * (
                 CAST(`t0`.`used` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'apac' AS DOUBLE)
               )
             )
           ) - (
-            0.025820744282741538 * (
+            0.02582074428274206 * (
               CAST(`t0`.`used` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'emea' AS DOUBLE)
             )
           ) AS `we_2`,
-          `t0`.`pre_resolution` - 0.6989829777861797 AS `g_1`,
-          `t0`.`tenure` - 2.9978599999999815 AS `g_2`
+          `t0`.`pre_resolution` - 0.6989829777861816 AS `g_1`,
+          `t0`.`tenure` - 2.9978599999999953 AS `g_2`
         FROM `memory`.`main`.`experiment` AS `t0`
       ) AS `t1`
       GROUP BY

@@ -1,0 +1,66 @@
+"""The grouped passes (pass 1 and pass 2 by design cell): diagnostics they carry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import warehouse_causal as wc
+
+
+def _mixed_frame(n: int = 3_000, clusters: int = 60, mixed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    team = rng.integers(0, clusters, n)
+    arm = rng.integers(0, 2, clusters)[team]
+    rows = np.flatnonzero(team < mixed)
+    arm[rows[::2]] = 1 - arm[rows[::2]]  # the first `mixed` teams get rows in both arms
+    df = pd.DataFrame({"team": team, "z": arm, "x": rng.normal(size=n)})
+    df["y"] = 0.3 * df.z + df.x + rng.normal(size=n)
+    df["d"] = df.z
+    return df
+
+
+@pytest.mark.parametrize("roles", [
+    {"intent_to_treat": "z"},  # the assignment is a key of the cells
+    {"intent_to_treat": "z", "treated": "d", "instrument": "d"},  # it is not: counted by min/max
+])
+def test_clusters_with_several_arms_are_counted(roles):
+    df = _mixed_frame()
+    expected = int((df.groupby("team").z.nunique() > 1).sum())
+    assert expected == 7
+    exp = wc.ExperimentData(wc.table(df), cluster_by="team", **roles)
+    with pytest.warns(wc.DesignWarning, match="7 of 60 clusters of 'team' contain more than one"):
+        exp.add_metric("y", ["x"]).fit(wc.LinearModel)
+
+
+def test_too_many_category_levels_are_refused():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"z": rng.integers(0, 2, 500), "x": rng.normal(size=500),
+                       "city": [f"c{i}" for i in rng.integers(0, 80, 500)]})
+    df["y"] = df.x + rng.normal(size=500)
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="z")
+    with pytest.raises(wc.DesignError, match="'city' has more than 50 levels"):
+        exp.add_metric("y", ["x", "city"]).fit(wc.LinearModel)
+
+
+def test_infinite_values_are_refused():
+    con = wc.connect()
+    frame = pd.DataFrame({"z": np.arange(300) % 2, "x": np.arange(300.0), "y": np.ones(300)})
+    con.create_table("finite", frame)
+    con.raw_sql("CREATE TABLE infinite AS SELECT z, x, CASE WHEN x < 2 THEN 'inf'::DOUBLE ELSE y END "
+                "AS y FROM finite").fetchall()
+    exp = wc.ExperimentData(con.table("infinite"), intent_to_treat="z")
+    with pytest.raises(wc.DesignError, match=r"The metric 'y' has 2 infinite value\(s\) out of 300 rows"):
+        exp.add_metric("y", ["x"]).fit(wc.LinearModel)
+
+
+def test_null_in_a_categorical_covariate_is_refused():
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"z": rng.integers(0, 2, 400), "x": rng.normal(size=400),
+                       "device": rng.choice(["ios", "web"], 400)})
+    df.loc[:4, "device"] = None
+    df["y"] = df.x + rng.normal(size=400)
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="z")
+    with pytest.raises(wc.DesignError, match=r"The covariate 'device' has 5 NULL value\(s\) out of 400"):
+        exp.add_metric("y", ["x", "device"]).fit(wc.LinearModel)
