@@ -173,8 +173,8 @@ def test_adjusted_p_values_use_holm_across_rows() -> None:
 def test_one_segment_query_for_all_conditions() -> None:
     effects = _model(simulate(Sim(n=800))).infer_effect(condition_on=CONDITIONS)
     assert [q.purpose for q in effects.queries] == ["segments: sizes and covariate means"]
-    assert effects.queries[0].rows == 1
-    assert "FILTER" in effects.queries[0].sql
+    assert effects.queries[0].rows == 2 * 3  # one row per design cell (2 arms × 3 devices)
+    assert "GROUP BY" in effects.queries[0].sql
 
 
 def test_time_dynamic_effects_recover_a_decaying_effect() -> None:

@@ -50,6 +50,7 @@ from warehouse_causal.segments import (
     cell_masks,
     check_pre_treatment,
     resolve_segments,
+    segment_cells,
     segment_query,
 )
 from warehouse_causal.terms import resolve_term
@@ -79,21 +80,19 @@ def _over_segments(model: LinearModel, column: str, runner: QueryRunner) -> list
 def _segment_sums(model: LinearModel, segments: list[Segment], runner: QueryRunner
                   ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Rows, Σw and Σw·(c − K_c) per segment: from the pass-1 cells when every condition reads
-    categorical covariates only, else from one FILTER aggregate over the table."""
+    categorical covariates only, else from one FILTER aggregate over the table (by design cell)."""
     design = model.design
     columns = [design.columns[label] for label in design.covariates]
     cells = model.moments.cells
     masks = None if cells is None else cell_masks(segments, model.spec, cells, runner)
     if cells is not None and masks is not None:
-        sizes = np.array([int(cells.n[m].sum()) for m in masks])
-        sum_w = np.array([float(cells.sum_w[m].sum()) for m in masks])
-        sums = np.array([[cells.weighted_sum(c, m) for c in columns] for m in masks])
-        return sizes, sum_w, sums.reshape(len(segments), len(columns))
-    row = runner.run(segment_query(design, segments), "segments: sizes and covariate means")[0]
-    sizes = np.array([int(row[f"n_{s}"] or 0) for s in range(len(segments))])
-    sum_w = np.array([float(row[f"sw_{s}"] or 0.0) for s in range(len(segments))])
-    sums = np.array([[float(row[f"m_{s}_{j}"] or 0.0) for j in range(len(columns))]
-                     for s in range(len(segments))])
+        per_segment = [cells.subset(mask) for mask in masks]
+    else:
+        rows = runner.run(segment_query(design, segments), "segments: sizes and covariate means")
+        per_segment = segment_cells(rows, design, len(segments))
+    sizes = np.array([int(c.n.sum()) for c in per_segment])
+    sum_w = np.array([float(c.sum_w.sum()) for c in per_segment])
+    sums = np.array([[c.weighted_sum(col) for col in columns] for c in per_segment])
     return sizes, sum_w, sums.reshape(len(segments), len(columns))
 
 

@@ -48,6 +48,7 @@ from warehouse_causal.moments import (
     cluster_sum_of_products,
     design_keys,
     missing_values_error,
+    product_of,
     residual_exprs,
 )
 from warehouse_causal.spec import ModelSpec
@@ -104,7 +105,9 @@ def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
     shifts = {}
     for i, term in enumerate(terms):
         mean = row[f"mean_{i}"]
-        shifts[term.label] = float(mean) if mean is not None and np.isfinite(mean) else 0.0
+        # Rounded: any centre near the mean does the job, and a short literal is stable across
+        # runs (parallel sums may change the last bits of the mean).
+        shifts[term.label] = float(f"{mean:.6g}") if mean is not None and np.isfinite(mean) else 0.0
     distinct = {t.label: int(row[f"distinct_{i}"] or 0) for i, t in enumerate(terms) if t.label in covariates}
     return Probe(shifts, distinct)
 
@@ -256,14 +259,6 @@ def _scored_rows(design: Design, params: NDArray[np.float64], extra: dict[str, i
     return design.table.select(**cols), parts
 
 
-def _times(*factors: ir.Value | None) -> ir.Value:
-    present = [f for f in factors if f is not None]
-    out = present[0]
-    for f in present[1:]:
-        out = out * f
-    return out
-
-
 def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value | None) -> ir.Table:
     r"""GROUP BY keys: :math:`\sum w^2 e_m e_l g_a g_b` (× ``factor``) for m ≤ l and a ≤ b."""
     inner, parts = _scored_rows(design, params, {} if factor is None else {"f": factor})
@@ -271,7 +266,7 @@ def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value 
     g = [None if p is None else inner[f"g_{i}"] for i, p in enumerate(parts)]
     metrics = range(len(design.y))
     aggs = {
-        f"q_{m}_{n}_{a}_{b}": _times(inner[f"we_{m}"], inner[f"we_{n}"], g[a], g[b], f).sum()
+        f"q_{m}_{n}_{a}_{b}": product_of([inner[f"we_{m}"], inner[f"we_{n}"], g[a], g[b], f]).sum()
         for m, n in itertools.combinations_with_replacement(metrics, 2)
         for a, b in itertools.combinations_with_replacement(range(len(parts)), 2)
     }

@@ -1,7 +1,8 @@
 r"""``LinearModel``: weighted, cluster-robust 2SLS fitted from warehouse moments.
 
-Flow: prepare query (NULLs, shifts, levels) → pass 1 (cross products, or compressed cells) → 2SLS in
-numpy for every metric at once → pass 2 (sandwich meat with β inlined) → re-parametrisation to
+Flow: probe (shifts) → pass 1 (cross products grouped by design cell; or, when every covariate is
+discrete, an exact prepare query and compressed cells) → 2SLS in numpy for every metric at once →
+pass 2 (sandwich meat with β inlined, grouped by design cell) → re-parametrisation to
 covariates centred at their weighted mean, so the arm coefficients are average effects (Lin 2013,
 doi:10.1214/12-AOAS583) and, with an instrument, complier average effects (LATE; Imbens and
 Angrist 1994, doi:10.2307/2951620).

@@ -45,6 +45,7 @@ __all__ = [
     "missing_values_error",
     "pass1_query",
     "prepare_exact",
+    "product_of",
     "read_meat",
     "read_moments",
     "residual_expr",
@@ -126,10 +127,15 @@ class Cells:
             out = out * np.array([v == level for v in self.keys[key]], dtype=float)
         return out
 
-    def weighted_sum(self, column: BasisColumn, mask: NDArray[np.bool_] | None = None) -> float:
-        """Σ w·u over the rows of the cells in ``mask`` (all cells when None)."""
+    def weighted_sum(self, column: BasisColumn) -> float:
+        """Σ w·u of a basis column over the rows of these cells."""
         values = self.factor(column) * (self.sum_w if column.numeric is None else self.sums[column.numeric])
-        return float(values.sum() if mask is None else values[mask].sum())
+        return float(values.sum())
+
+    def subset(self, mask: NDArray[np.bool_]) -> Cells:
+        """The cells selected by ``mask``."""
+        return Cells({k: v[mask] for k, v in self.keys.items()}, self.n[mask], self.sum_w[mask],
+                     {k: v[mask] for k, v in self.sums.items()})
 
 
 @dataclass(frozen=True)
@@ -317,7 +323,8 @@ def layout_design(spec: ModelSpec, prepared: Prepared, interacted: bool) -> Desi
 # -- pass 1: cross products ----------------------------------------------------------------
 
 
-def _product(factors: Sequence[ir.Value | None]) -> ir.Value | None:
+def product_of(factors: Sequence[ir.Value | None]) -> ir.Value | None:
+    """The product of the present factors (None when there are none)."""
     present = [f for f in factors if f is not None]
     if not present:
         return None
@@ -329,7 +336,7 @@ def _product(factors: Sequence[ir.Value | None]) -> ir.Value | None:
 
 def weighted_sum(table: ir.Table, factors: Sequence[ir.Value | None]) -> ir.Value:
     """SUM of the product of the present factors, or COUNT(*) as double when there are none."""
-    prod = _product(factors)
+    prod = product_of(factors)
     return table.count().cast("float64") if prod is None else prod.sum()
 
 
@@ -385,7 +392,7 @@ def leverage_expr(design: Design, ztz_inv: NDArray[np.float64]) -> ir.Value:
     h: ir.Value | None = None
     for a, b in itertools.combinations_with_replacement(range(len(z)), 2):
         coef = ztz_inv[a, b] * (1.0 if a == b else 2.0)
-        term = _product([_lit(coef), z[a], z[b]])
+        term = product_of([_lit(coef), z[a], z[b]])
         h = term if h is None else h + term
     return h if design.weight is None else h * design.weight
 
@@ -402,7 +409,7 @@ def score_table(table: ir.Table, weight: ir.Value | None, blocks: list[Block],
     regressors shared by several blocks are projected once. Projecting first lets the engine
     evaluate each long residual expression once per row instead of once per score.
     """
-    cols = {f"we_{j}": _product([weight, residual]) for j, (residual, _) in enumerate(blocks)}
+    cols = {f"we_{j}": product_of([weight, residual]) for j, (residual, _) in enumerate(blocks)}
     regressors: dict[str, str] = {}
     for _, columns in blocks:
         for label, value in columns:
@@ -420,7 +427,7 @@ def score_table(table: ir.Table, weight: ir.Value | None, blocks: list[Block],
 def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None) -> dict[str, ir.Value]:
     """Aggregates q_i_j = Σ s_i s_j (× factor) over the upper triangle of the scores."""
     return {
-        f"q_{i}_{j}": _product([scores[i], scores[j], factor]).sum()
+        f"q_{i}_{j}": product_of([scores[i], scores[j], factor]).sum()
         for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
     }
 

@@ -20,11 +20,12 @@ from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import DesignError, ExpressionError
-from warehouse_causal.moments import Cells, Design
+from warehouse_causal.moments import Cells, Design, product_of
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.terms import referenced_columns, resolve_value
 
-__all__ = ["ALL", "Segment", "cell_masks", "check_pre_treatment", "resolve_segments", "segment_query"]
+__all__ = ["ALL", "Segment", "cell_masks", "check_pre_treatment", "resolve_segments", "segment_cells",
+           "segment_query"]
 
 ALL = "all"
 
@@ -97,19 +98,49 @@ def resolve_segments(conditions: Any, spec: ModelSpec) -> list[Segment]:
 
 
 def segment_query(design: Design, segments: list[Segment]) -> ir.Table:
-    r"""One aggregate: per segment S, n_S, :math:`\sum_S w` and :math:`\sum_S w (c - K_c)` for every
-    covariate column c, each filtered with ``FILTER (WHERE …)`` (or the dialect's equivalent)."""
+    r"""One aggregate grouped by the design cells: per segment S, n_S, :math:`\sum_S w` and
+    :math:`\sum_S w (g - K_g)` for every numeric covariate g, as sums of products with the 0/1
+    indicator of the condition, projected once per row (branch-free; ``FILTER`` clauses were 2–3×
+    slower in DuckDB). Dummy covariates are cell keys, so their sums come from the cells (see
+    :func:`segment_cells`)."""
     t, w = design.table, design.weight
+    numeric = list(dict.fromkeys(
+        design.columns[c].numeric for c in design.covariates if design.columns[c].numeric is not None
+    ))
+    cols: dict[str, ir.Value] = {f"k_{i}": expr for i, expr in enumerate(design.keys.values())}
+    cols.update({f"c_{s}": seg.condition.fill_null(False).cast("float64")
+                 for s, seg in enumerate(segments) if seg.condition is not None})
+    cols.update({f"v_{i}": design.columns[label].value() for i, label in enumerate(numeric)})
+    if w is not None:
+        cols["w"] = w
+    inner = t.select(**cols)
     aggs: dict[str, ir.Value] = {}
     for s, segment in enumerate(segments):
-        where = segment.condition
-        aggs[f"n_{s}"] = t.count(where=where)
-        aggs[f"sw_{s}"] = (w.sum(where=where) if w is not None else t.count(where=where).cast("float64"))
-        for j, label in enumerate(design.covariates):
-            value = design.columns[label].value()
-            weighted = value if w is None else value * w
-            aggs[f"m_{s}_{j}"] = weighted.sum(where=where)
-    return t.aggregate(**aggs)
+        ind = inner[f"c_{s}"] if segment.condition is not None else None
+        aggs[f"n_{s}"] = inner.count() if ind is None else ind.sum()
+        weight = inner.w if w is not None else None
+        aggs[f"sw_{s}"] = (inner.count().cast("float64") if ind is None and weight is None
+                           else product_of([ind, weight]).sum())
+        for i in range(len(numeric)):
+            aggs[f"m_{s}_{i}"] = product_of([inner[f"v_{i}"], weight, ind]).sum()
+    return inner.group_by([f"k_{i}" for i in range(len(design.keys))]).aggregate(**aggs)
+
+
+def segment_cells(rows: list[dict[str, Any]], design: Design, n_segments: int) -> list[Cells]:
+    """Per segment, the :class:`Cells` of :func:`segment_query`'s rows (sums over its rows only)."""
+    numeric = list(dict.fromkeys(
+        design.columns[c].numeric for c in design.covariates if design.columns[c].numeric is not None
+    ))
+    keys = {key: np.array([r[f"k_{k}"] for r in rows], dtype=object) for k, key in enumerate(design.keys)}
+
+    def column(name: str) -> NDArray[np.float64]:
+        return np.array([float(r[name] or 0.0) for r in rows])
+
+    return [
+        Cells(keys, column(f"n_{s}"), column(f"sw_{s}"),
+              {label: column(f"m_{s}_{i}") for i, label in enumerate(numeric)})
+        for s in range(n_segments)
+    ]
 
 
 def _plain_categorical_columns(spec: ModelSpec) -> set[str]:

@@ -7,75 +7,61 @@ SELECT
   CAST(COUNT(*) AS DOUBLE) AS "sw",
   CAST(COUNT(*) AS DOUBLE) AS "sw2",
   COUNT(*) - COUNT("t0"."pre_resolution") AS "nulls_0",
-  SUM("t0"."pre_resolution" - 0.6989829777861816) AS "s_0",
+  SUM("t0"."pre_resolution" - 0.698983) AS "s_0",
   COUNT(*) - COUNT("t0"."tenure") AS "nulls_1",
-  SUM("t0"."tenure" - 2.9978599999999953) AS "s_1",
+  SUM("t0"."tenure" - 2.99786) AS "s_1",
   COUNT(*) - COUNT("t0"."resolved") AS "nulls_2",
   SUM(CAST("t0"."resolved" AS DOUBLE) - 0.696) AS "s_2",
   COUNT(*) - COUNT("t0"."minutes") AS "nulls_3",
-  SUM("t0"."minutes" - 28.794213317308795) AS "s_3",
+  SUM("t0"."minutes" - 28.7942) AS "s_3",
   COUNT(*) - COUNT("t0"."csat") AS "nulls_4",
-  SUM("t0"."csat" - 4.03318042021875) AS "s_4",
+  SUM("t0"."csat" - 4.03318) AS "s_4",
+  SUM((
+    "t0"."pre_resolution" - 0.698983
+  ) * (
+    "t0"."pre_resolution" - 0.698983
+  )) AS "ss_0_0",
+  SUM((
+    "t0"."pre_resolution" - 0.698983
+  ) * (
+    "t0"."tenure" - 2.99786
+  )) AS "ss_0_1",
   SUM(
     (
-      "t0"."pre_resolution" - 0.6989829777861816
-    ) * (
-      "t0"."pre_resolution" - 0.6989829777861816
-    )
-  ) AS "ss_0_0",
-  SUM(
-    (
-      "t0"."pre_resolution" - 0.6989829777861816
-    ) * (
-      "t0"."tenure" - 2.9978599999999953
-    )
-  ) AS "ss_0_1",
-  SUM(
-    (
-      "t0"."pre_resolution" - 0.6989829777861816
+      "t0"."pre_resolution" - 0.698983
     ) * (
       CAST("t0"."resolved" AS DOUBLE) - 0.696
     )
   ) AS "ss_0_2",
-  SUM(
-    (
-      "t0"."pre_resolution" - 0.6989829777861816
-    ) * (
-      "t0"."minutes" - 28.794213317308795
-    )
-  ) AS "ss_0_3",
-  SUM(
-    (
-      "t0"."pre_resolution" - 0.6989829777861816
-    ) * (
-      "t0"."csat" - 4.03318042021875
-    )
-  ) AS "ss_0_4",
-  SUM(
-    (
-      "t0"."tenure" - 2.9978599999999953
-    ) * (
-      "t0"."tenure" - 2.9978599999999953
-    )
-  ) AS "ss_1_1",
-  SUM(
-    (
-      "t0"."tenure" - 2.9978599999999953
-    ) * (
-      CAST("t0"."resolved" AS DOUBLE) - 0.696
-    )
-  ) AS "ss_1_2",
-  SUM(
-    (
-      "t0"."tenure" - 2.9978599999999953
-    ) * (
-      "t0"."minutes" - 28.794213317308795
-    )
-  ) AS "ss_1_3",
   SUM((
-    "t0"."tenure" - 2.9978599999999953
+    "t0"."pre_resolution" - 0.698983
   ) * (
-    "t0"."csat" - 4.03318042021875
+    "t0"."minutes" - 28.7942
+  )) AS "ss_0_3",
+  SUM((
+    "t0"."pre_resolution" - 0.698983
+  ) * (
+    "t0"."csat" - 4.03318
+  )) AS "ss_0_4",
+  SUM((
+    "t0"."tenure" - 2.99786
+  ) * (
+    "t0"."tenure" - 2.99786
+  )) AS "ss_1_1",
+  SUM((
+    "t0"."tenure" - 2.99786
+  ) * (
+    CAST("t0"."resolved" AS DOUBLE) - 0.696
+  )) AS "ss_1_2",
+  SUM((
+    "t0"."tenure" - 2.99786
+  ) * (
+    "t0"."minutes" - 28.7942
+  )) AS "ss_1_3",
+  SUM((
+    "t0"."tenure" - 2.99786
+  ) * (
+    "t0"."csat" - 4.03318
   )) AS "ss_1_4",
   SUM(
     (
@@ -84,36 +70,30 @@ SELECT
       CAST("t0"."resolved" AS DOUBLE) - 0.696
     )
   ) AS "ss_2_2",
-  SUM(
-    (
-      CAST("t0"."resolved" AS DOUBLE) - 0.696
-    ) * (
-      "t0"."minutes" - 28.794213317308795
-    )
-  ) AS "ss_2_3",
-  SUM(
-    (
-      CAST("t0"."resolved" AS DOUBLE) - 0.696
-    ) * (
-      "t0"."csat" - 4.03318042021875
-    )
-  ) AS "ss_2_4",
-  SUM(
-    (
-      "t0"."minutes" - 28.794213317308795
-    ) * (
-      "t0"."minutes" - 28.794213317308795
-    )
-  ) AS "ss_3_3",
   SUM((
-    "t0"."minutes" - 28.794213317308795
+    CAST("t0"."resolved" AS DOUBLE) - 0.696
   ) * (
-    "t0"."csat" - 4.03318042021875
+    "t0"."minutes" - 28.7942
+  )) AS "ss_2_3",
+  SUM((
+    CAST("t0"."resolved" AS DOUBLE) - 0.696
+  ) * (
+    "t0"."csat" - 4.03318
+  )) AS "ss_2_4",
+  SUM((
+    "t0"."minutes" - 28.7942
+  ) * (
+    "t0"."minutes" - 28.7942
+  )) AS "ss_3_3",
+  SUM((
+    "t0"."minutes" - 28.7942
+  ) * (
+    "t0"."csat" - 4.03318
   )) AS "ss_3_4",
   SUM((
-    "t0"."csat" - 4.03318042021875
+    "t0"."csat" - 4.03318
   ) * (
-    "t0"."csat" - 4.03318042021875
+    "t0"."csat" - 4.03318
   )) AS "ss_4_4"
 FROM "memory"."main"."experiment" AS "t0"
 GROUP BY
