@@ -1,71 +1,48 @@
-"""Benchmark: a fit with 3 metrics and 5 covariates, interacted, with CR1 (10,000 clusters) and with
-HC1, in the warehouse versus pulling the rows into pandas and fitting statsmodels OLS.
+"""Benchmark: one fit with 3 metrics and 5 covariates, interacted, CR1 (10,000 clusters) and HC1,
+in the warehouse versus pulling the rows into pandas and fitting statsmodels OLS; and the scan
+ratio: the fit's two passes against a bare ``SELECT sum(col), ...`` over the same columns, timed in
+the same process on the same table.
 
-Each run is its own process (peak RSS is per process). Usage:
+Each method runs in its own process (peak RSS is per process). Usage::
 
     python benchmarks/bench_fit.py --rows 10000000 --repeats 3 [--covariance CR1 HC1]
-
-writes ``benchmarks/data/bench_<rows>.parquet`` once, then prints a markdown results table.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import resource
-import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
+import bench_data as data
+from harness import emit, machine, repeat, stats
 
-DATA = Path(__file__).parent / "data"
 COVARIATES = ["x1", "x2", "x3", "x4", "x5"]
 METRICS = ["y1", "y2", "y3"]
-CLUSTERS = 10_000
-
-
-def generate(rows: int, path: Path, seed: int = 0, chunk: int = 1_000_000) -> None:
-    """Write the synthetic experiment in chunks (cluster-randomized, 5 covariates, 3 metrics)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rng = np.random.default_rng(seed)
-    cluster_arm = rng.integers(0, 2, CLUSTERS)
-    writer = None
-    for start in range(0, rows, chunk):
-        n = min(chunk, rows - start)
-        cluster = rng.integers(0, CLUSTERS, n)
-        arm = cluster_arm[cluster]
-        x = rng.normal(size=(n, 5))
-        noise = rng.normal(size=(n, 3))
-        cols = {"cluster_id": cluster, "arm": arm}
-        cols.update({c: x[:, i] for i, c in enumerate(COVARIATES)})
-        base = x @ np.array([0.5, 0.3, -0.2, 0.1, 0.0])
-        for i, m in enumerate(METRICS):
-            cols[m] = 1.0 + (0.1 * (i + 1)) * arm + base + 0.2 * arm * x[:, 0] + noise[:, i]
-        batch = pa.table(cols)
-        writer = writer or pq.ParquetWriter(path, batch.schema)
-        writer.write_table(batch)
-    assert writer is not None
-    writer.close()
+COLUMNS = ["cluster_id", "arm", *COVARIATES, *METRICS]
 
 
 def run_warehouse(path: Path, covariance: str) -> dict:
     import warehouse_causal as wc
+    from warehouse_causal.backends import QueryRunner
 
-    start = time.perf_counter()
     con = wc.connect()
     table = con.read_parquet(path)
+    runner = QueryRunner()
+    bare_query = table.aggregate(**{f"s_{c}": table[c].sum() for c in COLUMNS})
+    runner.run(bare_query, "warm the file cache")
+    runner.run(bare_query, "bare aggregate")
+    bare = runner.records[-1].seconds
+    start = time.perf_counter()
     cluster = "cluster_id" if covariance == "CR1" else None
     exp = wc.ExperimentData(table, intent_to_treat="arm", cluster_by=cluster)
     model = exp.add_metric(METRICS, COVARIATES).fit(wc.LinearModel, covariance=covariance)
     seconds = time.perf_counter() - start
+    per_query = {r.purpose: r.seconds for r in model.queries}
+    passes = sum(s for p, s in per_query.items() if p.startswith(("pass 1", "pass 2")))
     return {"seconds": seconds, "estimate": float(model.params[1, 0]),
-            "std_error": float(model.std_errors[1, 0]), "queries": len(model.queries)}
+            "std_error": float(model.std_errors[1, 0]), "bare_seconds": bare,
+            "passes_seconds": passes, "ratio": passes / bare, "queries": per_query}
 
 
 def run_statsmodels(path: Path, covariance: str) -> dict:
@@ -74,7 +51,7 @@ def run_statsmodels(path: Path, covariance: str) -> dict:
     import statsmodels.api as sm
 
     start = time.perf_counter()
-    df = duckdb.connect().execute(f"SELECT * FROM read_parquet('{path}')").df()
+    df = duckdb.connect().execute(f"SELECT {', '.join(COLUMNS)} FROM read_parquet('{path}')").df()
     cov = df[COVARIATES] - df[COVARIATES].mean()
     x = pd.concat([cov, cov.mul(df["arm"], axis=0).add_prefix("arm:")], axis=1)
     x.insert(0, "arm", df["arm"].astype(float))
@@ -88,57 +65,46 @@ def run_statsmodels(path: Path, covariance: str) -> dict:
         result = result or fit
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "estimate": float(result.params["arm"]),
-            "std_error": float(result.bse["arm"]), "queries": 1}
+            "std_error": float(result.bse["arm"])}
 
 
 METHODS = {"warehouse_causal": run_warehouse, "pandas+statsmodels": run_statsmodels}
-
-
-def child(method: str, path: Path, covariance: str) -> None:
-    out = METHODS[method](path, covariance)
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(out))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--covariance", nargs="+", default=["CR1", "HC1"], choices=["CR1", "HC1"])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--child", choices=list(METHODS))
     parser.add_argument("--path", type=Path)
-    parser.add_argument("--covariance", nargs="+", default=["CR1", "HC1"], choices=["CR1", "HC1"])
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.path, args.covariance[0])
+        emit(METHODS[args.child](args.path, args.covariance[0]))
         return
-    DATA.mkdir(exist_ok=True)
-    path = DATA / f"bench_{args.rows}.parquet"
-    if not path.exists():
-        generate(args.rows, path)
-    results = {}
+    path = data.ensure(args.rows)
+    print(f"{machine()}\nData: {args.rows:,} rows ({path.name}), 3 metrics, 5 covariates, interacted\n")
+    print("| covariance | method | median s | min s | max s | peak RSS MB | estimate (y1) | SE "
+          "| scan ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for covariance in args.covariance:
-        for method in METHODS:
-            runs = []
-            for _ in range(args.repeats):
-                command = [sys.executable, __file__, "--child", method, "--path", str(path),
-                           "--covariance", covariance]
-                proc = subprocess.run(command, capture_output=True, text=True, check=True)
-                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-            results[(method, covariance)] = runs
-    import duckdb
-    import ibis
-
-    print(f"Machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}, duckdb {duckdb.__version__}, ibis {ibis.__version__}")
-    print(f"Data: {args.rows:,} rows, {CLUSTERS:,} clusters, 3 metrics, 5 covariates, interacted\n")
-    print("| covariance | method | median s | min s | max s | peak RSS MB (median) | arm estimate (y1) "
-          "| SE |")
-    print("|---|---|---|---|---|---|---|---|")
-    for (method, covariance), runs in results.items():
-        secs = [r["seconds"] for r in runs]
-        rss = statistics.median(r["peak_rss_mb"] for r in runs)
-        print(f"| {covariance} | {method} | {statistics.median(secs):.2f} | {min(secs):.2f} "
-              f"| {max(secs):.2f} | {rss:,.0f} | {runs[0]['estimate']:.10f} | {runs[0]['std_error']:.10f} |")
+        for method in args.methods:
+            runs = repeat(__file__, ["--child", method, "--path", str(path), "--covariance", covariance],
+                          args.repeats)
+            med, lo, hi = stats(runs)
+            rss = stats(runs, "peak_rss_mb")[0]
+            ratio = ""
+            if "ratio" in runs[0]:
+                r_med, r_lo, r_hi = stats(runs, "ratio")
+                bare = stats(runs, "bare_seconds")[0]
+                ratio = f"{r_med:.1f}× (bare {bare:.2f} s; {r_lo:.1f}–{r_hi:.1f})"
+            print(f"| {covariance} | {method} | {med:.2f} | {lo:.2f} | {hi:.2f} | {rss:,.0f} "
+                  f"| {runs[0]['estimate']:.10f} | {runs[0]['std_error']:.10f} | {ratio} |", flush=True)
+            if "queries" in runs[0]:
+                for purpose in runs[0]["queries"]:
+                    q = stats([{"s": r["queries"][purpose]} for r in runs], "s")
+                    print(f"|  |  query: {purpose} | {q[0]:.2f} | {q[1]:.2f} | {q[2]:.2f} |  |  |  |  |")
 
 
 if __name__ == "__main__":
