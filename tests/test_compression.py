@@ -73,3 +73,37 @@ def test_continuous_covariate_uses_moments() -> None:
     assert model.strategy == "moments"
     assert model.strategy_reason.startswith("covariate 'x1' is continuous")
     assert np.isfinite(model.params).all()
+
+
+def _late_continuous(n: int = 20_000) -> pd.DataFrame:
+    """A covariate constant over the probe's first rows and continuous after them."""
+    rng = np.random.default_rng(8)
+    g = np.where(np.arange(n) < 10_000, 0.0, rng.normal(size=n))
+    z = rng.integers(0, 2, n)
+    return pd.DataFrame({"z": z, "g": g, "y": 0.2 * z + g + rng.normal(size=n)})
+
+
+def test_compression_falls_back_when_the_cells_are_too_many() -> None:
+    df = _late_continuous()
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="z")
+    model = exp.add_metric("y", ["g"]).fit(wc.LinearModel)
+    assert model.strategy == "moments"
+    assert model.strategy_reason == "more than 2000 cells for 20000 rows"
+    purposes = [q.purpose for q in model.queries]
+    assert purposes[-3:] == ["compressed cells", "pass 1: cross products by design cell",
+                             "pass 2: HC scores by design cell"]
+    x = sm.add_constant(pd.DataFrame({"z": df.z, "g": df.g - df.g.mean(),
+                                      "z:g": df.z * (df.g - df.g.mean())}))
+    res = sm.OLS(df.y, x).fit(cov_type="HC1")
+    assert rel_diff(model.params[:, 0], res.params.to_numpy()) < ORACLE_RTOL
+    assert rel_diff(model.std_errors[:, 0], res.bse.to_numpy()) < ORACLE_RTOL
+    forced = exp.add_metric("y", ["g"]).fit(wc.LinearModel, strategy="compressed")  # up to MAX_CELLS
+    assert forced.strategy == "compressed"
+    assert rel_diff(forced.cov, model.cov) < ORACLE_RTOL
+
+
+def test_a_compressed_fit_reads_the_table_once_after_validation() -> None:
+    model = _fit(_discrete(), "HC1", "auto")
+    assert model.strategy == "compressed"
+    assert [q.purpose for q in model.queries] == ["validate design", "probe (first 10,000 rows: shifts)",
+                                                  "compressed cells"]

@@ -26,20 +26,81 @@ import ibis.expr.types as ir
 import numpy as np
 from numpy.typing import NDArray
 
+from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import InvalidParameterError
-from warehouse_causal.moments import Design, Moments, weighted_sum
+from warehouse_causal.grouped import Probe, non_finite_error
+from warehouse_causal.moments import (
+    DISCRETE_MAX_DISTINCT,
+    Design,
+    Moments,
+    design_keys,
+    missing_values_error,
+    weighted_sum,
+)
+from warehouse_causal.spec import ModelSpec
 
 __all__ = [
     "MAX_CELLS",
     "cells_query",
-    "choose_strategy",
+    "check_cells",
     "cluster_meat_from_cells",
     "hc_meat_from_cells",
     "moments_from_cells",
+    "plan",
 ]
 
-#: Compression runs only when the bound on cells is below this and below n / 10.
+#: Compression runs only when the cells are at most this many and at most a tenth of the rows.
 MAX_CELLS = 100_000
+
+
+def _numeric_covariates(spec: ModelSpec) -> list[Any]:
+    return [c for c in spec.covariates if not c.categorical]
+
+
+def cells_query(spec: ModelSpec, shifts: dict[str, float], cluster: str | None, limit: int) -> ir.Table:
+    """GROUP BY the design keys, the raw numeric covariates (and the cluster) with the per-cell
+    sums and NULL counts of the metrics; at most ``limit`` + 1 rows come back."""
+    t, w = spec.experiment.table, spec.experiment.weight_expr()
+    keys = {f"k_{i}": expr for i, expr in enumerate(design_keys(spec).values())}
+    keys.update({f"v_{j}": c.expr.cast("float64") for j, c in enumerate(_numeric_covariates(spec))})
+    if cluster is not None:
+        keys["cluster"] = t[cluster]
+    ys = []
+    for m in spec.metrics:
+        value = m.expr.cast("float64")
+        ys.append(value - shifts[m.label] if shifts[m.label] != 0.0 else value)
+    w2 = w * w if w is not None else None
+    aggs: dict[str, ir.Value] = {"n": t.count(), "sw": weighted_sum(t, [w]), "sw2": weighted_sum(t, [w2])}
+    for m, y in enumerate(ys):
+        aggs[f"nulls_{m}"] = t.count() - spec.metrics[m].expr.count()
+        aggs[f"sy_{m}"] = weighted_sum(t, [w, y])
+        aggs[f"sy2_{m}"] = weighted_sum(t, [w2, y])
+    for a, b in itertools.combinations_with_replacement(range(len(ys)), 2):
+        aggs[f"syy_{a}_{b}"] = weighted_sum(t, [w, ys[a], ys[b]])
+        aggs[f"syy2_{a}_{b}"] = weighted_sum(t, [w2, ys[a], ys[b]])
+    return t.group_by(**keys).aggregate(**aggs).limit(limit + 1)
+
+
+def check_cells(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunner) -> None:
+    """NULL covariates (a NULL cell key), NULL metrics and NaN/infinite metrics are errors."""
+    nobs = sum(int(r["n"]) for r in rows)
+    names = [*design_keys(spec), *(c.label for c in _numeric_covariates(spec))]
+    columns = [*(f"k_{i}" for i in range(len(design_keys(spec)))),
+               *(f"v_{j}" for j in range(len(_numeric_covariates(spec))))]
+    for name, column in zip(names, columns, strict=True):
+        nulls = sum(int(r["n"]) for r in rows if r[column] is None)
+        if nulls:
+            raise missing_values_error("covariate", name, nulls, nobs)
+        values = [r[column] for r in rows if isinstance(r[column], float)]
+        if values and not np.isfinite(values).all():
+            term = next(c for c in spec.covariates if c.label == name)
+            raise non_finite_error(spec, term, "covariate", nobs, runner)
+    for m, metric in enumerate(spec.metrics):
+        nulls = sum(int(r[f"nulls_{m}"] or 0) for r in rows)
+        if nulls:
+            raise missing_values_error("metric", metric.label, nulls, nobs)
+        if not np.isfinite(sum(float(r[f"syy_{m}_{m}"] or 0.0) for r in rows)):
+            raise non_finite_error(spec, metric, "metric", nobs, runner)
 
 
 def _design_labels(design: Design) -> tuple[str, ...]:
@@ -49,30 +110,23 @@ def _design_labels(design: Design) -> tuple[str, ...]:
     )
 
 
-def cells_query(design: Design, cluster: str | None) -> ir.Table:
-    """GROUP BY the discrete design columns (and the cluster) with the per-cell sums."""
-    t, w = design.table, design.weight
-    keys = {f"g_{i}": design.columns[label].value() for i, label in enumerate(_design_labels(design))}
-    if cluster is not None:
-        keys["cluster"] = t[cluster]
-    ys = [design.columns[label].value() for label in design.y]
-    w2 = w * w if w is not None else None
-    aggs: dict[str, ir.Value] = {"n": t.count(), "sw": weighted_sum(t, [w]), "sw2": weighted_sum(t, [w2])}
-    for m, y in enumerate(ys):
-        aggs[f"sy_{m}"] = weighted_sum(t, [w, y])
-        aggs[f"sy2_{m}"] = weighted_sum(t, [w2, y])
-    for a, b in itertools.combinations_with_replacement(range(len(ys)), 2):
-        aggs[f"syy_{a}_{b}"] = weighted_sum(t, [w, ys[a], ys[b]])
-        aggs[f"syy2_{a}_{b}"] = weighted_sum(t, [w2, ys[a], ys[b]])
-    return t.group_by(**keys).aggregate(**aggs)
-
-
 def _cell_arrays(rows: list[dict[str, Any]], design: Design) -> dict[str, NDArray[np.float64]]:
-    labels = _design_labels(design)
-    out = {label: np.array([r[f"g_{i}"] for r in rows], dtype=float) for i, label in enumerate(labels)}
-    out["Intercept"] = np.ones(len(rows))
+    """Each design column's value per cell (indicators of the keys × shifted numeric covariate),
+    and the per-cell sums as ``#name``."""
+    keys = {key: [r[f"k_{i}"] for r in rows] for i, key in enumerate(design.keys)}
+    numeric = [label for label in design.covariates if design.columns[label].numeric == label]
+    raw = {label: np.array([r[f"v_{j}"] for r in rows], dtype=float) for j, label in enumerate(numeric)}
+    out: dict[str, NDArray[np.float64]] = {"Intercept": np.ones(len(rows))}
+    for label in _design_labels(design):
+        column = design.columns[label]
+        value = np.ones(len(rows))
+        for key, level in column.indicators:
+            value = value * np.array([v == level for v in keys[key]], dtype=float)
+        if column.numeric is not None:
+            value = value * (raw[column.numeric] - design.columns[column.numeric].shift)
+        out[label] = value
     for key in rows[0]:
-        if not key.startswith("g_") and key != "cluster":
+        if not key.startswith(("k_", "v_", "nulls_")) and key != "cluster":
             out[f"#{key}"] = np.array([r[key] for r in rows], dtype=float)
     return out
 
@@ -157,33 +211,38 @@ def _clusters_with_several_arms(cells: dict, design: Design, cluster_index: NDAr
     return int((per_cluster > 1).sum())
 
 
-def choose_strategy(
-    requested: str, design: Design, design_cells: int, cluster_bound: int | None,
-    weighted_leverage: bool,
-) -> tuple[str, str]:
-    """Pick "compressed" or "moments"; returns (strategy, reason).
+def plan(requested: str, found: Probe, design_cells: int, cluster_bound: int | None, nobs: int,
+         weighted_leverage: bool) -> tuple[bool, str, int]:
+    """Whether to try compression: (try it, reason, row limit of the cells query).
 
-    Compression pays when an upper bound on the distinct cells — design cells (or, clustered,
-    Σ distinct clusters per design cell) × the distinct values of each covariate — is at most
-    ``MAX_CELLS`` and at most a tenth of the rows.
+    Compression needs every covariate discrete (no numeric covariate with more than
+    DISCRETE_MAX_DISTINCT values in the probe) and pays when the cells — design cells (or clusters)
+    × the distinct values of each covariate — are at most ``MAX_CELLS`` and a tenth of the rows. The
+    probe's counts are an estimate; the cells query stops at the limit, and a fit that finds more
+    cells falls back to the grouped passes.
     """
-    if design.discrete_levels is None:
-        possible, why = False, "a covariate is continuous"
+    continuous = [label for label, d in found.distinct.items() if d > DISCRETE_MAX_DISTINCT]
+    if continuous:
+        possible, why = False, (f"covariate {continuous[0]!r} is continuous (over "
+                                f"{DISCRETE_MAX_DISTINCT} distinct values in the first rows)")
     elif weighted_leverage:
         possible, why = False, "HC2/HC3 leverage varies with the weights inside a cell"
     else:
         possible, why = True, ""
     if requested == "moments":
-        return "moments", "requested"
+        return False, "requested", 0
     if requested == "compressed":
         if not possible:
             raise InvalidParameterError(
                 f"strategy='compressed' is not possible here: {why}. Use 'moments' or 'auto'."
             )
-        return "compressed", "requested"
+        return True, "requested", MAX_CELLS
     if not possible:
-        return "moments", why
-    bound = (cluster_bound if cluster_bound is not None else design_cells) * design.discrete_levels
-    if bound <= MAX_CELLS and bound * 10 <= design.nobs:
-        return "compressed", f"at most {bound} cells for {design.nobs} rows"
-    return "moments", f"up to {bound} cells is too many for {design.nobs} rows"
+        return False, why, 0
+    limit = min(MAX_CELLS, nobs // 10)
+    estimate = (cluster_bound if cluster_bound is not None else design_cells)
+    for count in [*found.distinct.values(), *found.levels.values()]:
+        estimate *= max(count, 1)
+    if estimate > limit:
+        return False, f"about {estimate} cells is too many for {nobs} rows", 0
+    return True, f"at most {limit} cells for {nobs} rows", limit

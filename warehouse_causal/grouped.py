@@ -60,6 +60,8 @@ __all__ = [
     "cluster_meat_query",
     "grouped_moments",
     "hc_meat_query",
+    "levels_from_cells",
+    "non_finite_error",
     "pass1_query",
     "probe",
     "read_hc_meat",
@@ -74,10 +76,11 @@ MAX_GROUPS = 100_000
 
 @dataclass(frozen=True)
 class Probe:
-    """Means (the shifts) and distinct counts of the numeric terms in the first PROBE_ROWS rows."""
+    """Means (the shifts) and distinct counts of the terms in the first PROBE_ROWS rows."""
 
     shifts: dict[str, float]
-    distinct: dict[str, int]  # numeric covariates only
+    distinct: dict[str, int]  # numeric covariates
+    levels: dict[str, int]  # categorical covariates
 
     @property
     def maybe_discrete(self) -> bool:
@@ -93,10 +96,14 @@ def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
     """Means and distinct counts of the numeric terms over the first ``PROBE_ROWS`` rows."""
     terms = _numeric_terms(spec)
     covariates = {t.label for t in spec.covariates}
+    categorical = [t for t in spec.covariates if t.categorical]
     projected = spec.experiment.table.select(
-        **{f"v_{i}": t.expr.cast("float64") for i, t in enumerate(terms)}
+        **{f"v_{i}": t.expr.cast("float64") for i, t in enumerate(terms)},
+        **{f"c_{i}": t.expr for i, t in enumerate(categorical)},
     ).limit(PROBE_ROWS)
     aggs: dict[str, ir.Value] = {"n": projected.count()}
+    for i in range(len(categorical)):
+        aggs[f"levels_{i}"] = projected[f"c_{i}"].nunique()
     for i, term in enumerate(terms):
         aggs[f"mean_{i}"] = projected[f"v_{i}"].mean()
         if term.label in covariates:
@@ -109,7 +116,8 @@ def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
         # runs (parallel sums may change the last bits of the mean).
         shifts[term.label] = float(f"{mean:.6g}") if mean is not None and np.isfinite(mean) else 0.0
     distinct = {t.label: int(row[f"distinct_{i}"] or 0) for i, t in enumerate(terms) if t.label in covariates}
-    return Probe(shifts, distinct)
+    levels = {t.label: int(row[f"levels_{i}"] or 0) for i, t in enumerate(categorical)}
+    return Probe(shifts, distinct, levels)
 
 
 # -- pass 1 ------------------------------------------------------------------------------------
@@ -141,7 +149,7 @@ def pass1_query(spec: ModelSpec, shifts: dict[str, float]) -> ir.Table:
     return t.group_by(**_key_exprs(design_keys(spec))).aggregate(**aggs).limit(MAX_GROUPS + 1)
 
 
-def _non_finite_error(spec: ModelSpec, term: Any, role: str, nobs: int, runner: QueryRunner
+def non_finite_error(spec: ModelSpec, term: Any, role: str, nobs: int, runner: QueryRunner
                       ) -> DesignError:
     """Count the NaN and infinite values of a term (an extra query, on the error path only)."""
     t = spec.experiment.table
@@ -173,7 +181,7 @@ def _check_cells(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunne
             raise missing_values_error(role, term.label, nulls, nobs)
         total = sum(float(r[f"ss_{i}_{i}"] or 0.0) for r in rows)
         if not np.isfinite(total):
-            raise _non_finite_error(spec, term, role, nobs, runner)
+            raise non_finite_error(spec, term, role, nobs, runner)
     for k, key in enumerate(design_keys(spec)):
         nulls = sum(int(r["n"]) for r in rows if r[f"k_{k}"] is None)
         if nulls:
@@ -205,14 +213,19 @@ def grouped_moments(spec: ModelSpec, shifts: dict[str, float], runner: QueryRunn
     if not rows:
         raise DesignError("The experiment table is empty.")
     _check_cells(rows, spec, runner)
-    keys = design_keys(spec)
+    prepared = Prepared(dict(shifts), levels_from_cells(rows, spec), sum(int(r["n"]) for r in rows))
+    return rows, prepared, query
+
+
+def levels_from_cells(rows: list[dict[str, Any]], spec: ModelSpec) -> dict[str, tuple[Any, ...]]:
+    """The sorted levels of each categorical covariate: the values of its key column ``k_i``."""
+    categorical = {t.label for t in spec.covariates if t.categorical}
     levels = {}
-    for k, key in enumerate(keys):
-        if any(key == t.label and t.categorical for t in spec.covariates):
+    for k, key in enumerate(design_keys(spec)):
+        if key in categorical:
             values = sorted({r[f"k_{k}"] for r in rows}, key=lambda v: (str(type(v)), v))
             levels[key] = tuple(check_levels(key, values))
-    prepared = Prepared(dict(shifts), levels, sum(int(r["n"]) for r in rows), {})
-    return rows, prepared, query
+    return levels
 
 
 def read_moments(rows: list[dict[str, Any]], spec: ModelSpec, design: Design) -> Moments:

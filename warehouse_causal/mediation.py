@@ -210,7 +210,7 @@ def _mediator_columns(model: LinearModel, graph: CausalGraph, runner: QueryRunne
     for i, m in enumerate(graph.mediators):
         if row[f"nulls_{i}"]:
             raise DesignError(f"Mediator {m!r} has {row[f'nulls_{i}']} NULL value(s); filter or fill them.")
-    return [BasisColumn(m, t[m], float(row[f"mean_{i}"]), None) for i, m in enumerate(graph.mediators)]
+    return [BasisColumn(m, t[m], float(row[f"mean_{i}"])) for i, m in enumerate(graph.mediators)]
 
 
 def _design(model: LinearModel, graph: CausalGraph, mediators: list[BasisColumn]) -> Design:
@@ -228,7 +228,7 @@ def _design(model: LinearModel, graph: CausalGraph, mediators: list[BasisColumn]
     return Design(table=t, columns=columns, x=regressors, z=regressors, y=(graph.outcome,),
                   weight=base.weight, covariates=base.covariates, interactions=(),
                   treatment=(graph.treatment,), instruments=(graph.treatment,), arms=model.arms,
-                  nobs=model.nobs, discrete_levels=None, categories=base.categories)
+                  nobs=model.nobs, categories=base.categories)
 
 
 def _meat_query(design: Design, system: PathSystem, cluster: str | None) -> Any:

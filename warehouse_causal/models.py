@@ -1,8 +1,8 @@
 r"""``LinearModel``: weighted, cluster-robust 2SLS fitted from warehouse moments.
 
 Flow: probe (shifts) → pass 1 (cross products grouped by design cell; or, when every covariate is
-discrete, an exact prepare query and compressed cells) → 2SLS in numpy for every metric at once →
-pass 2 (sandwich meat with β inlined, grouped by design cell) → re-parametrisation to
+discrete, one compressed cells query that replaces both passes) → 2SLS in numpy for every metric at
+once → pass 2 (sandwich meat with β inlined, grouped by design cell) → re-parametrisation to
 covariates centred at their weighted mean, so the arm coefficients are average effects (Lin 2013,
 doi:10.1214/12-AOAS583) and, with an instrument, complier average effects (LATE; Imbens and
 Angrist 1994, doi:10.2307/2951620).
@@ -51,13 +51,12 @@ from warehouse_causal.errors import (
     check_option,
 )
 from warehouse_causal.moments import (
-    DISCRETE_MAX_DISTINCT,
     INTERCEPT,
     Design,
     Moments,
+    Prepared,
     layout_design,
     leverage_expr,
-    prepare_exact,
     read_meat,
 )
 from warehouse_causal.ope import PolicyEvaluation, evaluate_policy
@@ -168,48 +167,57 @@ def _check_identified(design: Design) -> None:
         )
 
 
-def _run_compressed(design: Design, runner: QueryRunner, cluster: str | None,
-                    covariance: str) -> _Passes:
-    query = compression.cells_query(design, cluster)
-    rows = runner.run(query, "compressed cells")
+def _run_compressed(spec: ModelSpec, rows: list[dict[str, Any]], query: Any, shifts: dict[str, float],
+                    interacted: bool, runner: QueryRunner, cluster: str | None,
+                    covariance: str) -> tuple[Design, _Passes]:
+    """Moments and meats from the rows of the compressed cells query (one scan in all)."""
+    compression.check_cells(rows, spec, runner)
+    prepared = Prepared(dict(shifts), grouped.levels_from_cells(rows, spec),
+                        sum(int(r["n"]) for r in rows))
+    design = layout_design(spec, prepared, interacted)
+    _check_identified(design)
     moments, cells = compression.moments_from_cells(rows, design)
     solution, ztz = _solve(design, moments)
     queries: dict[str, Any] = {"cells": query}
     if covariance == "iid":
-        return _Passes(moments, solution, None, None, 0, queries)
+        return design, _Passes(moments, solution, None, None, 0, queries)
     if cluster is not None:
         meat, g, mixed = compression.cluster_meat_from_cells(rows, cells, design, solution.params)
-        return _Passes(moments, solution, meat, g, mixed, queries)
+        return design, _Passes(moments, solution, meat, g, mixed, queries)
     ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
     meat = compression.hc_meat_from_cells(cells, design, solution.params, ztz_inv,
                                           leverage_power(covariance))
-    return _Passes(moments, solution, meat, None, 0, queries)
+    return design, _Passes(moments, solution, meat, None, 0, queries)
 
 
 def _run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy: str,
                 covariance: str, cluster: str | None) -> tuple[Design, _Passes, str, str]:
-    """Choose the strategy and run the passes: a probe of the first rows gives the shifts; when no
-    numeric covariate looks continuous, the exact prepare query decides on compression."""
+    """Choose the strategy and run the passes. A probe of the first rows gives the shifts and says
+    whether every covariate looks discrete; then either one compressed cells query (it stops at its
+    row limit, and the fit falls back when the cells are too many) or the two grouped passes."""
     exp = spec.experiment
     found = grouped.probe(spec, runner)
-    if strategy == "moments" or (strategy == "auto" and not found.maybe_discrete):
-        continuous = [label for label, d in found.distinct.items() if d > DISCRETE_MAX_DISTINCT]
-        reason = ("requested" if strategy == "moments" else
-                  f"covariate {continuous[0]!r} is continuous (over {DISCRETE_MAX_DISTINCT} distinct "
-                  f"values in the first {grouped.PROBE_ROWS:,} rows)")
-        design, passes = _run_grouped(spec, found.shifts, interacted, runner, cluster, covariance)
-        return design, passes, "moments", reason
-    prepared = prepare_exact(spec, runner)
-    design = layout_design(spec, prepared, interacted)
-    _check_identified(design)
-    chosen, reason = compression.choose_strategy(
-        strategy, design, len(exp.design.cells), exp.design.cluster_count_bound if cluster else None,
-        design.weight is not None and leverage_power(covariance) > 0,
+    weighted_leverage = exp.weight_expr() is not None and leverage_power(covariance) > 0
+    attempt, reason, limit = compression.plan(
+        strategy, found, len(exp.design.cells), exp.design.cluster_count_bound if cluster else None,
+        exp.design.nobs, weighted_leverage,
     )
-    if chosen == "compressed":
-        return design, _run_compressed(design, runner, cluster, covariance), chosen, reason
-    design, passes = _run_grouped(spec, prepared.shifts, interacted, runner, cluster, covariance)
-    return design, passes, chosen, reason
+    if attempt:
+        query = compression.cells_query(spec, found.shifts, cluster, limit)
+        rows = runner.run(query, "compressed cells")
+        if not rows:
+            raise DesignError("The experiment table is empty.")
+        if len(rows) <= limit:
+            design, passes = _run_compressed(spec, rows, query, found.shifts, interacted, runner,
+                                             cluster, covariance)
+            return design, passes, "compressed", f"{len(rows)} cells for {exp.design.nobs} rows"
+        if strategy == "compressed":
+            raise InvalidParameterError(
+                f"strategy='compressed' found more than {limit} cells; use 'moments' or 'auto'."
+            )
+        reason = f"more than {limit} cells for {exp.design.nobs} rows"
+    design, passes = _run_grouped(spec, found.shifts, interacted, runner, cluster, covariance)
+    return design, passes, "moments", reason
 
 
 def _basis_covariance(design: Design, passes: _Passes, covariance: str) -> NDArray[np.float64]:

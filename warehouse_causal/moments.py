@@ -35,7 +35,6 @@ __all__ = [
     "Design",
     "Moments",
     "Prepared",
-    "build_design",
     "category_levels",
     "check_levels",
     "cluster_sum_of_products",
@@ -44,7 +43,6 @@ __all__ = [
     "leverage_expr",
     "missing_values_error",
     "pass1_query",
-    "prepare_exact",
     "product_of",
     "read_meat",
     "read_moments",
@@ -69,7 +67,6 @@ class BasisColumn:
     label: str
     expr: ir.Value | None
     shift: float = 0.0
-    levels: int | None = 2  # distinct values (None = many); for the compression decision
     source: str | None = None  # the covariate term this column comes from
     level: Any = None  # the category of a dummy column (None for numeric columns)
     #: The column factorised as Π [key == level] × numeric (the grouped passes use this):
@@ -100,7 +97,6 @@ class Design:
     instruments: tuple[str, ...]  # arm dummies of Z
     arms: tuple[Any, ...]  # treated level of each arm dummy
     nobs: int
-    discrete_levels: int | None  # product of distinct values of the covariates (None: continuous)
     categories: dict[str, tuple[Any, ...]]  # every level of each categorical covariate (first = reference)
     keys: dict[str, ir.Value] = field(default_factory=dict)  # discrete design keys (arms, categories)
 
@@ -160,25 +156,11 @@ class Moments:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What the design layout needs from the data: shifts, levels, rows and discreteness."""
+    """What the design layout needs from the data: shifts, levels and rows."""
 
     shifts: dict[str, float]  # term label -> provisional centre K (metrics and numeric covariates)
     levels: dict[str, tuple[Any, ...]]  # categorical covariate -> sorted levels (first = reference)
     nobs: int
-    distinct: dict[str, int]  # numeric covariate -> distinct values (exact or approximate)
-
-
-def _prepare_query(spec: ModelSpec) -> ir.Table:
-    t = spec.experiment.table
-    aggs: dict[str, ir.Value] = {"n": t.count()}
-    for i, term in enumerate(spec.metrics + spec.covariates):
-        aggs[f"nulls_{i}"] = term.expr.isnull().cast("int64").sum()
-        if term.expr.type().is_floating():
-            aggs[f"nans_{i}"] = term.expr.isnan().cast("int64").sum()
-        if not term.categorical:
-            aggs[f"mean_{i}"] = term.expr.cast("float64").mean()
-            aggs[f"distinct_{i}"] = term.expr.approx_nunique()
-    return t.aggregate(**aggs)
 
 
 def missing_values_error(role: str, label: str, count: int, nobs: int, what: str = "NULL") -> DesignError:
@@ -212,29 +194,6 @@ def check_levels(label: str, levels: Sequence[Any]) -> list[Any]:
     return list(levels)
 
 
-def prepare_exact(spec: ModelSpec, runner: QueryRunner) -> Prepared:
-    """One full aggregate (NULLs, NaNs, means, approximate distinct counts) and the levels of each
-    categorical covariate; used when compression may apply (it needs the distinct counts)."""
-    row = runner.run(_prepare_query(spec), "prepare (NULLs, shifts, levels)")[0]
-    terms = spec.metrics + spec.covariates
-    for i, term in enumerate(terms):
-        role = "metric" if i < len(spec.metrics) else "covariate"
-        if row[f"nulls_{i}"]:
-            raise missing_values_error(role, term.label, row[f"nulls_{i}"], row["n"])
-        if row.get(f"nans_{i}"):
-            raise missing_values_error(role, term.label, row[f"nans_{i}"], row["n"], "NaN")
-    shifts = {t.label: float(row[f"mean_{i}"]) for i, t in enumerate(terms) if not t.categorical}
-    distinct = {
-        t.label: int(row[f"distinct_{i}"])
-        for i, t in enumerate(terms) if i >= len(spec.metrics) and not t.categorical
-    }
-    levels = {
-        t.label: tuple(category_levels(t, spec.experiment.table, runner))
-        for t in spec.covariates if t.categorical
-    }
-    return Prepared(shifts, levels, int(row["n"]), distinct)
-
-
 def design_keys(spec: ModelSpec) -> dict[str, ir.Value]:
     """The discrete keys of the design: treated arm, instrument arm and each categorical covariate."""
     exp = spec.experiment
@@ -252,34 +211,20 @@ def _dummy(label: str, expr: ir.Value, level: Any) -> BasisColumn:
                        indicators=((label, level),))
 
 
-def build_design(spec: ModelSpec, runner: QueryRunner, interacted: bool) -> Design:
-    """Run the prepare query (NULLs, means, distinct counts, levels) and lay out X, Z and Y."""
-    return layout_design(spec, prepare_exact(spec, runner), interacted)
-
-
 def layout_design(spec: ModelSpec, prepared: Prepared, interacted: bool) -> Design:
     """Lay out X, Z and Y over basis columns shifted by ``prepared.shifts``."""
     exp, design = spec.experiment, spec.experiment.design
     t = exp.table
     covariates: list[BasisColumn] = []
-    discrete: int | None = 1
     for term in spec.covariates:
         if term.categorical:
             levels = prepared.levels[term.label]
             covariates += [_dummy(term.label, term.expr, lv) for lv in levels[1:]]
-            discrete = discrete * len(levels) if discrete is not None else None
         else:
-            distinct = prepared.distinct.get(term.label)
-            small = distinct is not None and distinct <= DISCRETE_MAX_DISTINCT
-            discrete = discrete * distinct if (discrete is not None and small) else None
-            covariates.append(BasisColumn(
-                term.label, term.expr, prepared.shifts[term.label], distinct if small else None,
-                source=term.label, numeric=term.label,
-            ))
-    metrics = [
-        BasisColumn(m.label, m.expr, prepared.shifts[m.label], None, numeric=m.label)
-        for m in spec.metrics
-    ]
+            covariates.append(BasisColumn(term.label, term.expr, prepared.shifts[term.label],
+                                          source=term.label, numeric=term.label))
+    metrics = [BasisColumn(m.label, m.expr, prepared.shifts[m.label], numeric=m.label)
+               for m in spec.metrics]
     trt, ins = exp.treated_column, exp.instrument_column
     treated = [_dummy(trt, t[trt], a) for a in design.treated_levels[1:]]
     instruments = [_dummy(ins, t[ins], a) for a in design.instrument_levels[1:]]
@@ -288,12 +233,12 @@ def layout_design(spec: ModelSpec, prepared: Prepared, interacted: bool) -> Desi
         if not interacted:
             return []
         return [
-            BasisColumn(f"{a.label}:{c.label}", a.expr * c.value(), 0.0, c.levels,
+            BasisColumn(f"{a.label}:{c.label}", a.expr * c.value(),
                         indicators=a.indicators + c.indicators, numeric=c.numeric)
             for a, c in itertools.product(arms, covariates)
         ]
 
-    intercept = BasisColumn(INTERCEPT, None, 0.0, 1)
+    intercept = BasisColumn(INTERCEPT, None)
     x_cols = [intercept, *treated, *covariates, *interact(treated)]
     z_cols = [intercept, *instruments, *covariates, *interact(instruments)]
     columns = {c.label: c for c in [*x_cols, *z_cols, *metrics]}
@@ -314,7 +259,6 @@ def layout_design(spec: ModelSpec, prepared: Prepared, interacted: bool) -> Desi
         instruments=tuple(c.label for c in instruments),
         arms=tuple(design.treated_levels[1:]),
         nobs=prepared.nobs,
-        discrete_levels=discrete,
         categories=dict(prepared.levels),
         keys=design_keys(spec),
     )

@@ -1,6 +1,7 @@
 -- probe (first 10,000 rows: shifts)
 SELECT
   COUNT(*) AS `n`,
+  COUNT(DISTINCT `t2`.`c_0`) AS `levels_0`,
   AVG(`t2`.`v_0`) AS `mean_0`,
   COUNT(DISTINCT `t2`.`v_0`) AS `distinct_0`,
   AVG(`t2`.`v_1`) AS `mean_1`,
@@ -14,7 +15,8 @@ FROM (
     `t0`.`tenure` AS `v_1`,
     CAST(`t0`.`resolved` AS DOUBLE) AS `v_2`,
     `t0`.`minutes` AS `v_3`,
-    `t0`.`csat` AS `v_4`
+    `t0`.`csat` AS `v_4`,
+    `t0`.`region` AS `c_0`
   FROM `memory`.`main`.`experiment` AS `t0`
   LIMIT 10000
 ) AS `t2`;
