@@ -19,9 +19,19 @@ import bench_data as data
 from harness import emit, machine, repeat, stats
 
 
+def _load_libraries() -> None:
+    """Import what both methods load lazily (pandas, ibis' DuckDB backend) before the timer, so the
+    timings compare the analyses, not the interpreter's first imports (about 1 s)."""
+    import ibis
+    import pandas  # noqa: F401
+
+    ibis.duckdb  # noqa: B018
+
+
 def run_warehouse(path: Path) -> dict:
     import warehouse_causal as wc
 
+    _load_libraries()
     start = time.perf_counter()
     table = wc.connect().read_parquet(path)
     model = wc.ExperimentData(table, intent_to_treat="arm").add_metric("y1", ["g1", "g2"]).fit(
@@ -35,6 +45,7 @@ def run_duckreg(path: Path) -> dict:
     import numpy as np
     from duckreg.estimators import DuckRegression
 
+    _load_libraries()
     start = time.perf_counter()
     model = DuckRegression(db_name=None, table_name=f"read_parquet('{path}')",
                            formula="y1 ~ arm + g1 + g2", cluster_col="", seed=1, n_bootstraps=0)
