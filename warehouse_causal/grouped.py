@@ -38,7 +38,6 @@ from numpy.typing import NDArray
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import DesignError
 from warehouse_causal.moments import (
-    DISCRETE_MAX_DISTINCT,
     BasisColumn,
     Cells,
     Design,
@@ -81,11 +80,6 @@ class Probe:
     shifts: dict[str, float]
     distinct: dict[str, int]  # numeric covariates
     levels: dict[str, int]  # categorical covariates
-
-    @property
-    def maybe_discrete(self) -> bool:
-        """True when no numeric covariate is visibly continuous (compression may pay)."""
-        return all(d <= DISCRETE_MAX_DISTINCT for d in self.distinct.values())
 
 
 def _numeric_terms(spec: ModelSpec) -> list[Any]:

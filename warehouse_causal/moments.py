@@ -1,14 +1,14 @@
-r"""The design's basis columns and the shared query builders of a fit: the exact prepare query,
+r"""The design's basis columns and the shared query builders of a fit: the layout of X, Z and Y,
 the ungrouped cross products (used by mediation), residuals, leverage and score sums. The grouped
 passes of a fit are in :mod:`warehouse_causal.grouped`. Nothing here solves.
 
 Basis coordinates
 -----------------
-Every numeric covariate and metric is shifted in SQL by a provisional constant K (its mean from the
-prepare query), so sums of products do not cancel catastrophically when :math:`|\bar x| \gg s_x`
-(stack notes §5). Arm and category dummies are not shifted. Interactions are
-:math:`d_a (w_j - K_j)`. The model is solved in these coordinates and re-parametrised exactly to
-covariates centred at their weighted mean in :mod:`warehouse_causal.models`.
+Every numeric covariate and metric is shifted in SQL by a provisional constant K (its mean over the
+probe's first rows, see :func:`warehouse_causal.grouped.probe`), so sums of products do not cancel
+catastrophically when :math:`|\bar x| \gg s_x` (stack notes §5). Arm and category dummies are not
+shifted. Interactions are :math:`d_a (w_j - K_j)`. The model is solved in these coordinates and
+re-parametrised exactly to covariates centred at their weighted mean in :mod:`warehouse_causal.models`.
 """
 
 from __future__ import annotations
