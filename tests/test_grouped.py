@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import warehouse_causal as wc
+from warehouse_causal import grouped
 
 
 def _mixed_frame(n: int = 3_000, clusters: int = 60, mixed: int = 7) -> pd.DataFrame:
@@ -64,3 +65,23 @@ def test_null_in_a_categorical_covariate_is_refused():
     exp = wc.ExperimentData(wc.table(df), intent_to_treat="z")
     with pytest.raises(wc.DesignError, match=r"The covariate 'device' has 5 NULL value\(s\) out of 400"):
         exp.add_metric("y", ["x", "device"]).fit(wc.LinearModel)
+
+
+@pytest.mark.parametrize("roles", [
+    {"intent_to_treat": "z"},
+    {"intent_to_treat": "z", "treated": "d", "instrument": "d"},
+])
+def test_clustered_meat_in_sql_equals_the_meat_from_cluster_cells(roles, monkeypatch):
+    """Few (cluster, cell) rows: the meat is formed in numpy; many: in one nested SQL aggregate."""
+    df = _mixed_frame()
+    df["device"] = np.where(df.x > 0.5, "ios", "web")
+    exp = wc.ExperimentData(wc.table(df), cluster_by="team", **roles)
+    spec = exp.add_metric("y", ["x", "device"])
+    with pytest.warns(wc.DesignWarning, match="7 of 60 clusters"):
+        from_cells = spec.fit(wc.LinearModel)
+    monkeypatch.setattr(grouped, "MAX_CLUSTER_CELLS", 0)
+    with pytest.warns(wc.DesignWarning, match="7 of 60 clusters"):
+        in_sql = spec.fit(wc.LinearModel)
+    assert from_cells.queries[-1].rows > 1 and in_sql.queries[-1].rows == 1
+    assert from_cells.n_clusters == in_sql.n_clusters == 60
+    np.testing.assert_allclose(from_cells.cov, in_sql.cov, rtol=1e-10)

@@ -44,6 +44,7 @@ from warehouse_causal.errors import (
     check_alpha,
     check_option,
 )
+from warehouse_causal.grouped import sort_cells
 from warehouse_causal.moments import INTERCEPT, category_levels
 from warehouse_causal.segments import (
     Segment,
@@ -88,7 +89,7 @@ def _segment_sums(model: LinearModel, segments: list[Segment], runner: QueryRunn
     if cells is not None and masks is not None:
         per_segment = [cells.subset(mask) for mask in masks]
     else:
-        rows = runner.run(segment_query(design, segments), "segments: sizes and covariate means")
+        rows = sort_cells(runner.run(segment_query(design, segments), "segments: sizes and covariate means"))
         per_segment = segment_cells(rows, design, len(segments))
     sizes = np.array([int(c.n.sum()) for c in per_segment])
     sum_w = np.array([float(c.sum_w.sum()) for c in per_segment])

@@ -53,9 +53,12 @@ from warehouse_causal.moments import (
 from warehouse_causal.spec import ModelSpec
 
 __all__ = [
+    "MAX_CLUSTER_CELLS",
     "MAX_GROUPS",
     "PROBE_ROWS",
     "Probe",
+    "cluster_cells_query",
+    "cluster_meat_from_cells",
     "cluster_meat_query",
     "grouped_moments",
     "hc_meat_query",
@@ -65,12 +68,16 @@ __all__ = [
     "probe",
     "read_hc_meat",
     "read_moments",
+    "sort_cells",
 ]
 
 #: Rows read by the probe that picks the provisional shifts.
 PROBE_ROWS = 10_000
 #: Pass 1 refuses designs with more key cells than this (arms × category levels).
 MAX_GROUPS = 100_000
+#: Up to this many (cluster, cell) rows, the clustered meat is formed in numpy from those rows;
+#: beyond it, in SQL (one nested aggregate).
+MAX_CLUSTER_CELLS = 50_000
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,15 @@ class Probe:
     shifts: dict[str, float]
     distinct: dict[str, int]  # numeric covariates
     levels: dict[str, int]  # categorical covariates
+
+
+def sort_cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cells in a fixed order (by their keys), so numpy's sums over them, and hence the fit, repeat
+    bit for bit: GROUP BY returns groups in any order."""
+    def key(row: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(repr(row[k]) for k in sorted(row) if k.startswith(("k_", "v_")) or k == "cluster")
+
+    return sorted(rows, key=key)
 
 
 def _numeric_terms(spec: ModelSpec) -> list[Any]:
@@ -203,7 +219,7 @@ def grouped_moments(spec: ModelSpec, shifts: dict[str, float], runner: QueryRunn
                     ) -> tuple[list[dict[str, Any]], Prepared, ir.Table]:
     """Run the grouped pass 1 and check it; returns (cell rows, what the layout needs, query)."""
     query = pass1_query(spec, shifts)
-    rows = runner.run(query, "pass 1: cross products by design cell")
+    rows = sort_cells(runner.run(query, "pass 1: cross products by design cell"))
     if not rows:
         raise DesignError("The experiment table is empty.")
     _check_cells(rows, spec, runner)
@@ -301,16 +317,13 @@ def read_hc_meat(rows: list[dict[str, Any]], design: Design) -> NDArray[np.float
     return meat
 
 
-def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str,
-                       assignment: str) -> ir.Table:
-    r"""GROUP BY (cluster, keys) → :math:`\sum w e_m g_a`; GROUP BY cluster →
-    :math:`s_{g,(m,a)} = \sum_c f_a(k_c) \sum w e_m g_a`; then :math:`\sum_g s_g s_g'` and G.
-
-    Also counts clusters whose rows carry more than one assignment arm.
-    """
+def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: str, assignment: str
+                        ) -> ir.Table:
+    r"""GROUP BY (cluster, keys) → :math:`u_{m,i} = \sum w e_m g_i` and the assignment's min/max
+    (or none when the assignment is a key: then it is the key column)."""
     t = design.table
     names = list(design.keys)
-    assignment_is_key = assignment in names  # then mixed clusters show in the cell keys
+    assignment_is_key = assignment in names
     extra = {"cluster": t[cluster]} if assignment_is_key else {"cluster": t[cluster],
                                                                "assignment": t[assignment]}
     inner, parts = _scored_rows(design, params, extra)
@@ -321,7 +334,55 @@ def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str
         f"u_{m}_{i}": (inner[f"we_{m}"] if p is None else inner[f"we_{m}"] * inner[f"g_{i}"]).sum()
         for m in range(len(design.y)) for i, p in enumerate(parts)
     }
-    per_cell = inner.group_by(["cluster", *keys]).aggregate(**sums, **arm_aggs)
+    return inner.group_by(["cluster", *keys]).aggregate(**sums, **arm_aggs)
+
+
+def _assignment_columns(design: Design, assignment: str) -> tuple[str, str]:
+    names = list(design.keys)
+    if assignment in names:
+        key = f"k_{names.index(assignment)}"
+        return key, key
+    return "amin", "amax"
+
+
+def cluster_meat_from_cells(rows: list[dict[str, Any]], design: Design, assignment: str
+                            ) -> tuple[NDArray[np.float64], int, int]:
+    r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query`, in numpy:
+    :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`. Returns (meat, G, mixed clusters)."""
+    parts = _numeric_parts(design)
+    cells = Cells(
+        keys={key: np.array([r[f"k_{k}"] for r in rows], dtype=object) for k, key in enumerate(design.keys)},
+        n=np.zeros(len(rows)), sum_w=np.zeros(len(rows)), sums={},
+    )
+    columns = []
+    for m in range(len(design.y)):
+        for label in design.z:
+            column = design.columns[label]
+            u = np.array([float(r[f"u_{m}_{parts.index(column.numeric)}"] or 0.0) for r in rows])
+            columns.append(cells.factor(column) * u)
+    per_row = np.column_stack(columns)
+    _, cluster_index = np.unique(np.array([str(r["cluster"]) for r in rows]), return_inverse=True)
+    n_clusters = int(cluster_index.max()) + 1
+    scores = np.zeros((n_clusters, per_row.shape[1]))
+    np.add.at(scores, cluster_index, per_row)
+    low, high = _assignment_columns(design, assignment)
+    arms: dict[int, set[Any]] = {}
+    for index, row in zip(cluster_index, rows, strict=True):
+        arms.setdefault(int(index), set()).update((row[low], row[high]))
+    return scores.T @ scores, n_clusters, sum(len(a) > 1 for a in arms.values())
+
+
+def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str,
+                       assignment: str) -> ir.Table:
+    r"""The clustered meat in SQL, for many clusters: the (cluster, cell) sums of
+    :func:`cluster_cells_query`; GROUP BY cluster → :math:`s_{g,(m,a)} = \sum_c f_a(k_c) u_{c,m,i_a}`;
+    then :math:`\sum_g s_g s_g'` and G in one nested aggregate.
+
+    Also counts clusters whose rows carry more than one assignment arm.
+    """
+    per_cell = cluster_cells_query(design, params, cluster, assignment)
+    parts = _numeric_parts(design)
+    names = list(design.keys)
     scores = []
     for m in range(len(design.y)):
         for label in design.z:
@@ -330,9 +391,9 @@ def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str
             for key, level in column.indicators:
                 score = ibis.ifelse(per_cell[f"k_{names.index(key)}"] == level, score, 0.0)
             scores.append(score)
-    arm = f"k_{names.index(assignment)}" if assignment_is_key else None
+    low, high = _assignment_columns(design, assignment)
     per_cluster_scores = per_cell.select(
-        "cluster", amin=per_cell[arm or "amin"], amax=per_cell[arm or "amax"],
+        "cluster", amin=per_cell[low], amax=per_cell[high],
         **{f"c_{i}": s for i, s in enumerate(scores)},
     )
     mixed = (per_cluster_scores.amin.min() != per_cluster_scores.amax.max()).cast("int64")

@@ -142,7 +142,15 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
     if covariance == "iid":
         return design, _Passes(moments, solution, None, None, 0, queries)
     if cluster is not None:
-        p2 = grouped.cluster_meat_query(design, solution.params, cluster, spec.experiment.intent_to_treat)
+        assignment = spec.experiment.intent_to_treat
+        bound = (spec.experiment.design.cluster_count_bound or 0) * len(rows)  # (cluster, cell) pairs
+        if bound <= grouped.MAX_CLUSTER_CELLS:
+            p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment)
+            queries["pass2"] = p2
+            cell_rows = grouped.sort_cells(runner.run(p2, "pass 2: cluster scores by design cell"))
+            meat, g, mixed = grouped.cluster_meat_from_cells(cell_rows, design, assignment)
+            return design, _Passes(moments, solution, meat, g, mixed, queries)
+        p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment)
         queries["pass2"] = p2
         row = runner.run(p2, "pass 2: cluster scores by design cell")[0]
         meat = read_meat(row, len(design.z) * len(design.y))
@@ -155,7 +163,8 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
         factor = 1.0 / (1.0 - leverage_expr(design, ztz_inv)) ** power
     p2 = grouped.hc_meat_query(design, solution.params, factor)
     queries["pass2"] = p2
-    meat = grouped.read_hc_meat(runner.run(p2, "pass 2: HC scores by design cell"), design)
+    meat = grouped.read_hc_meat(grouped.sort_cells(runner.run(p2, "pass 2: HC scores by design cell")),
+                                design)
     return design, _Passes(moments, solution, meat, None, 0, queries)
 
 
@@ -204,7 +213,7 @@ def _run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy
     )
     if attempt:
         query = compression.cells_query(spec, found.shifts, cluster, limit)
-        rows = runner.run(query, "compressed cells")
+        rows = grouped.sort_cells(runner.run(query, "compressed cells"))
         if not rows:
             raise DesignError("The experiment table is empty.")
         if len(rows) <= limit:
