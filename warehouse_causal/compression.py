@@ -33,7 +33,10 @@ from warehouse_causal.moments import (
     DISCRETE_MAX_DISTINCT,
     Design,
     Moments,
+    cell_keys,
     design_keys,
+    indicator_product,
+    key_exprs,
     missing_values_error,
     weighted_sum,
 )
@@ -61,7 +64,7 @@ def cells_query(spec: ModelSpec, shifts: dict[str, float], cluster: str | None, 
     """GROUP BY the design keys, the raw numeric covariates (and the cluster) with the per-cell
     sums and NULL counts of the metrics; at most ``limit`` + 1 rows come back."""
     t, w = spec.experiment.table, spec.experiment.weight_expr()
-    keys = {f"k_{i}": expr for i, expr in enumerate(design_keys(spec).values())}
+    keys = key_exprs(design_keys(spec))
     keys.update({f"v_{j}": c.expr.cast("float64") for j, c in enumerate(_numeric_covariates(spec))})
     if cluster is not None:
         keys["cluster"] = t[cluster]
@@ -113,15 +116,13 @@ def _design_labels(design: Design) -> tuple[str, ...]:
 def _cell_arrays(rows: list[dict[str, Any]], design: Design) -> dict[str, NDArray[np.float64]]:
     """Each design column's value per cell (indicators of the keys × shifted numeric covariate),
     and the per-cell sums as ``#name``."""
-    keys = {key: [r[f"k_{i}"] for r in rows] for i, key in enumerate(design.keys)}
-    numeric = [label for label in design.covariates if design.columns[label].numeric == label]
+    keys = cell_keys(rows, list(design.keys))
+    numeric = design.numeric_covariates
     raw = {label: np.array([r[f"v_{j}"] for r in rows], dtype=float) for j, label in enumerate(numeric)}
     out: dict[str, NDArray[np.float64]] = {"Intercept": np.ones(len(rows))}
     for label in _design_labels(design):
         column = design.columns[label]
-        value = np.ones(len(rows))
-        for key, level in column.indicators:
-            value = value * np.array([v == level for v in keys[key]], dtype=float)
+        value = indicator_product(keys, column, len(rows))
         if column.numeric is not None:
             value = value * (raw[column.numeric] - design.columns[column.numeric].shift)
         out[label] = value

@@ -43,9 +43,13 @@ from warehouse_causal.moments import (
     Design,
     Moments,
     Prepared,
+    cell_column,
+    cell_keys,
     check_levels,
     cluster_sum_of_products,
     design_keys,
+    indicator_product,
+    key_exprs,
     missing_values_error,
     product_of,
     residual_exprs,
@@ -133,10 +137,6 @@ def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
 # -- pass 1 ------------------------------------------------------------------------------------
 
 
-def _key_exprs(keys: dict[str, ir.Value]) -> dict[str, ir.Value]:
-    return {f"k_{i}": expr for i, expr in enumerate(keys.values())}
-
-
 def pass1_query(spec: ModelSpec, shifts: dict[str, float]) -> ir.Table:
     r"""GROUP BY the design keys: n, Σw, Σw², NULL counts, Σ w g_i and Σ w g_i g_j (numeric g)."""
     t, w = spec.experiment.table, spec.experiment.weight_expr()
@@ -156,7 +156,7 @@ def pass1_query(spec: ModelSpec, shifts: dict[str, float]) -> ir.Table:
     for i, j in itertools.combinations_with_replacement(range(len(terms)), 2):
         prod = values[i] * values[j]
         aggs[f"ss_{i}_{j}"] = (prod if w is None else w * prod).sum()
-    return t.group_by(**_key_exprs(design_keys(spec))).aggregate(**aggs).limit(MAX_GROUPS + 1)
+    return t.group_by(**key_exprs(design_keys(spec))).aggregate(**aggs).limit(MAX_GROUPS + 1)
 
 
 def non_finite_error(spec: ModelSpec, term: Any, role: str, nobs: int, runner: QueryRunner
@@ -244,21 +244,17 @@ def read_moments(rows: list[dict[str, Any]], spec: ModelSpec, design: Design) ->
     labels = [t.label for t in terms]
     keys = list(design_keys(spec))
 
-    def column(name: str) -> NDArray[np.float64]:
-        return np.array([float(r[name] or 0.0) for r in rows])
-
     cells = Cells(
-        keys={key: np.array([r[f"k_{k}"] for r in rows], dtype=object) for k, key in enumerate(keys)},
-        n=column("n"), sum_w=column("sw"),
-        sums={label: column(f"s_{i}") for i, label in enumerate(labels)},
+        keys=cell_keys(rows, keys), n=cell_column(rows, "n"), sum_w=cell_column(rows, "sw"),
+        sums={label: cell_column(rows, f"s_{i}") for i, label in enumerate(labels)},
     )
     products = {}
     for i, j in itertools.combinations_with_replacement(range(len(labels)), 2):
-        products[(labels[i], labels[j])] = products[(labels[j], labels[i])] = column(f"ss_{i}_{j}")
+        products[(labels[i], labels[j])] = products[(labels[j], labels[i])] = cell_column(rows, f"ss_{i}_{j}")
     columns = [design.columns[label] for label in design.labels]
     matrix = _gram(cells, columns, products)
     return Moments(design.labels, matrix, int(cells.n.sum()), float(cells.sum_w.sum()),
-                   float(column("sw2").sum()), cells)
+                   float(cell_column(rows, "sw2").sum()), cells)
 
 
 # -- pass 2 ------------------------------------------------------------------------------------
@@ -273,7 +269,7 @@ def _scored_rows(design: Design, params: NDArray[np.float64], extra: dict[str, i
                  ) -> tuple[ir.Table, list[str | None]]:
     """Project keys, w·e_m per metric and each numeric factor of Z once per row."""
     parts = _numeric_parts(design)
-    cols: dict[str, ir.Value] = {**extra, **_key_exprs(design.keys)}
+    cols: dict[str, ir.Value] = {**extra, **key_exprs(design.keys)}
     for m, e in enumerate(residual_exprs(design, params)):
         cols[f"we_{m}"] = e if design.weight is None else design.weight * e
     for i, part in enumerate(parts):
@@ -298,20 +294,17 @@ def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value 
 
 def read_hc_meat(rows: list[dict[str, Any]], design: Design) -> NDArray[np.float64]:
     """The (kz·M)² HC meat, metric-major, from the per-cell sums of :func:`hc_meat_query`."""
-    cells = Cells(
-        keys={key: np.array([r[f"k_{k}"] for r in rows], dtype=object) for k, key in enumerate(design.keys)},
-        n=np.zeros(len(rows)), sum_w=np.zeros(len(rows)), sums={},
-    )
+    keys = cell_keys(rows, list(design.keys))
     parts = _numeric_parts(design)
     z = [design.columns[label] for label in design.z]
-    factors = [cells.factor(c) for c in z]
+    factors = [indicator_product(keys, c, len(rows)) for c in z]
     part_of = [parts.index(c.numeric) for c in z]
     kz, n_metrics = len(z), len(design.y)
     meat = np.empty((kz * n_metrics, kz * n_metrics))
     for m, n in itertools.combinations_with_replacement(range(n_metrics), 2):
         for a, b in itertools.product(range(kz), repeat=2):
             pa, pb = sorted((part_of[a], part_of[b]))
-            per_cell = np.array([float(r[f"q_{m}_{n}_{pa}_{pb}"] or 0.0) for r in rows])
+            per_cell = cell_column(rows, f"q_{m}_{n}_{pa}_{pb}")
             value = float((factors[a] * factors[b] * per_cell).sum())
             meat[m * kz + a, n * kz + b] = meat[n * kz + b, m * kz + a] = value
     return meat
@@ -350,16 +343,13 @@ def cluster_meat_from_cells(rows: list[dict[str, Any]], design: Design, assignme
     r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query`, in numpy:
     :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`. Returns (meat, G, mixed clusters)."""
     parts = _numeric_parts(design)
-    cells = Cells(
-        keys={key: np.array([r[f"k_{k}"] for r in rows], dtype=object) for k, key in enumerate(design.keys)},
-        n=np.zeros(len(rows)), sum_w=np.zeros(len(rows)), sums={},
-    )
+    keys = cell_keys(rows, list(design.keys))
     columns = []
     for m in range(len(design.y)):
         for label in design.z:
             column = design.columns[label]
-            u = np.array([float(r[f"u_{m}_{parts.index(column.numeric)}"] or 0.0) for r in rows])
-            columns.append(cells.factor(column) * u)
+            u = cell_column(rows, f"u_{m}_{parts.index(column.numeric)}")
+            columns.append(indicator_product(keys, column, len(rows)) * u)
     per_row = np.column_stack(columns)
     _, cluster_index = np.unique(np.array([str(r["cluster"]) for r in rows]), return_inverse=True)
     n_clusters = int(cluster_index.max()) + 1

@@ -36,9 +36,13 @@ __all__ = [
     "Moments",
     "Prepared",
     "category_levels",
+    "cell_column",
+    "cell_keys",
     "check_levels",
     "cluster_sum_of_products",
     "design_keys",
+    "indicator_product",
+    "key_exprs",
     "layout_design",
     "leverage_expr",
     "missing_values_error",
@@ -105,6 +109,35 @@ class Design:
         """All basis labels in query order."""
         return tuple(self.columns)
 
+    @property
+    def numeric_covariates(self) -> tuple[str, ...]:
+        """The numeric (not dummy) covariate columns, in order."""
+        return tuple(c for c in self.covariates if self.columns[c].numeric is not None)
+
+
+def key_exprs(keys: dict[str, ir.Value]) -> dict[str, ir.Value]:
+    """The design keys under their query aliases ``k_0, k_1, ...`` (the order of ``keys``)."""
+    return {f"k_{i}": expr for i, expr in enumerate(keys.values())}
+
+
+def cell_keys(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, NDArray[Any]]:
+    """Each design key's value per returned cell, read from its alias ``k_i``."""
+    return {key: np.array([r[f"k_{i}"] for r in rows], dtype=object) for i, key in enumerate(keys)}
+
+
+def cell_column(rows: list[dict[str, Any]], name: str) -> NDArray[np.float64]:
+    """One aggregate of every returned cell as floats (NULL, an empty sum, is 0)."""
+    return np.array([float(r[name] or 0.0) for r in rows])
+
+
+def indicator_product(keys: dict[str, NDArray[Any]], column: BasisColumn, size: int
+                      ) -> NDArray[np.float64]:
+    """Π [key == level] of a basis column over ``size`` cells (1 without indicators)."""
+    out = np.ones(size)
+    for key, level in column.indicators:
+        out = out * np.array([v == level for v in keys[key]], dtype=float)
+    return out
+
 
 @dataclass(frozen=True)
 class Cells:
@@ -118,10 +151,7 @@ class Cells:
 
     def factor(self, column: BasisColumn) -> NDArray[np.float64]:
         """Π [key == level] of a basis column, per cell."""
-        out = np.ones(len(self.n))
-        for key, level in column.indicators:
-            out = out * np.array([v == level for v in self.keys[key]], dtype=float)
-        return out
+        return indicator_product(self.keys, column, len(self.n))
 
     def weighted_sum(self, column: BasisColumn) -> float:
         """Σ w·u of a basis column over the rows of these cells."""

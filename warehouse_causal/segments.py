@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import DesignError, ExpressionError
-from warehouse_causal.moments import Cells, Design, product_of
+from warehouse_causal.moments import Cells, Design, cell_column, cell_keys, key_exprs, weighted_sum
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.terms import referenced_columns, resolve_value
 
@@ -104,10 +104,8 @@ def segment_query(design: Design, segments: list[Segment]) -> ir.Table:
     slower in DuckDB). Dummy covariates are cell keys, so their sums come from the cells (see
     :func:`segment_cells`)."""
     t, w = design.table, design.weight
-    numeric = list(dict.fromkeys(
-        design.columns[c].numeric for c in design.covariates if design.columns[c].numeric is not None
-    ))
-    cols: dict[str, ir.Value] = {f"k_{i}": expr for i, expr in enumerate(design.keys.values())}
+    numeric = design.numeric_covariates
+    cols: dict[str, ir.Value] = key_exprs(design.keys)
     cols.update({f"c_{s}": seg.condition.fill_null(False).cast("float64")
                  for s, seg in enumerate(segments) if seg.condition is not None})
     cols.update({f"v_{i}": design.columns[label].value() for i, label in enumerate(numeric)})
@@ -119,26 +117,19 @@ def segment_query(design: Design, segments: list[Segment]) -> ir.Table:
         ind = inner[f"c_{s}"] if segment.condition is not None else None
         aggs[f"n_{s}"] = inner.count() if ind is None else ind.sum()
         weight = inner.w if w is not None else None
-        aggs[f"sw_{s}"] = (inner.count().cast("float64") if ind is None and weight is None
-                           else product_of([ind, weight]).sum())
+        aggs[f"sw_{s}"] = weighted_sum(inner, [ind, weight])
         for i in range(len(numeric)):
-            aggs[f"m_{s}_{i}"] = product_of([inner[f"v_{i}"], weight, ind]).sum()
+            aggs[f"m_{s}_{i}"] = weighted_sum(inner, [inner[f"v_{i}"], weight, ind])
     return inner.group_by([f"k_{i}" for i in range(len(design.keys))]).aggregate(**aggs)
 
 
 def segment_cells(rows: list[dict[str, Any]], design: Design, n_segments: int) -> list[Cells]:
     """Per segment, the :class:`Cells` of :func:`segment_query`'s rows (sums over its rows only)."""
-    numeric = list(dict.fromkeys(
-        design.columns[c].numeric for c in design.covariates if design.columns[c].numeric is not None
-    ))
-    keys = {key: np.array([r[f"k_{k}"] for r in rows], dtype=object) for k, key in enumerate(design.keys)}
-
-    def column(name: str) -> NDArray[np.float64]:
-        return np.array([float(r[name] or 0.0) for r in rows])
-
+    numeric = design.numeric_covariates
+    keys = cell_keys(rows, list(design.keys))
     return [
-        Cells(keys, column(f"n_{s}"), column(f"sw_{s}"),
-              {label: column(f"m_{s}_{i}") for i, label in enumerate(numeric)})
+        Cells(keys, cell_column(rows, f"n_{s}"), cell_column(rows, f"sw_{s}"),
+              {label: cell_column(rows, f"m_{s}_{i}") for i, label in enumerate(numeric)})
         for s in range(n_segments)
     ]
 
