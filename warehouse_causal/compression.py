@@ -38,6 +38,7 @@ from warehouse_causal.moments import (
     indicator_product,
     key_exprs,
     missing_values_error,
+    shifted,
     weighted_sum,
 )
 from warehouse_causal.spec import ModelSpec
@@ -68,10 +69,7 @@ def cells_query(spec: ModelSpec, shifts: dict[str, float], cluster: str | None, 
     keys.update({f"v_{j}": c.expr.cast("float64") for j, c in enumerate(_numeric_covariates(spec))})
     if cluster is not None:
         keys["cluster"] = t[cluster]
-    ys = []
-    for m in spec.metrics:
-        value = m.expr.cast("float64")
-        ys.append(value - shifts[m.label] if shifts[m.label] != 0.0 else value)
+    ys = [shifted(m.expr, shifts[m.label]) for m in spec.metrics]
     w2 = w * w if w is not None else None
     aggs: dict[str, ir.Value] = {"n": t.count(), "sw": weighted_sum(t, [w]), "sw2": weighted_sum(t, [w2])}
     for m, y in enumerate(ys):

@@ -53,6 +53,8 @@ from warehouse_causal.moments import (
     missing_values_error,
     product_of,
     residual_exprs,
+    shifted,
+    weighted_sum,
 )
 from warehouse_causal.spec import ModelSpec
 
@@ -141,21 +143,15 @@ def pass1_query(spec: ModelSpec, shifts: dict[str, float]) -> ir.Table:
     r"""GROUP BY the design keys: n, Σw, Σw², NULL counts, Σ w g_i and Σ w g_i g_j (numeric g)."""
     t, w = spec.experiment.table, spec.experiment.weight_expr()
     terms = _numeric_terms(spec)
-    values = []
-    for term in terms:
-        value = term.expr.cast("float64")
-        values.append(value - shifts[term.label] if shifts[term.label] != 0.0 else value)
+    values = [shifted(term.expr, shifts[term.label]) for term in terms]
     aggs: dict[str, ir.Value] = {
-        "n": t.count(),
-        "sw": t.count().cast("float64") if w is None else w.sum(),
-        "sw2": t.count().cast("float64") if w is None else (w * w).sum(),
+        "n": t.count(), "sw": weighted_sum(t, [w]), "sw2": weighted_sum(t, [w, w]),
     }
     for i, term in enumerate(terms):
         aggs[f"nulls_{i}"] = t.count() - term.expr.count()
-        aggs[f"s_{i}"] = (values[i] if w is None else w * values[i]).sum()
+        aggs[f"s_{i}"] = weighted_sum(t, [values[i], w])
     for i, j in itertools.combinations_with_replacement(range(len(terms)), 2):
-        prod = values[i] * values[j]
-        aggs[f"ss_{i}_{j}"] = (prod if w is None else w * prod).sum()
+        aggs[f"ss_{i}_{j}"] = weighted_sum(t, [values[i], values[j], w])
     return t.group_by(**key_exprs(design_keys(spec))).aggregate(**aggs).limit(MAX_GROUPS + 1)
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "residual_expr",
     "residual_exprs",
     "score_table",
+    "shifted",
     "sum_of_products",
     "weighted_sum",
 ]
@@ -62,6 +63,12 @@ INTERCEPT = "Intercept"
 MAX_LEVELS = 50
 #: Numeric covariates with at most this many distinct values are discrete (compressible).
 DISCRETE_MAX_DISTINCT = 64
+
+
+def shifted(expr: ir.Value, shift: float) -> ir.Value:
+    """The float64 column minus its provisional shift K (no subtraction when K = 0)."""
+    col = expr.cast("float64")
+    return col - shift if shift != 0.0 else col
 
 
 @dataclass(frozen=True)
@@ -79,10 +86,7 @@ class BasisColumn:
 
     def value(self) -> ir.Value | None:
         """The float64 SQL expression of the column, shift applied (None for the intercept)."""
-        if self.expr is None:
-            return None
-        col = self.expr.cast("float64")
-        return col - self.shift if self.shift != 0.0 else col
+        return None if self.expr is None else shifted(self.expr, self.shift)
 
 
 @dataclass(frozen=True)
