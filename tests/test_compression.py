@@ -107,3 +107,19 @@ def test_a_compressed_fit_reads_the_table_once_after_validation() -> None:
     assert model.strategy == "compressed"
     assert [q.purpose for q in model.queries] == ["validate design", "probe (first 10,000 rows: shifts)",
                                                   "compressed cells"]
+
+
+def test_compressed_fit_refuses_null_and_nan_values() -> None:
+    """g has 4 values, so these fits take the one-scan compressed path (its own NULL/NaN checks)."""
+    con = wc.connect()
+    frame = pd.DataFrame({"z": np.arange(400) % 2, "g": (np.arange(400) // 2) % 4 * 1.0,
+                          "y": np.ones(400)})
+    con.create_table("discrete_raw", frame)
+    con.raw_sql("CREATE TABLE discrete_bad AS SELECT z, CASE WHEN g = 3 AND z = 0 THEN NULL ELSE g END "
+                "AS g, CASE WHEN g = 2 THEN 'NaN'::DOUBLE ELSE y END AS y FROM discrete_raw").fetchall()
+    t = con.table("discrete_bad")
+    with pytest.raises(wc.DesignError, match=r"The covariate 'g' has 50 NULL value\(s\) out of 400"):
+        wc.ExperimentData(t, intent_to_treat="z").add_metric("y", ["g"]).fit(wc.LinearModel)
+    with pytest.raises(wc.DesignError, match=r"The metric 'y' has 100 NaN value\(s\) out of 350"):
+        wc.ExperimentData(t.filter(t.g.notnull()), intent_to_treat="z").add_metric("y", ["g"]).fit(
+            wc.LinearModel)

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import InvalidParameterError
-from warehouse_causal.grouped import Probe, non_finite_error
+from warehouse_causal.grouped import Probe, check_null_keys, check_terms, non_finite_error
 from warehouse_causal.moments import (
     DISCRETE_MAX_DISTINCT,
     Design,
@@ -37,7 +37,6 @@ from warehouse_causal.moments import (
     design_keys,
     indicator_product,
     key_exprs,
-    missing_values_error,
     shifted,
     weighted_sum,
 )
@@ -83,25 +82,20 @@ def cells_query(spec: ModelSpec, shifts: dict[str, float], cluster: str | None, 
 
 
 def check_cells(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunner) -> None:
-    """NULL covariates (a NULL cell key), NULL metrics and NaN/infinite metrics are errors."""
+    """NULL covariates (a NULL cell key), NaN/infinite numeric covariates, and NULL or
+    NaN/infinite metrics are errors."""
+    numeric = _numeric_covariates(spec)
+    check_null_keys(rows, {
+        **{f"k_{i}": key for i, key in enumerate(design_keys(spec))},
+        **{f"v_{j}": c.label for j, c in enumerate(numeric)},
+    })
     nobs = sum(int(r["n"]) for r in rows)
-    names = [*design_keys(spec), *(c.label for c in _numeric_covariates(spec))]
-    columns = [*(f"k_{i}" for i in range(len(design_keys(spec)))),
-               *(f"v_{j}" for j in range(len(_numeric_covariates(spec))))]
-    for name, column in zip(names, columns, strict=True):
-        nulls = sum(int(r["n"]) for r in rows if r[column] is None)
-        if nulls:
-            raise missing_values_error("covariate", name, nulls, nobs)
-        values = [r[column] for r in rows if isinstance(r[column], float)]
-        if values and not np.isfinite(values).all():
-            term = next(c for c in spec.covariates if c.label == name)
-            raise non_finite_error(spec, term, "covariate", nobs, runner)
-    for m, metric in enumerate(spec.metrics):
-        nulls = sum(int(r[f"nulls_{m}"] or 0) for r in rows)
-        if nulls:
-            raise missing_values_error("metric", metric.label, nulls, nobs)
-        if not np.isfinite(sum(float(r[f"syy_{m}_{m}"] or 0.0) for r in rows)):
-            raise non_finite_error(spec, metric, "metric", nobs, runner)
+    for j, covariate in enumerate(numeric):
+        if not np.isfinite([r[f"v_{j}"] for r in rows]).all():
+            raise non_finite_error(spec, covariate, "covariate", nobs, runner)
+    check_terms(rows, spec, runner, [
+        (metric, "metric", f"nulls_{m}", f"syy_{m}_{m}") for m, metric in enumerate(spec.metrics)
+    ])
 
 
 def _design_labels(design: Design) -> tuple[str, ...]:

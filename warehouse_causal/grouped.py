@@ -63,6 +63,8 @@ __all__ = [
     "MAX_GROUPS",
     "PROBE_ROWS",
     "Probe",
+    "check_null_keys",
+    "check_terms",
     "cluster_cells_query",
     "cluster_meat_from_cells",
     "cluster_meat_query",
@@ -171,27 +173,40 @@ def non_finite_error(spec: ModelSpec, term: Any, role: str, nobs: int, runner: Q
     )
 
 
+def check_terms(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunner,
+                terms: Sequence[tuple[Any, str, str, str]]) -> None:
+    """For each (term, role, NULL-count alias, Σ square alias): NULLs are an error, and so is a
+    non-finite sum of squares (NaN or inf, then counted by one more query)."""
+    nobs = sum(int(r["n"]) for r in rows)
+    for term, role, nulls_alias, square_alias in terms:
+        nulls = sum(int(r[nulls_alias] or 0) for r in rows)
+        if nulls:
+            raise missing_values_error(role, term.label, nulls, nobs)
+        if not np.isfinite(sum(float(r[square_alias] or 0.0) for r in rows)):
+            raise non_finite_error(spec, term, role, nobs, runner)
+
+
+def check_null_keys(rows: list[dict[str, Any]], columns: dict[str, str]) -> None:
+    """A cell whose key column (alias → covariate label) is NULL holds rows with a NULL covariate."""
+    nobs = sum(int(r["n"]) for r in rows)
+    for alias, label in columns.items():
+        nulls = sum(int(r["n"]) for r in rows if r[alias] is None)
+        if nulls:
+            raise missing_values_error("covariate", label, nulls, nobs)
+
+
 def _check_cells(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunner) -> None:
     if len(rows) > MAX_GROUPS:
         raise DesignError(
             f"The arms and categorical covariates combine into more than {MAX_GROUPS:,} cells; group "
             "rare levels of the categorical covariates (e.g. a CASE expression) first."
         )
-    nobs = sum(int(r["n"]) for r in rows)
-    terms = _numeric_terms(spec)
     covariates = {t.label for t in spec.covariates}
-    for i, term in enumerate(terms):
-        role = "covariate" if term.label in covariates else "metric"
-        nulls = sum(int(r[f"nulls_{i}"] or 0) for r in rows)
-        if nulls:
-            raise missing_values_error(role, term.label, nulls, nobs)
-        total = sum(float(r[f"ss_{i}_{i}"] or 0.0) for r in rows)
-        if not np.isfinite(total):
-            raise non_finite_error(spec, term, role, nobs, runner)
-    for k, key in enumerate(design_keys(spec)):
-        nulls = sum(int(r["n"]) for r in rows if r[f"k_{k}"] is None)
-        if nulls:
-            raise missing_values_error("covariate", key, nulls, nobs)
+    check_terms(rows, spec, runner, [
+        (term, "covariate" if term.label in covariates else "metric", f"nulls_{i}", f"ss_{i}_{i}")
+        for i, term in enumerate(_numeric_terms(spec))
+    ])
+    check_null_keys(rows, {f"k_{k}": key for k, key in enumerate(design_keys(spec))})
 
 
 def _gram(cells: Cells, columns: Sequence[BasisColumn], products: dict[tuple[str, str], NDArray]
