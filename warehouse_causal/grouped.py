@@ -311,12 +311,12 @@ def read_hc_meat(rows: list[dict[str, Any]], design: Design) -> NDArray[np.float
     factors = [indicator_product(keys, c, len(rows)) for c in z]
     part_of = [parts.index(c.numeric) for c in z]
     kz, n_metrics = len(z), len(design.y)
+    sums = {name: cell_column(rows, name) for name in rows[0] if name.startswith("q_")}
     meat = np.empty((kz * n_metrics, kz * n_metrics))
     for m, n in itertools.combinations_with_replacement(range(n_metrics), 2):
         for a, b in itertools.product(range(kz), repeat=2):
             pa, pb = sorted((part_of[a], part_of[b]))
-            per_cell = cell_column(rows, f"q_{m}_{n}_{pa}_{pb}")
-            value = float((factors[a] * factors[b] * per_cell).sum())
+            value = float((factors[a] * factors[b] * sums[f"q_{m}_{n}_{pa}_{pb}"]).sum())
             meat[m * kz + a, n * kz + b] = meat[n * kz + b, m * kz + a] = value
     return meat
 
@@ -355,12 +355,12 @@ def cluster_meat_from_cells(rows: list[dict[str, Any]], design: Design, assignme
     :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`. Returns (meat, G, mixed clusters)."""
     parts = _numeric_parts(design)
     keys = cell_keys(rows, list(design.keys))
+    factors = {label: indicator_product(keys, design.columns[label], len(rows)) for label in design.z}
     columns = []
     for m in range(len(design.y)):
+        sums = [cell_column(rows, f"u_{m}_{i}") for i in range(len(parts))]
         for label in design.z:
-            column = design.columns[label]
-            u = cell_column(rows, f"u_{m}_{parts.index(column.numeric)}")
-            columns.append(indicator_product(keys, column, len(rows)) * u)
+            columns.append(factors[label] * sums[parts.index(design.columns[label].numeric)])
     per_row = np.column_stack(columns)
     _, cluster_index = np.unique(np.array([str(r["cluster"]) for r in rows]), return_inverse=True)
     n_clusters = int(cluster_index.max()) + 1
