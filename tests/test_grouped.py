@@ -67,11 +67,12 @@ def test_null_in_a_categorical_covariate_is_refused():
         exp.add_metric("y", ["x", "device"]).fit(wc.LinearModel)
 
 
+@pytest.mark.parametrize("limit", ["MAX_CLUSTER_CELLS", "MAX_CLUSTER_VALUES"])
 @pytest.mark.parametrize("roles", [
     {"intent_to_treat": "z"},
     {"intent_to_treat": "z", "treated": "d", "instrument": "d"},
 ])
-def test_clustered_meat_in_sql_equals_the_meat_from_cluster_cells(roles, monkeypatch):
+def test_clustered_meat_in_sql_equals_the_meat_from_cluster_cells(roles, limit, monkeypatch):
     """Few (cluster, cell) rows: the meat is formed in numpy; many: in one nested SQL aggregate."""
     df = _mixed_frame()
     df["device"] = np.where(df.x > 0.5, "ios", "web")
@@ -79,7 +80,7 @@ def test_clustered_meat_in_sql_equals_the_meat_from_cluster_cells(roles, monkeyp
     spec = exp.add_metric("y", ["x", "device"])
     with pytest.warns(wc.DesignWarning, match="7 of 60 clusters"):
         from_cells = spec.fit(wc.LinearModel)
-    monkeypatch.setattr(grouped, "MAX_CLUSTER_CELLS", 0)
+    monkeypatch.setattr(grouped, limit, 0)
     with pytest.warns(wc.DesignWarning, match="7 of 60 clusters"):
         in_sql = spec.fit(wc.LinearModel)
     assert from_cells.queries[-1].rows > 1 and in_sql.queries[-1].rows == 1

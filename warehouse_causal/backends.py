@@ -18,14 +18,18 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.common.exceptions as ibis_errors
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
+from numpy.typing import NDArray
 
 from warehouse_causal.errors import InvalidParameterError, UnsupportedBackendError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["QueryRecord", "QueryRunner", "connect", "table", "to_sql"]
 
@@ -132,6 +136,16 @@ class QueryRunner:
 
     def run(self, expr: ir.Table, purpose: str) -> list[dict[str, Any]]:
         """Execute ``expr`` and return its rows as dicts keyed by column alias."""
+        return self.run_arrow(expr, purpose).to_pylist()
+
+    def run_columns(self, expr: ir.Table, purpose: str) -> dict[str, NDArray[Any]]:
+        """Execute ``expr`` and return its columns as numpy arrays: for results of many rows (such as
+        one row per (cluster, cell)), where a dict per row would cost far more memory."""
+        table = self.run_arrow(expr, purpose)
+        return {name: table.column(name).to_numpy() for name in table.column_names}
+
+    def run_arrow(self, expr: ir.Table, purpose: str) -> pa.Table:
+        """Execute ``expr``, log it, and return the result as an Arrow table."""
         backend = expr._find_backend(use_default=True)
         start = time.perf_counter()
         # Progress feedback: announce a query still running after SLOW_QUERY_SECONDS.
@@ -149,8 +163,7 @@ class QueryRunner:
         finally:
             notice.cancel()
         seconds = time.perf_counter() - start
-        rows = result.to_pylist()
-        self.records.append(QueryRecord(purpose, expr, backend.name, len(rows), seconds))
+        self.records.append(QueryRecord(purpose, expr, backend.name, result.num_rows, seconds))
         level = logging.INFO if seconds >= SLOW_QUERY_SECONDS else logging.DEBUG
-        logger.log(level, "%s: %d row(s) in %.2f s", purpose, len(rows), seconds)
-        return rows
+        logger.log(level, "%s: %d row(s) in %.2f s", purpose, result.num_rows, seconds)
+        return result

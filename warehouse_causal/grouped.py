@@ -60,11 +60,13 @@ from warehouse_causal.spec import ModelSpec
 
 __all__ = [
     "MAX_CLUSTER_CELLS",
+    "MAX_CLUSTER_VALUES",
     "MAX_GROUPS",
     "PROBE_ROWS",
     "Probe",
     "check_null_keys",
     "check_terms",
+    "cluster_cells_fit",
     "cluster_cells_query",
     "cluster_meat_from_cells",
     "cluster_meat_query",
@@ -83,9 +85,10 @@ __all__ = [
 PROBE_ROWS = 10_000
 #: Pass 1 refuses designs with more key cells than this (arms × category levels).
 MAX_GROUPS = 100_000
-#: Up to this many (cluster, cell) rows, the clustered meat is formed in numpy from those rows;
-#: beyond it, in SQL (one nested aggregate).
-MAX_CLUSTER_CELLS = 50_000
+#: Up to this many (cluster, cell) rows, and this many values in them, the clustered meat is formed
+#: in numpy from those rows (about 80 MB at most); beyond either, in SQL (one nested aggregate).
+MAX_CLUSTER_CELLS = 500_000
+MAX_CLUSTER_VALUES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,16 @@ def read_hc_meat(rows: list[dict[str, Any]], design: Design) -> NDArray[np.float
     return meat
 
 
+def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Design) -> bool:
+    """Whether the (cluster, cell) rows, at most clusters × cells, are few enough to come back (see
+    MAX_CLUSTER_CELLS and MAX_CLUSTER_VALUES); the clustered meat is then formed in numpy."""
+    if cluster_count_bound is None:
+        return False
+    rows = cluster_count_bound * n_cells
+    values = rows * (len(design.y) * len(_numeric_parts(design)) + len(design.keys) + 3)
+    return rows <= MAX_CLUSTER_CELLS and values <= MAX_CLUSTER_VALUES
+
+
 def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: str, assignment: str
                         ) -> ir.Table:
     r"""GROUP BY (cluster, keys) → :math:`u_{m,i} = \sum w e_m g_i` and the assignment's min/max
@@ -349,28 +362,34 @@ def _assignment_columns(design: Design, assignment: str) -> tuple[str, str]:
     return "amin", "amax"
 
 
-def cluster_meat_from_cells(rows: list[dict[str, Any]], design: Design, assignment: str
+def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, assignment: str
                             ) -> tuple[NDArray[np.float64], int, int]:
-    r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query`, in numpy:
-    :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`. Returns (meat, G, mixed clusters)."""
-    parts = _numeric_parts(design)
-    keys = cell_keys(rows, list(design.keys))
-    factors = {label: indicator_product(keys, design.columns[label], len(rows)) for label in design.z}
-    columns = []
-    for m in range(len(design.y)):
-        sums = [cell_column(rows, f"u_{m}_{i}") for i in range(len(parts))]
-        for label in design.z:
-            columns.append(factors[label] * sums[parts.index(design.columns[label].numeric)])
-    per_row = np.column_stack(columns)
-    _, cluster_index = np.unique(np.array([str(r["cluster"]) for r in rows]), return_inverse=True)
+    r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query` (as columns), in
+    numpy: :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`. Returns (meat, G, mixed
+    clusters). The rows are put in (cluster, key) order first, so the sums repeat bit for bit."""
+    key_names = [f"k_{i}" for i in range(len(design.keys))]
+    codes = [np.unique(columns[name], return_inverse=True)[1] for name in ["cluster", *key_names]]
+    order = np.lexsort(codes[::-1])
+    cluster_index = codes[0][order]
     n_clusters = int(cluster_index.max()) + 1
-    scores = np.zeros((n_clusters, per_row.shape[1]))
-    np.add.at(scores, cluster_index, per_row)
+    keys = {key: columns[name][order] for key, name in zip(design.keys, key_names, strict=True)}
+    parts = _numeric_parts(design)
+    factors = {label: indicator_product(keys, design.columns[label], len(order)) for label in design.z}
+    scores = np.empty((n_clusters, len(design.y) * len(design.z)))
+    for m in range(len(design.y)):
+        # NULL (an empty sum) is 0.
+        sums = [np.nan_to_num(columns[f"u_{m}_{i}"][order].astype(float), nan=0.0)
+                for i in range(len(parts))]
+        for a, label in enumerate(design.z):
+            weights = factors[label] * sums[parts.index(design.columns[label].numeric)]
+            scores[:, m * len(design.z) + a] = np.bincount(cluster_index, weights, n_clusters)
     low, high = _assignment_columns(design, assignment)
-    arms: dict[int, set[Any]] = {}
-    for index, row in zip(cluster_index, rows, strict=True):
-        arms.setdefault(int(index), set()).update((row[low], row[high]))
-    return scores.T @ scores, n_clusters, sum(len(a) > 1 for a in arms.values())
+    arms = np.unique(np.concatenate([columns[low], columns[high]]), return_inverse=True)[1]
+    clusters = np.concatenate([codes[0], codes[0]])
+    lowest, highest = np.full(n_clusters, arms.max()), np.zeros(n_clusters, dtype=arms.dtype)
+    np.minimum.at(lowest, clusters, arms)
+    np.maximum.at(highest, clusters, arms)
+    return scores.T @ scores, n_clusters, int((highest > lowest).sum())
 
 
 def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str,

@@ -143,12 +143,11 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
         return design, _Passes(moments, solution, None, None, 0, queries)
     if cluster is not None:
         assignment = spec.experiment.intent_to_treat
-        bound = (spec.experiment.design.cluster_count_bound or 0) * len(rows)  # (cluster, cell) pairs
-        if bound <= grouped.MAX_CLUSTER_CELLS:
+        if grouped.cluster_cells_fit(spec.experiment.design.cluster_count_bound, len(rows), design):
             p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment)
             queries["pass2"] = p2
-            cell_rows = grouped.sort_cells(runner.run(p2, "pass 2: cluster scores by design cell"))
-            meat, g, mixed = grouped.cluster_meat_from_cells(cell_rows, design, assignment)
+            columns = runner.run_columns(p2, "pass 2: cluster scores by design cell")
+            meat, g, mixed = grouped.cluster_meat_from_cells(columns, design, assignment)
             return design, _Passes(moments, solution, meat, g, mixed, queries)
         p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment)
         queries["pass2"] = p2

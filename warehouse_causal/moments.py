@@ -139,7 +139,7 @@ def indicator_product(keys: dict[str, NDArray[Any]], column: BasisColumn, size: 
     """Π [key == level] of a basis column over ``size`` cells (1 without indicators)."""
     out = np.ones(size)
     for key, level in column.indicators:
-        out = out * np.array([v == level for v in keys[key]], dtype=float)
+        out = out * (np.asarray(keys[key]) == level)
     return out
 
 
