@@ -123,3 +123,30 @@ def test_compressed_fit_refuses_null_and_nan_values() -> None:
     with pytest.raises(wc.DesignError, match=r"The metric 'y' has 100 NaN value\(s\) out of 350"):
         wc.ExperimentData(t.filter(t.g.notnull()), intent_to_treat="z").add_metric("y", ["g"]).fit(
             wc.LinearModel)
+
+
+def test_compressed_cells_group_by_raw_decimal_boolean_and_integer_covariates() -> None:
+    """The cells query groups by each numeric covariate's own type (cheaper than by its double) and
+    casts in numpy; the fit equals the moments fit and statsmodels."""
+    df = _discrete(seed=5)
+    df["price"] = np.select([df.x2 < -0.5, df.x2 < 0.5], [0.0, 1.25], 2.5)
+    df["heavy"] = df.x2 > 0.6
+    con = wc.connect()
+    con.create_table("typed_raw", df[["z", "y", "returning", "price", "heavy"]])
+    con.raw_sql("CREATE TABLE typed AS SELECT z, y, \"returning\"::TINYINT AS visits, "
+                "price::DECIMAL(6, 2) AS price, heavy::BOOLEAN AS heavy FROM typed_raw").fetchall()
+    exp = wc.ExperimentData(con.table("typed"), intent_to_treat="z")
+    covariates = ["visits", "price", "heavy"]
+    auto = exp.add_metric("y", covariates).fit(wc.LinearModel, covariance="HC1", interacted=False)
+    moments = exp.add_metric("y", covariates).fit(wc.LinearModel, covariance="HC1", interacted=False,
+                                                  strategy="moments")
+    assert auto.strategy == "compressed" and moments.strategy == "moments"
+    assert rel_diff(auto.params, moments.params) < ORACLE_RTOL
+    assert rel_diff(auto.cov, moments.cov) < ORACLE_RTOL
+    arms = dict(zip(auto.treatment_terms, auto.arms, strict=True))
+    x = pd.DataFrame({**{term: df.z == arm for term, arm in arms.items()},
+                      "visits": df.returning, "price": df.price, "heavy": df.heavy}).astype(float)
+    res = sm.OLS(df.y, sm.add_constant(x)).fit(cov_type="HC1")
+    rows = [auto.terms.index(term) for term in arms]
+    assert rel_diff(auto.params[rows, 0], res.params[list(arms)]) < ORACLE_RTOL
+    assert rel_diff(auto.std_errors[rows, 0], res.bse[list(arms)]) < ORACLE_RTOL
