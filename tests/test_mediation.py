@@ -74,6 +74,25 @@ def test_reference_dag_estimates_and_clustered_standard_errors() -> None:
                                                    "mediation: stacked scores"]
 
 
+@pytest.mark.parametrize("covariance", ["robust", "classical"])
+def test_mediation_reuses_the_fit_cross_products_when_the_mediators_are_metrics(covariance: str) -> None:
+    """Mediators fitted as metrics: their cross products come from the fit (no query for them); the
+    numbers equal the mediation's own cross-product pass."""
+    table = wc.table(simulate_dag(300, 5, 7))
+    fresh = _mediate(table, covariance=covariance, sims=2_000).to_pandas()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wc.WarehouseCausalWarning)
+        exp = wc.ExperimentData(table, intent_to_treat="T", cluster_by="g")
+        effects = exp.add_metric(["Y", "M1", "M2", "M3"], ["X1", "X2"]).fit(wc.LinearModel).infer_effect()
+        result = effects.with_graph(GRAPH).mediate_effect(covariance=covariance, sims=2_000)
+    expected_queries = ["mediation: stacked scores"] if covariance == "robust" else []
+    assert [q.purpose for q in result.queries] == expected_queries
+    reused = result.to_pandas()
+    assert list(reused.path) == list(fresh.path)
+    for column in ["estimate", "std_error", "ci_lower", "ci_upper"]:
+        np.testing.assert_allclose(reused[column], fresh[column], rtol=1e-9, atol=1e-12)
+
+
 def test_mediator_filter() -> None:
     result = _mediate(wc.table(simulate_dag(200, 5, 1)), mediator="M3", sims=2_000)
     assert list(result.to_pandas().path) == ["T -> M1 -> M3 -> Y", "T -> M3 -> Y", "through M3"]

@@ -3,7 +3,8 @@ r"""Mediation over a causal graph: ``effects.with_graph("T -> searches -> views 
 
 Every mediator and the outcome is regressed on its graph parents + the randomized treatment + the
 model's (pre-treatment) covariates, all from ONE cross-product matrix of [1, T, X, mediators, Y]
-(one aggregate); a second aggregate returns the stacked estimating-equation meat with β inlined,
+(a block of the fit's own moments when every mediator is a metric of the model, else one
+aggregate); a second aggregate returns the stacked estimating-equation meat with β inlined,
 clustered when the design is. Path effects are products of coefficients (algebra/paths.py); rows
 are each path, the direct effect, each mediator's total (all paths through it) and the total,
 with delta-method and seeded Monte-Carlo intervals.
@@ -38,6 +39,7 @@ from warehouse_causal.moments import (
     INTERCEPT,
     BasisColumn,
     Design,
+    Moments,
     cluster_sum_of_products,
     pass1_query,
     read_meat,
@@ -131,8 +133,8 @@ class CausalGraph:
             if m in covariate_columns:
                 raise DesignError(f"{m!r} is a covariate of the model; a mediator is affected by treatment, "
                                   "so it cannot also be a pre-treatment covariate.")
-            if m in design_columns or m in model.metrics:
-                raise DesignError(f"{m!r} is a design column or a metric of the model, not a mediator.")
+            if m in design_columns:
+                raise DesignError(f"{m!r} is a design column of the experiment, not a mediator.")
             if not exp.table[m].type().is_numeric() and not exp.table[m].type().is_boolean():
                 raise DesignError(f"Mediator {m!r} has type {exp.table[m].type()}; it must be numeric.")
         return cls(treatment, outcome, _topological(edges, treatment, outcome, mediators))
@@ -231,6 +233,25 @@ def _design(model: LinearModel, graph: CausalGraph, mediators: list[BasisColumn]
                   nobs=model.nobs, categories=base.categories)
 
 
+def _moments_of_the_fit(model: LinearModel, graph: CausalGraph) -> tuple[Design, Moments] | None:
+    """When every mediator is a metric of the model, the fit's cross products already hold
+    [1, T, X, mediators, Y]: the mediation design reuses the model's columns (same shifts) and its
+    moments are a block of the fit's, so no query is needed for them. None otherwise."""
+    base, exp = model.design, model.spec.experiment
+    if not set(graph.mediators) <= set(base.y) or len(model.arms) != 1:
+        return None
+    itt = ((exp.intent_to_treat, exp.design.arms[1]),)
+    treatment = [label for label, c in base.columns.items() if c.indicators == itt and c.numeric is None]
+    if not treatment:
+        return None
+    design = _design(model, graph, [base.columns[m] for m in graph.mediators])
+    fit_label = {label: label for label in design.labels} | {graph.treatment: treatment[0]}
+    fit = model.moments
+    labels = [fit_label[label] for label in design.labels]
+    moments = Moments(design.labels, fit.block(labels, labels), fit.nobs, fit.sum_w, fit.sum_w2)
+    return design, moments
+
+
 def _meat_query(design: Design, system: PathSystem, cluster: str | None) -> Any:
     labels = design.labels
     blocks = []
@@ -256,8 +277,12 @@ def mediate(model: LinearModel, graph: Any, mediator: str | None = None, covaria
             f"mediator={mediator!r} is not a mediator of the graph {list(dag.mediators)}."
         )
     runner = QueryRunner()
-    design = _design(model, dag, _mediator_columns(model, dag, runner))
-    moments = read_moments(runner.run(pass1_query(design), "mediation: cross products")[0], design)
+    reused = _moments_of_the_fit(model, dag)
+    if reused is not None:
+        design, moments = reused
+    else:
+        design = _design(model, dag, _mediator_columns(model, dag, runner))
+        moments = read_moments(runner.run(pass1_query(design), "mediation: cross products")[0], design)
     base = (INTERCEPT, dag.treatment, *design.covariates)
     system = fit_paths(moments.matrix, moments.labels, dag.treatment, base, dag.nodes, float(moments.nobs))
     cluster = model.spec.experiment.cluster_by  # clustered whenever the design declares clusters
