@@ -86,3 +86,18 @@ def test_clustered_meat_in_sql_equals_the_meat_from_cluster_cells(roles, limit, 
     assert from_cells.queries[-1].rows > 1 and in_sql.queries[-1].rows == 1
     assert from_cells.n_clusters == in_sql.n_clusters == 60
     np.testing.assert_allclose(from_cells.cov, in_sql.cov, rtol=1e-10)
+
+
+def test_a_remote_warehouse_returns_fewer_cluster_cells(monkeypatch):
+    """From a remote engine the (cluster, cell) rows come back only up to a tenth of the in-process
+    limits; beyond that the meat is formed in SQL, with the same result."""
+    exp = wc.ExperimentData(wc.table(_mixed_frame()), intent_to_treat="z", cluster_by="team")
+    spec = exp.add_metric("y", ["x"])
+    monkeypatch.setattr(grouped, "MAX_CLUSTER_CELLS", exp.design.cluster_count_bound * 2)  # 2 cells
+    with pytest.warns(wc.DesignWarning, match="7 of 60 clusters"):
+        in_process = spec.fit(wc.LinearModel)
+    monkeypatch.setattr(grouped, "IN_PROCESS_BACKENDS", frozenset())
+    with pytest.warns(wc.DesignWarning, match="7 of 60 clusters"):
+        remote = spec.fit(wc.LinearModel)
+    assert in_process.queries[-1].rows > 1 and remote.queries[-1].rows == 1
+    np.testing.assert_allclose(in_process.cov, remote.cov, rtol=1e-10)

@@ -59,6 +59,7 @@ from warehouse_causal.moments import (
 from warehouse_causal.spec import ModelSpec
 
 __all__ = [
+    "IN_PROCESS_BACKENDS",
     "MAX_CLUSTER_CELLS",
     "MAX_CLUSTER_VALUES",
     "MAX_GROUPS",
@@ -89,6 +90,10 @@ MAX_GROUPS = 100_000
 #: in numpy from those rows (about 80 MB at most); beyond either, in SQL (one nested aggregate).
 MAX_CLUSTER_CELLS = 500_000
 MAX_CLUSTER_VALUES = 10_000_000
+#: Engines that run in this process hand the rows over without a network; from a remote warehouse
+#: the (cluster, cell) rows come back only up to a tenth of those limits.
+IN_PROCESS_BACKENDS = frozenset({"duckdb", "datafusion", "polars", "sqlite"})
+REMOTE_SHARE = 10
 
 
 @dataclass(frozen=True)
@@ -326,12 +331,15 @@ def read_hc_meat(rows: list[dict[str, Any]], design: Design) -> NDArray[np.float
 
 def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Design) -> bool:
     """Whether the (cluster, cell) rows, at most clusters × cells, are few enough to come back (see
-    MAX_CLUSTER_CELLS and MAX_CLUSTER_VALUES); the clustered meat is then formed in numpy."""
+    MAX_CLUSTER_CELLS and MAX_CLUSTER_VALUES; a tenth of them from a remote warehouse); the
+    clustered meat is then formed in numpy."""
     if cluster_count_bound is None:
         return False
+    in_process = design.table._find_backend(use_default=True).name in IN_PROCESS_BACKENDS
+    share = 1 if in_process else REMOTE_SHARE
     rows = cluster_count_bound * n_cells
     values = rows * (len(design.y) * len(_numeric_parts(design)) + len(design.keys) + 3)
-    return rows <= MAX_CLUSTER_CELLS and values <= MAX_CLUSTER_VALUES
+    return rows <= MAX_CLUSTER_CELLS // share and values <= MAX_CLUSTER_VALUES // share
 
 
 def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: str, assignment: str
