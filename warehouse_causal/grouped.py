@@ -15,8 +15,10 @@ only, and
 recovers every cross product exactly. With 2 arms, 5 covariates and 3 metrics that is 45 sums per
 row instead of 120 (the interactions and dummies no longer multiply the products). The meats
 factorise the same way: HC needs :math:`\sum_{i\in c} w_i^2 e_{im} e_{il} g_{ia} g_{ib}` per cell, and
-CR the per-(cluster, cell) sums :math:`\sum w e_m g_a`, combined into :math:`s_g` in a small outer
-aggregate. The returned rows are cells (design cells × category levels), never data rows.
+CR the per-(cluster, cell) sums :math:`\sum w e_m g_a`, combined into :math:`s_g` and
+:math:`\sum_g s_g s_g'` in numpy (read as columns while clusters × cells stay under
+``MAX_CLUSTER_CELLS``) or else in a small outer aggregate. The returned rows are cells (design
+cells × category levels, or clusters × cells), never data rows.
 
 Pass 1 also counts NULLs of every metric and covariate, and the provisional shifts come from a probe
 of the first ``PROBE_ROWS`` rows (any centre inside the data's range prevents the cancellation the
