@@ -36,6 +36,7 @@ from warehouse_causal.moments import (
     cell_keys,
     design_keys,
     indicator_product,
+    key_aliases,
     key_exprs,
     shifted,
     weighted_sum,
@@ -87,7 +88,7 @@ def check_cells(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunner
     NaN/infinite metrics are errors."""
     numeric = _numeric_covariates(spec)
     check_null_keys(rows, {
-        **{f"k_{i}": key for i, key in enumerate(design_keys(spec))},
+        **{alias: key for key, alias in key_aliases(design_keys(spec)).items()},
         **{f"v_{j}": c.label for j, c in enumerate(numeric)},
     })
     nobs = sum(int(r["n"]) for r in rows)

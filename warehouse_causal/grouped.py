@@ -51,6 +51,7 @@ from warehouse_causal.moments import (
     cluster_sum_of_products,
     design_keys,
     indicator_product,
+    key_aliases,
     key_exprs,
     missing_values_error,
     product_of,
@@ -216,7 +217,7 @@ def _check_cells(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunne
         (term, "covariate" if term.label in covariates else "metric", f"nulls_{i}", f"ss_{i}_{i}")
         for i, term in enumerate(_numeric_terms(spec))
     ])
-    check_null_keys(rows, {f"k_{k}": key for k, key in enumerate(design_keys(spec))})
+    check_null_keys(rows, {alias: key for key, alias in key_aliases(design_keys(spec)).items()})
 
 
 def _gram(cells: Cells, columns: Sequence[BasisColumn], products: dict[tuple[str, str], NDArray]
@@ -252,9 +253,9 @@ def levels_from_cells(rows: list[dict[str, Any]], spec: ModelSpec) -> dict[str, 
     """The sorted levels of each categorical covariate: the values of its key column ``k_i``."""
     categorical = {t.label for t in spec.covariates if t.categorical}
     levels = {}
-    for k, key in enumerate(design_keys(spec)):
+    for key, alias in key_aliases(design_keys(spec)).items():
         if key in categorical:
-            values = sorted({r[f"k_{k}"] for r in rows}, key=lambda v: (str(type(v)), v))
+            values = sorted({r[alias] for r in rows}, key=lambda v: (str(type(v)), v))
             levels[key] = tuple(check_levels(key, values))
     return levels
 
@@ -310,7 +311,7 @@ def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value 
         for m, n in itertools.combinations_with_replacement(metrics, 2)
         for a, b in itertools.combinations_with_replacement(range(len(parts)), 2)
     }
-    return inner.group_by([f"k_{i}" for i in range(len(design.keys))]).aggregate(**aggs)
+    return inner.group_by(list(key_aliases(design.keys).values())).aggregate(**aggs)
 
 
 def read_hc_meat(rows: list[dict[str, Any]], design: Design) -> NDArray[np.float64]:
@@ -349,14 +350,13 @@ def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: st
     r"""GROUP BY (cluster, keys) → :math:`u_{m,i} = \sum w e_m g_i` and the assignment's min/max
     (or none when the assignment is a key: then it is the key column)."""
     t = design.table
-    names = list(design.keys)
-    assignment_is_key = assignment in names
+    assignment_is_key = assignment in design.keys
     extra = {"cluster": t[cluster]} if assignment_is_key else {"cluster": t[cluster],
                                                                "assignment": t[assignment]}
     inner, parts = _scored_rows(design, params, extra)
     arm_aggs = {} if assignment_is_key else {"amin": inner.assignment.min(),
                                              "amax": inner.assignment.max()}
-    keys = [f"k_{i}" for i in range(len(design.keys))]
+    keys = list(key_aliases(design.keys).values())
     sums = {
         f"u_{m}_{i}": (inner[f"we_{m}"] if p is None else inner[f"we_{m}"] * inner[f"g_{i}"]).sum()
         for m in range(len(design.y)) for i, p in enumerate(parts)
@@ -365,11 +365,8 @@ def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: st
 
 
 def _assignment_columns(design: Design, assignment: str) -> tuple[str, str]:
-    names = list(design.keys)
-    if assignment in names:
-        key = f"k_{names.index(assignment)}"
-        return key, key
-    return "amin", "amax"
+    alias = key_aliases(design.keys).get(assignment)
+    return (alias, alias) if alias is not None else ("amin", "amax")
 
 
 def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, assignment: str
@@ -377,12 +374,12 @@ def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, as
     r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query` (as columns), in
     numpy: :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`. Returns (meat, G, mixed
     clusters). The rows are put in (cluster, key) order first, so the sums repeat bit for bit."""
-    key_names = [f"k_{i}" for i in range(len(design.keys))]
-    codes = [np.unique(columns[name], return_inverse=True)[1] for name in ["cluster", *key_names]]
+    aliases = key_aliases(design.keys)
+    codes = [np.unique(columns[name], return_inverse=True)[1] for name in ["cluster", *aliases.values()]]
     order = np.lexsort(codes[::-1])
     cluster_index = codes[0][order]
     n_clusters = int(cluster_index.max()) + 1
-    keys = {key: columns[name][order] for key, name in zip(design.keys, key_names, strict=True)}
+    keys = {key: columns[alias][order] for key, alias in aliases.items()}
     parts = _numeric_parts(design)
     factors = {label: indicator_product(keys, design.columns[label], len(order)) for label in design.z}
     scores = np.empty((n_clusters, len(design.y) * len(design.z)))
@@ -412,14 +409,14 @@ def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str
     """
     per_cell = cluster_cells_query(design, params, cluster, assignment)
     parts = _numeric_parts(design)
-    names = list(design.keys)
+    aliases = key_aliases(design.keys)
     scores = []
     for m in range(len(design.y)):
         for label in design.z:
             column = design.columns[label]
             score: ir.Value = per_cell[f"u_{m}_{parts.index(column.numeric)}"]
             for key, level in column.indicators:
-                score = ibis.ifelse(per_cell[f"k_{names.index(key)}"] == level, score, 0.0)
+                score = ibis.ifelse(per_cell[aliases[key]] == level, score, 0.0)
             scores.append(score)
     low, high = _assignment_columns(design, assignment)
     per_cluster_scores = per_cell.select(

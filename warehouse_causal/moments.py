@@ -14,7 +14,7 @@ re-parametrised exactly to covariates centred at their weighted mean in :mod:`wa
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ __all__ = [
     "cluster_sum_of_products",
     "design_keys",
     "indicator_product",
+    "key_aliases",
     "key_exprs",
     "layout_design",
     "leverage_expr",
@@ -119,14 +120,19 @@ class Design:
         return tuple(c for c in self.covariates if self.columns[c].numeric is not None)
 
 
+def key_aliases(keys: Iterable[str]) -> dict[str, str]:
+    """Each design key's query alias: ``k_0, k_1, ...`` in the order of ``keys``."""
+    return {key: f"k_{i}" for i, key in enumerate(keys)}
+
+
 def key_exprs(keys: dict[str, ir.Value]) -> dict[str, ir.Value]:
-    """The design keys under their query aliases ``k_0, k_1, ...`` (the order of ``keys``)."""
-    return {f"k_{i}": expr for i, expr in enumerate(keys.values())}
+    """The design keys under their query aliases (:func:`key_aliases`)."""
+    return {alias: keys[key] for key, alias in key_aliases(keys).items()}
 
 
 def cell_keys(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, NDArray[Any]]:
-    """Each design key's value per returned cell, read from its alias ``k_i``."""
-    return {key: np.array([r[f"k_{i}"] for r in rows], dtype=object) for i, key in enumerate(keys)}
+    """Each design key's value per returned cell, read from its alias."""
+    return {key: np.array([r[alias] for r in rows], dtype=object) for key, alias in key_aliases(keys).items()}
 
 
 def cell_column(rows: list[dict[str, Any]], name: str) -> NDArray[np.float64]:

@@ -20,7 +20,15 @@ from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import DesignError, ExpressionError
-from warehouse_causal.moments import Cells, Design, cell_column, cell_keys, key_exprs, weighted_sum
+from warehouse_causal.moments import (
+    Cells,
+    Design,
+    cell_column,
+    cell_keys,
+    key_aliases,
+    key_exprs,
+    weighted_sum,
+)
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.terms import referenced_columns, resolve_value
 
@@ -120,7 +128,7 @@ def segment_query(design: Design, segments: list[Segment]) -> ir.Table:
         aggs[f"sw_{s}"] = weighted_sum(inner, [ind, weight])
         for i in range(len(numeric)):
             aggs[f"m_{s}_{i}"] = weighted_sum(inner, [inner[f"v_{i}"], weight, ind])
-    return inner.group_by([f"k_{i}" for i in range(len(design.keys))]).aggregate(**aggs)
+    return inner.group_by(list(key_aliases(design.keys).values())).aggregate(**aggs)
 
 
 def segment_cells(rows: list[dict[str, Any]], design: Design, n_segments: int) -> list[Cells]:
@@ -161,7 +169,7 @@ def cell_masks(segments: list[Segment], spec: ModelSpec, cells: Cells, runner: Q
             continue
         if segment.key_level is not None and segment.key_level[0] in cells.keys:
             key, level = segment.key_level
-            masks.append(np.array([v == level for v in cells.keys[key]], dtype=bool))
+            masks.append(np.asarray(cells.keys[key]) == level)
             continue
         reads = referenced_columns(segment.condition)
         if segment.source is None or isinstance(segment.source, ir.Expr) or not reads <= plain:
