@@ -6,7 +6,7 @@ segment effects with anytime-valid columns. Three sweeps, each run in its own pr
 * rows: 1M, 10M, 100M (K = 5, five country segments);
 * covariates: K = 1, 5, 10, 20 at 10M rows (the k² cross products);
 * segments: 5 conditions on ``country`` (answered from the pass-1 cells) vs 5 and 20 conditions on
-  the numeric ``x1`` (one more scan with 5 or 20 FILTER groups) at 10M rows.
+  the numeric ``x1`` (one more scan: one aggregate with 5 or 20 0/1 indicators) at 10M rows.
 
 Usage::
 

@@ -81,7 +81,8 @@ def _over_segments(model: LinearModel, column: str, runner: QueryRunner) -> list
 def _segment_sums(model: LinearModel, segments: list[Segment], runner: QueryRunner
                   ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Rows, Σw and Σw·(c − K_c) per segment: from the pass-1 cells when every condition reads
-    categorical covariates only, else from one FILTER aggregate over the table (by design cell)."""
+    categorical covariates only, else from one aggregate over the table grouped by design cell,
+    with each condition as a 0/1 indicator (:func:`segments.segment_query`)."""
     design = model.design
     columns = [design.columns[label] for label in design.covariates]
     cells = model.moments.cells
