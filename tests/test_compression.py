@@ -150,3 +150,18 @@ def test_compressed_cells_group_by_raw_decimal_boolean_and_integer_covariates() 
     rows = [auto.terms.index(term) for term in arms]
     assert rel_diff(auto.params[rows, 0], res.params[list(arms)]) < ORACLE_RTOL
     assert rel_diff(auto.std_errors[rows, 0], res.bse[list(arms)]) < ORACLE_RTOL
+
+
+def test_compressed_fit_counts_clusters_with_several_arms() -> None:
+    """The compressed path counts mixed clusters from the cells, as the grouped passes do."""
+    rng = np.random.default_rng(5)
+    team = rng.integers(0, 60, 3_000)
+    arm = rng.integers(0, 2, 60)[team]
+    rows = np.flatnonzero(team < 7)
+    arm[rows[::2]] = 1 - arm[rows[::2]]  # the first 7 teams get rows in both arms
+    df = pd.DataFrame({"team": team, "z": arm, "g": rng.integers(0, 3, 3_000)})
+    df["y"] = 0.3 * df.z + df.g + rng.normal(size=3_000)
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="z", cluster_by="team")
+    with pytest.warns(wc.DesignWarning, match="7 of 60 clusters of 'team' contain more than one"):
+        model = exp.add_metric("y", ["g"]).fit(wc.LinearModel)
+    assert model.strategy == "compressed" and model.n_clusters == 60

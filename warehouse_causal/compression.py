@@ -28,7 +28,14 @@ from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import InvalidParameterError
-from warehouse_causal.grouped import Probe, check_null_keys, check_terms, non_finite_error
+from warehouse_causal.grouped import (
+    Probe,
+    check_null_keys,
+    check_terms,
+    clusters_with_several_arms,
+    non_finite_error,
+    outer_of_cluster_sums,
+)
 from warehouse_causal.moments import (
     DISCRETE_MAX_DISTINCT,
     Design,
@@ -185,25 +192,14 @@ def cluster_meat_from_cells(
     n_clusters = int(cluster_index.max()) + 1
     z = np.column_stack([cells[label] for label in design.z])
     yhat = _fitted(cells, design, params)
-    blocks = []
-    for m in range(len(design.y)):
-        resid_sum = cells[f"#sy_{m}"] - yhat[:, m] * cells["#sw"]
-        blocks.append(z * resid_sum[:, None])
-    per_cell = np.hstack(blocks)
-    scores = np.zeros((n_clusters, per_cell.shape[1]))
-    np.add.at(scores, cluster_index, per_cell)
-    mixed = _clusters_with_several_arms(cells, design, cluster_index)
-    return scores.T @ scores, n_clusters, mixed
-
-
-def _clusters_with_several_arms(cells: dict, design: Design, cluster_index: NDArray) -> int:
-    if not design.instruments:
-        return 0
-    arms = np.column_stack([cells[label] for label in design.instruments])
-    _, pattern = np.unique(arms, axis=0, return_inverse=True)
-    pairs = np.unique(np.column_stack([cluster_index, pattern.ravel()]), axis=0)
-    _, per_cluster = np.unique(pairs[:, 0], return_counts=True)
-    return int((per_cluster > 1).sum())
+    scores = (z[:, a] * (cells[f"#sy_{m}"] - yhat[:, m] * cells["#sw"])
+              for m in range(len(design.y)) for a in range(z.shape[1]))
+    mixed = 0
+    if design.instruments:  # the arm of a cell is its pattern of instrument dummies
+        arms = np.column_stack([cells[label] for label in design.instruments])
+        pattern = np.unique(arms, axis=0, return_inverse=True)[1].ravel()
+        mixed = clusters_with_several_arms(cluster_index, pattern, n_clusters)
+    return outer_of_cluster_sums(scores, cluster_index, n_clusters), n_clusters, mixed
 
 
 def plan(requested: str, found: Probe, design_cells: int, cluster_bound: int | None, nobs: int,

@@ -28,7 +28,7 @@ shift is there for; the exact mean is not needed), so a fit reads the fact data 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,10 +74,12 @@ __all__ = [
     "cluster_cells_query",
     "cluster_meat_from_cells",
     "cluster_meat_query",
+    "clusters_with_several_arms",
     "grouped_moments",
     "hc_meat_query",
     "levels_from_cells",
     "non_finite_error",
+    "outer_of_cluster_sums",
     "pass1_query",
     "probe",
     "read_hc_meat",
@@ -382,21 +384,37 @@ def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, as
     keys = {key: columns[alias][order] for key, alias in aliases.items()}
     parts = _numeric_parts(design)
     factors = {label: indicator_product(keys, design.columns[label], len(order)) for label in design.z}
-    scores = np.empty((n_clusters, len(design.y) * len(design.z)))
-    for m in range(len(design.y)):
-        # NULL (an empty sum) is 0.
-        sums = [np.nan_to_num(columns[f"u_{m}_{i}"][order].astype(float), nan=0.0)
-                for i in range(len(parts))]
-        for a, label in enumerate(design.z):
-            weights = factors[label] * sums[parts.index(design.columns[label].numeric)]
-            scores[:, m * len(design.z) + a] = np.bincount(cluster_index, weights, n_clusters)
+
+    def score_columns() -> Iterator[NDArray[np.float64]]:
+        for m in range(len(design.y)):
+            # NULL (an empty sum) is 0.
+            sums = [np.nan_to_num(columns[f"u_{m}_{i}"][order].astype(float), nan=0.0)
+                    for i in range(len(parts))]
+            for label in design.z:
+                yield factors[label] * sums[parts.index(design.columns[label].numeric)]
+
     low, high = _assignment_columns(design, assignment)
     arms = np.unique(np.concatenate([columns[low], columns[high]]), return_inverse=True)[1]
-    clusters = np.concatenate([codes[0], codes[0]])
-    lowest, highest = np.full(n_clusters, arms.max()), np.zeros(n_clusters, dtype=arms.dtype)
-    np.minimum.at(lowest, clusters, arms)
-    np.maximum.at(highest, clusters, arms)
-    return scores.T @ scores, n_clusters, int((highest > lowest).sum())
+    mixed = clusters_with_several_arms(np.concatenate([codes[0], codes[0]]), arms, n_clusters)
+    return outer_of_cluster_sums(score_columns(), cluster_index, n_clusters), n_clusters, mixed
+
+
+def outer_of_cluster_sums(columns: Iterable[NDArray[np.float64]], cluster_index: NDArray[np.intp],
+                          n_clusters: int) -> NDArray[np.float64]:
+    r""":math:`\sum_g s_g s_g'` where :math:`s_g` sums each per-row column over the rows of cluster g
+    (``cluster_index``); bincount adds in row order, so fixed-order rows give repeatable sums."""
+    scores = np.column_stack([np.bincount(cluster_index, column, n_clusters) for column in columns])
+    return scores.T @ scores
+
+
+def clusters_with_several_arms(cluster_index: NDArray[np.intp], arm_codes: NDArray[np.intp],
+                               n_clusters: int) -> int:
+    """How many clusters hold rows of more than one arm (``arm_codes`` per row, as integers)."""
+    lowest = np.full(n_clusters, arm_codes.max())
+    highest = np.zeros(n_clusters, dtype=arm_codes.dtype)
+    np.minimum.at(lowest, cluster_index, arm_codes)
+    np.maximum.at(highest, cluster_index, arm_codes)
+    return int((highest > lowest).sum())
 
 
 def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str,
