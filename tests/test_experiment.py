@@ -98,6 +98,22 @@ def test_cluster_nulls(df: pd.DataFrame) -> None:
         _exp(frame, cluster_by="team")
 
 
+def test_clustered_validation_matches_pandas(df: pd.DataFrame) -> None:
+    """With cluster_by the checks run on (cell, cluster) groups rolled up to the cell: the counts,
+    the distinct clusters per cell and the propensity checks must equal a direct count."""
+    exp = _exp(df, treated="d", propensity="p", weights="w", cluster_by="team")
+    by_cell = df.groupby(["z", "d"])
+    assert {(c[0], c[1]): c[3] for c in exp.design.cells} == by_cell.size().to_dict()
+    assert exp.design.cluster_count_bound == int(by_cell.team.nunique().sum())
+    frame = df.copy()
+    frame.loc[:4, "p"] = 1.5
+    frame.loc[5:6, "w"] = -1.0
+    with pytest.raises(wc.DesignError, match=r"Found 5 propensities outside \(0, 1\] in 'p'"):
+        _exp(frame, propensity="p", cluster_by="team")
+    with pytest.raises(wc.DesignError, match="Found 2 negative weights in 'w'"):
+        _exp(frame, weights="w", cluster_by="team")
+
+
 def test_negative_weights(df: pd.DataFrame) -> None:
     frame = df.copy()
     frame.loc[0, "w"] = -1.0
