@@ -112,6 +112,50 @@ def test_projection_and_combination_are_linear_contrasts() -> None:
     assert rel_diff(combined.std_error, [h[1] for h in hand]) < ORACLE_RTOL
 
 
+@pytest.mark.parametrize("covariance", ["HC1", "HC3"])
+def test_without_cross_metric_covariance(covariance: str) -> None:
+    """cross_metric_covariance=False sums only the same-metric HC pairs: every same-metric result
+    equals the full fit (and statsmodels), the blocks between metrics are NaN, and combine across
+    metrics says how to get them."""
+    df = simulate(Sim(n=3_000, seed=4))
+    full = _model(df, covariance=covariance)
+    lean = _model(df, covariance=covariance, cross_metric_covariance=False)
+    assert lean.strategy == full.strategy == "moments"
+    assert full.cross_metric_covariance and not lean.cross_metric_covariance
+    k = len(full.terms)
+    for m in range(2):
+        block = slice(m * k, (m + 1) * k)
+        np.testing.assert_allclose(lean.cov[block, block], full.cov[block, block], rtol=1e-10)
+    assert np.isnan(lean.cov[:k, k:]).all() and np.isnan(lean.cov[k:, :k]).all()
+    sums = {name: sum(c.startswith("q_") for c in model.query_exprs["pass2"].columns)
+            for name, model in [("full", full), ("lean", lean)]}
+    assert sums["lean"] * 3 == sums["full"] * 2  # metric pairs (0,0), (1,1) of (0,0), (0,1), (1,1)
+    if covariance == "HC1":
+        _, res = _oracle(df, "y2", None, 0)
+        assert rel_diff(lean.std_errors[:, 1], res.bse.to_numpy()) < ORACLE_RTOL
+    full_effects, lean_effects = (model.infer_effect(condition_on=CONDITIONS[:2]) for model in (full, lean))
+    np.testing.assert_allclose(lean_effects.estimate, full_effects.estimate, rtol=1e-12)
+    np.testing.assert_allclose(lean_effects.std_error, full_effects.std_error, rtol=1e-10)
+    mix = {CONDITIONS[0]: 0.3, CONDITIONS[1]: 0.7}
+    np.testing.assert_allclose(lean_effects.project(mix).std_error,
+                               full_effects.project(mix).std_error, rtol=1e-10)
+    one = lean_effects.combine({"y2": 2.0}, name="double")
+    np.testing.assert_allclose(one.std_error, 2.0 * full_effects.std_error[3:], rtol=1e-10)
+    with pytest.raises(wc.InvalidParameterError, match="refit with cross_metric_covariance=True"):
+        lean_effects.combine({"y": 2.0, "y2": -0.5}, name="value")
+
+
+def test_cross_metric_covariance_is_kept_where_it_is_free() -> None:
+    df = simulate(Sim(n=2_000, clusters=40, seed=5))
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="z", cluster_by="team")
+    for covariance in ["CR1", "iid"]:
+        model = exp.add_metric(["y", "y2"], ["x1", "x2"]).fit(
+            wc.LinearModel, covariance=covariance, cross_metric_covariance=False)
+        assert model.cross_metric_covariance and not np.isnan(model.cov).any()
+    with pytest.raises(wc.InvalidParameterError, match="'cross_metric_covariance' parameter"):
+        exp.add_metric("y").fit(wc.LinearModel, cross_metric_covariance="no")
+
+
 def test_projection_and_combine_errors() -> None:
     effects = _model(simulate(Sim(n=800))).infer_effect(condition_on=["x2 > 0"])
     with pytest.raises(wc.InvalidParameterError, match="must sum to 1"):

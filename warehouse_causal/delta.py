@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from warehouse_causal.algebra.anytime import optimal_g, rho2_exact
 from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
-from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES
+from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES, quadratic_form
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.effects import Effects, Sequential
 from warehouse_causal.errors import (
@@ -197,7 +197,7 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
         base = rows.b @ theta
         estimate = estimate / base
         gradient = rows.d / base[:, None] - (estimate / base)[:, None] * rows.b
-    cov = gradient @ model.cov @ gradient.T
+    cov = quadratic_form(gradient, model.cov)  # NaN only across metrics, when not estimated
     return Effects(
         metric=tuple(lb[0] for lb in rows.labels), arm=tuple(lb[1] for lb in rows.labels),
         segment=tuple(lb[2] for lb in rows.labels), estimate=estimate, cov=(cov + cov.T) / 2.0,

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from warehouse_causal.algebra.anytime import asymptotic_halfwidth, asymptotic_p_value, t_p_value, t_radius
 from warehouse_causal.algebra.inference import wald_inference
 from warehouse_causal.algebra.multiplicity import adjust_p_values
+from warehouse_causal.algebra.sandwich import quadratic_form
 from warehouse_causal.backends import QueryRecord
 from warehouse_causal.errors import InvalidParameterError
 from warehouse_causal.segments import ALL
@@ -158,7 +159,7 @@ class Effects:
     def _mapped(self, weights: NDArray[np.float64], metric: list[str], arm: list[str],
                 segment: list[str], n: list[int]) -> Effects:
         estimate = weights @ self.estimate
-        cov = weights @ self.cov @ weights.T
+        cov = quadratic_form(weights, self.cov)
         return replace(self, metric=tuple(metric), arm=tuple(arm), segment=tuple(segment),
                        estimate=estimate, cov=(cov + cov.T) / 2.0, n=tuple(n))
 
@@ -208,6 +209,11 @@ class Effects:
                     matrix[r, i] = weights[self.metric[i]]
             n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == s))
         combined = self._mapped(matrix, [name] * len(keys), [k[0] for k in keys], [k[1] for k in keys], n)
+        if np.isnan(combined.cov).any():
+            raise InvalidParameterError(
+                "combine needs the covariance between metrics, which this model did not estimate "
+                "(fit(..., cross_metric_covariance=False)); refit with cross_metric_covariance=True."
+            )
         return replace(combined, model=None)
 
     def decide(self, primary: str, guardrails: dict[str, Any] | None = None, *,

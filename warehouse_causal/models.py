@@ -30,7 +30,11 @@ from warehouse_causal.algebra import (
     two_stage_least_squares,
 )
 from warehouse_causal.algebra.linalg import solve_spd
-from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES, leverage_power
+from warehouse_causal.algebra.sandwich import (
+    CLUSTERED_TYPES,
+    leverage_power,
+    without_cross_metric_blocks,
+)
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.calibration import CalibratedEffects, calibrated_effect
 from warehouse_causal.delta import infer_effect
@@ -128,10 +132,11 @@ class _Passes:
     n_clusters: int | None
     mixed_clusters: int
     queries: dict[str, Any]
+    cross_metric: bool = True
 
 
 def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, runner: QueryRunner,
-                 cluster: str | None, covariance: str) -> tuple[Design, _Passes]:
+                 cluster: str | None, covariance: str, cross_metric: bool) -> tuple[Design, _Passes]:
     """Pass 1 grouped by the design cells, the 2SLS solve, then pass 2 (see :mod:`grouped`)."""
     rows, prepared, p1 = grouped.grouped_moments(spec, shifts, runner)
     design = layout_design(spec, prepared, interacted)
@@ -160,11 +165,13 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
     if power:
         ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
         factor = 1.0 / (1.0 - leverage_expr(design, ztz_inv)) ** power
-    p2 = grouped.hc_meat_query(design, solution.params, factor)
+    # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: skipped when not wanted.
+    cross_metric = cross_metric or len(design.y) == 1
+    p2 = grouped.hc_meat_query(design, solution.params, factor, cross_metric)
     queries["pass2"] = p2
     meat = grouped.read_hc_meat(grouped.sort_cells(runner.run(p2, "pass 2: HC scores by design cell")),
-                                design)
-    return design, _Passes(moments, solution, meat, None, 0, queries)
+                                design, cross_metric)
+    return design, _Passes(moments, solution, meat, None, 0, queries, cross_metric)
 
 
 def _check_identified(design: Design) -> None:
@@ -199,7 +206,8 @@ def _run_compressed(spec: ModelSpec, rows: list[dict[str, Any]], query: Any, shi
 
 
 def _run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy: str,
-                covariance: str, cluster: str | None) -> tuple[Design, _Passes, str, str]:
+                covariance: str, cluster: str | None, cross_metric: bool
+                ) -> tuple[Design, _Passes, str, str]:
     """Choose the strategy and run the passes. A probe of the first rows gives the shifts and says
     whether every covariate looks discrete; then either one compressed cells query (it stops at its
     row limit, and the fit falls back when the cells are too many) or the two grouped passes."""
@@ -224,7 +232,8 @@ def _run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy
                 f"strategy='compressed' found more than {limit} cells; use 'moments' or 'auto'."
             )
         reason = f"more than {limit} cells for {exp.design.nobs} rows"
-    design, passes = _run_grouped(spec, found.shifts, interacted, runner, cluster, covariance)
+    design, passes = _run_grouped(spec, found.shifts, interacted, runner, cluster, covariance,
+                                  cross_metric)
     return design, passes, "moments", reason
 
 
@@ -256,12 +265,20 @@ class LinearModel(ModelResultsMixin):
     interacted : add arm × centred-covariate terms (Lin 2013); False gives the additive (CUPED) model.
     strategy : "auto" (default), "moments" or "compressed"; ``strategy_reason`` says why.
     alpha : level of the reported intervals (default 0.05).
+    cross_metric_covariance : True (default) estimates Cov(β_m, β_l) between metrics, which
+        ``Effects.combine`` needs. With HC covariance in the two-pass strategy these blocks cost
+        M(M+1)/2 metric pairs of per-row sums instead of M (126 instead of 63 sums for 3 metrics and
+        5 covariates; quadratic in M); False skips them there, and the blocks are NaN (unknown),
+        while every same-metric result stays exact. Where the blocks come free (CR, iid, compressed
+        cells) they are always estimated.
 
     Attributes
     ----------
     params : (k, M) coefficients; column m belongs to ``metrics[m]``, row j to ``terms[j]``.
         Covariates are centred at their weighted mean, so arm rows are average effects.
-    cov : (k·M, k·M) joint covariance, metric-major (block (m, l) is Cov(β_m, β_l)).
+    cov : (k·M, k·M) joint covariance, metric-major (block (m, l) is Cov(β_m, β_l)); blocks m ≠ l are
+        NaN when ``cross_metric_covariance`` says they were not estimated.
+    cross_metric_covariance : whether the blocks m ≠ l of ``cov`` were estimated.
     nobs, df_resid, n_clusters : rows, n − k, and clusters (CR covariance only).
     """
 
@@ -287,6 +304,7 @@ class LinearModel(ModelResultsMixin):
     design: Design = field(repr=False, compare=False)
     covariate_means: dict[str, float] = field(repr=False, compare=False)
     moments: Moments = field(repr=False, compare=False)
+    cross_metric_covariance: bool = True
 
     def infer_effect(self, condition_on: Any = None, *, over: str | None = None, relative: bool = False,
                      alpha: float | None = None, planned_n: int | None = None,
@@ -308,12 +326,14 @@ class LinearModel(ModelResultsMixin):
 
     @classmethod
     def _fit(cls, spec: ModelSpec, covariance: str | None = None, interacted: bool = True,
-             strategy: Strategy = "auto", alpha: float = 0.05) -> LinearModel:
+             strategy: Strategy = "auto", alpha: float = 0.05,
+             cross_metric_covariance: bool = True) -> LinearModel:
         exp, owner = spec.experiment, "LinearModel.fit"
         covariance = covariance or ("CR1" if exp.cluster_by else "HC1")
         check_option(covariance, "covariance", owner, COVARIANCE_TYPES)
         check_option(strategy, "strategy", owner, get_args(Strategy))
         check_option(interacted, "interacted", owner, (True, False))
+        check_option(cross_metric_covariance, "cross_metric_covariance", owner, (True, False))
         check_alpha(alpha, owner)
         if covariance in CLUSTERED_TYPES and exp.cluster_by is None:
             raise InvalidParameterError(
@@ -321,7 +341,8 @@ class LinearModel(ModelResultsMixin):
             )
         runner = QueryRunner(list(exp.runner.records))
         cluster = exp.cluster_by if covariance in CLUSTERED_TYPES else None
-        design, passes, chosen, reason = _run_passes(spec, runner, interacted, strategy, covariance, cluster)
+        design, passes, chosen, reason = _run_passes(spec, runner, interacted, strategy, covariance, cluster,
+                                                     cross_metric_covariance)
         if passes.n_clusters is not None:
             if passes.n_clusters < 2:
                 raise DesignError(
@@ -338,6 +359,8 @@ class LinearModel(ModelResultsMixin):
         lift = np.kron(np.eye(len(design.y)), t)
         cov = lift @ _basis_covariance(design, passes, covariance) @ lift.T
         cov = (cov + cov.T) / 2.0
+        if not passes.cross_metric:
+            cov = without_cross_metric_blocks(cov, len(design.y))
         for array in (params, cov):
             array.setflags(write=False)
         return cls(
@@ -347,5 +370,5 @@ class LinearModel(ModelResultsMixin):
             covariance=covariance, strategy=chosen, strategy_reason=reason, interacted=interacted,
             alpha=alpha, first_stage=first_stage, balance=balance, queries=tuple(runner.records),
             spec=spec, query_exprs=passes.queries, design=design, covariate_means=means,
-            moments=passes.moments,
+            moments=passes.moments, cross_metric_covariance=passes.cross_metric,
         )

@@ -31,8 +31,10 @@ __all__ = [
     "CovarianceType",
     "iid_covariance",
     "leverage_power",
+    "quadratic_form",
     "sandwich",
     "small_sample_factor",
+    "without_cross_metric_blocks",
 ]
 
 CovarianceType = Literal["iid", "HC0", "HC1", "HC2", "HC3", "CR0", "CR1"]
@@ -83,3 +85,34 @@ def iid_covariance(
     r""":math:`V = \hat\Sigma \otimes A^{-1}` with :math:`\hat\Sigma = E'WE/(n-k)` (M×M)."""
     cov = np.kron(residual_cross / df_resid, a_inv)
     return (cov + cov.T) / 2.0
+
+
+def without_cross_metric_blocks(cov: NDArray[np.float64], n_metrics: int) -> NDArray[np.float64]:
+    r"""``cov`` (metric-major) with every block Cov(β_m, β_l), m ≠ l, set to NaN: not estimated.
+
+    The lift :math:`I_M \otimes H` is block diagonal, so each block of V depends on the same block
+    of the meat alone; a meat whose cross-metric blocks were skipped (left at 0) gives exact
+    same-metric blocks, and the cross-metric ones are marked unknown rather than left wrong.
+    """
+    k = cov.shape[0] // n_metrics
+    out = cov.copy()
+    for a in range(n_metrics):
+        for b in range(n_metrics):
+            if a != b:
+                out[a * k:(a + 1) * k, b * k:(b + 1) * k] = np.nan
+    return out
+
+
+def quadratic_form(weights: NDArray[np.float64], cov: NDArray[np.float64]) -> NDArray[np.float64]:
+    r""":math:`W \Sigma W'`, where NaN entries of Σ are unknown covariances.
+
+    An entry of the result is NaN only when it needs an unknown entry (a non-zero weight on both
+    sides); the rest are exact. Without unknown entries this is the plain product.
+    """
+    unknown = np.isnan(cov)
+    if not unknown.any():
+        return weights @ cov @ weights.T
+    out = weights @ np.where(unknown, 0.0, cov) @ weights.T
+    used = (weights != 0).astype(float)
+    out[(used @ unknown.astype(float) @ used.T) > 0] = np.nan
+    return out
