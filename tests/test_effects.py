@@ -116,7 +116,7 @@ def test_projection_and_combination_are_linear_contrasts() -> None:
 def test_without_cross_metric_covariance(covariance: str) -> None:
     """cross_metric_covariance=False sums only the same-metric HC pairs: every same-metric result
     equals the full fit (and statsmodels), the blocks between metrics are NaN, and combine across
-    metrics says how to get them."""
+    metrics runs the one HC pass for the missing pair, equal to the full fit."""
     df = simulate(Sim(n=3_000, seed=4))
     full = _model(df, covariance=covariance)
     lean = _model(df, covariance=covariance, cross_metric_covariance=False)
@@ -141,8 +141,24 @@ def test_without_cross_metric_covariance(covariance: str) -> None:
                                full_effects.project(mix).std_error, rtol=1e-10)
     one = lean_effects.combine({"y2": 2.0}, name="double")
     np.testing.assert_allclose(one.std_error, 2.0 * full_effects.std_error[3:], rtol=1e-10)
-    with pytest.raises(wc.InvalidParameterError, match="refit with cross_metric_covariance=True"):
-        lean_effects.combine({"y": 2.0, "y2": -0.5}, name="value")
+    value = {"y": 2.0, "y2": -0.5}
+    combined, expected = (e.combine(value, name="value") for e in (lean_effects, full_effects))
+    np.testing.assert_allclose(combined.estimate, expected.estimate, rtol=1e-12)
+    np.testing.assert_allclose(combined.std_error, expected.std_error, rtol=1e-9)
+    extra = combined.queries[len(lean_effects.queries):]
+    assert [q.purpose for q in extra] == ["pass 2: HC scores between metrics"]
+    assert {c for c in extra[0].expr.columns if c.startswith("q_")} == {
+        c for c in full.query_exprs["pass2"].columns if c.startswith("q_0_1_")}
+    # relative lifts of projected effects: the gradient follows every linear map
+    lifts = lean.infer_effect(condition_on=CONDITIONS[:2], relative=True).project(mix)
+    expected = full.infer_effect(condition_on=CONDITIONS[:2], relative=True).project(mix)
+    np.testing.assert_allclose(lifts.combine(value, "value").std_error,
+                               expected.combine(value, "value").std_error, rtol=1e-9)
+    completed = lean.with_cross_metric_covariance()
+    assert completed.cross_metric_covariance and completed.with_cross_metric_covariance() is completed
+    np.testing.assert_allclose(completed.cov, full.cov, rtol=1e-9, atol=1e-15)
+    with pytest.raises(wc.InvalidParameterError, match=r"Unknown metrics \['revenue'\]"):
+        lean.with_cross_metric_covariance(["revenue"])
 
 
 def test_cross_metric_covariance_is_kept_where_it_is_free() -> None:

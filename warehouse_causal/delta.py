@@ -203,5 +203,5 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
         segment=tuple(lb[2] for lb in rows.labels), estimate=estimate, cov=(cov + cov.T) / 2.0,
         n=rows.sizes, df=float(model.df_inference), alpha=alpha,
         sequential=_sequential(model, alpha, planned_n), adjust=adjust, relative=relative,
-        queries=rows.queries, model=model,
+        queries=rows.queries, model=model, gradient=gradient,
     )

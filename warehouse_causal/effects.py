@@ -70,6 +70,8 @@ class Effects:
     relative: bool
     queries: tuple[QueryRecord, ...] = field(repr=False, compare=False)
     model: Any = field(repr=False, compare=False)
+    #: d(estimate)/d(vec β) per row (rows × k·M): recomputes ``cov`` when the model gains blocks.
+    gradient: NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for array in (self.estimate, self.cov):
@@ -160,8 +162,23 @@ class Effects:
                 segment: list[str], n: list[int]) -> Effects:
         estimate = weights @ self.estimate
         cov = quadratic_form(weights, self.cov)
+        gradient = None if self.gradient is None else weights @ self.gradient
         return replace(self, metric=tuple(metric), arm=tuple(arm), segment=tuple(segment),
-                       estimate=estimate, cov=(cov + cov.T) / 2.0, n=tuple(n))
+                       estimate=estimate, cov=(cov + cov.T) / 2.0, n=tuple(n), gradient=gradient)
+
+    def _with_metric_covariance(self, metrics: list[str]) -> Effects:
+        """These effects with the covariance between ``metrics``, from the model's one extra HC pass
+        when the fit skipped it (``cross_metric_covariance=False``)."""
+        if self.model is None or self.gradient is None:
+            raise InvalidParameterError(
+                "combine needs the covariance between metrics, which these effects do not carry "
+                "(fit(..., cross_metric_covariance=False), then combined or projected without the "
+                "model); combine the effects from model.infer_effect(...) instead."
+            )
+        model = self.model.with_cross_metric_covariance(metrics)
+        cov = quadratic_form(self.gradient, model.cov)
+        new_queries = model.queries[len(self.model.queries):]
+        return replace(self, cov=(cov + cov.T) / 2.0, model=model, queries=self.queries + new_queries)
 
     def project(self, mix: dict[Any, float], name: str = "projection") -> Effects:
         """Effects re-weighted to a future mix of segments: Σ_s weight_s · effect_s per (metric, arm).
@@ -208,13 +225,12 @@ class Effects:
                 if self.arm[i] == a and self.segment[i] == s and self.metric[i] in weights:
                     matrix[r, i] = weights[self.metric[i]]
             n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == s))
-        combined = self._mapped(matrix, [name] * len(keys), [k[0] for k in keys], [k[1] for k in keys], n)
-        if np.isnan(combined.cov).any():
-            raise InvalidParameterError(
-                "combine needs the covariance between metrics, which this model did not estimate "
-                "(fit(..., cross_metric_covariance=False)); refit with cross_metric_covariance=True."
-            )
-        return replace(combined, model=None)
+        labels = ([name] * len(keys), [k[0] for k in keys], [k[1] for k in keys], n)
+        combined = self._mapped(matrix, *labels)
+        if np.isnan(combined.cov).any():  # the fit skipped the covariance between these metrics
+            used = [m for m, w in weights.items() if w != 0]
+            combined = self._with_metric_covariance(used)._mapped(matrix, *labels)
+        return replace(combined, model=None, gradient=None)
 
     def decide(self, primary: str, guardrails: dict[str, Any] | None = None, *,
                higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all") -> Any:

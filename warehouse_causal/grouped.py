@@ -311,24 +311,25 @@ def metric_pairs(n_metrics: int, cross_metric: bool) -> list[tuple[int, int]]:
 
 
 def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value | None,
-                  cross_metric: bool = True) -> ir.Table:
-    r"""GROUP BY keys: :math:`\sum w^2 e_m e_l g_a g_b` (× ``factor``) for a ≤ b and m ≤ l, or only
-    m = l without ``cross_metric`` (M·(M+1)/2 metric pairs fall to M)."""
+                  pairs: list[tuple[int, int]]) -> ir.Table:
+    r"""GROUP BY keys: :math:`\sum w^2 e_m e_l g_a g_b` (× ``factor``) for a ≤ b and the metric
+    ``pairs`` (m, l): all M·(M+1)/2 of them for the joint covariance, or fewer (see
+    :func:`metric_pairs`)."""
     inner, parts = _scored_rows(design, params, {} if factor is None else {"f": factor})
     f = inner["f"] if factor is not None else None
     g = [None if p is None else inner[f"g_{i}"] for i, p in enumerate(parts)]
     aggs = {
         f"q_{m}_{n}_{a}_{b}": product_of([inner[f"we_{m}"], inner[f"we_{n}"], g[a], g[b], f]).sum()
-        for m, n in metric_pairs(len(design.y), cross_metric)
+        for m, n in pairs
         for a, b in itertools.combinations_with_replacement(range(len(parts)), 2)
     }
     return inner.group_by(list(key_aliases(design.keys).values())).aggregate(**aggs)
 
 
-def read_hc_meat(rows: list[dict[str, Any]], design: Design, cross_metric: bool = True
+def read_hc_meat(rows: list[dict[str, Any]], design: Design, pairs: list[tuple[int, int]]
                  ) -> NDArray[np.float64]:
-    """The (kz·M)² HC meat, metric-major, from the per-cell sums of :func:`hc_meat_query`; without
-    ``cross_metric`` the blocks m ≠ l are left at 0 (see ``without_cross_metric_blocks``)."""
+    """The (kz·M)² HC meat, metric-major, from the per-cell sums of :func:`hc_meat_query`; the
+    blocks of metric pairs not summed are left at 0 (see ``without_cross_metric_blocks``)."""
     keys = cell_keys(rows, list(design.keys))
     parts = _numeric_parts(design)
     z = [design.columns[label] for label in design.z]
@@ -337,7 +338,7 @@ def read_hc_meat(rows: list[dict[str, Any]], design: Design, cross_metric: bool 
     kz, n_metrics = len(z), len(design.y)
     sums = {name: cell_column(rows, name) for name in rows[0] if name.startswith("q_")}
     meat = np.zeros((kz * n_metrics, kz * n_metrics))
-    for m, n in metric_pairs(n_metrics, cross_metric):
+    for m, n in pairs:
         for a, b in itertools.product(range(kz), repeat=2):
             pa, pb = sorted((part_of[a], part_of[b]))
             value = float((factors[a] * factors[b] * sums[f"q_{m}_{n}_{pa}_{pb}"]).sum())

@@ -11,7 +11,7 @@ Angrist 1994, doi:10.2307/2951620).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -160,18 +160,25 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
         meat = read_meat(row, len(design.z) * len(design.y))
         return design, _Passes(moments, solution, meat, int(row["n_clusters"]), int(row["mixed"] or 0),
                                queries)
+    # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: skipped when not wanted.
+    cross_metric = cross_metric or len(design.y) == 1
+    pairs = grouped.metric_pairs(len(design.y), cross_metric)
+    p2, meat = _hc_meat(design, solution, ztz, covariance, pairs, runner, "pass 2: HC scores by design cell")
+    queries["pass2"] = p2
+    return design, _Passes(moments, solution, meat, None, 0, queries, cross_metric)
+
+
+def _hc_meat(design: Design, solution: IVSolution, ztz: NDArray[np.float64], covariance: str,
+             pairs: list[tuple[int, int]], runner: QueryRunner, purpose: str
+             ) -> tuple[Any, NDArray[np.float64]]:
+    """The HC pass for the metric ``pairs``: its query and the meat (other blocks 0)."""
     power = leverage_power(covariance)
     factor = None
     if power:
         ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
         factor = 1.0 / (1.0 - leverage_expr(design, ztz_inv)) ** power
-    # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: skipped when not wanted.
-    cross_metric = cross_metric or len(design.y) == 1
-    p2 = grouped.hc_meat_query(design, solution.params, factor, cross_metric)
-    queries["pass2"] = p2
-    meat = grouped.read_hc_meat(grouped.sort_cells(runner.run(p2, "pass 2: HC scores by design cell")),
-                                design, cross_metric)
-    return design, _Passes(moments, solution, meat, None, 0, queries, cross_metric)
+    query = grouped.hc_meat_query(design, solution.params, factor, pairs)
+    return query, grouped.read_hc_meat(grouped.sort_cells(runner.run(query, purpose)), design, pairs)
 
 
 def _check_identified(design: Design) -> None:
@@ -269,8 +276,9 @@ class LinearModel(ModelResultsMixin):
         ``Effects.combine`` needs. With HC covariance in the two-pass strategy these blocks cost
         M(M+1)/2 metric pairs of per-row sums instead of M (126 instead of 63 sums for 3 metrics and
         5 covariates; quadratic in M); False skips them there, and the blocks are NaN (unknown),
-        while every same-metric result stays exact. Where the blocks come free (CR, iid, compressed
-        cells) they are always estimated.
+        while every same-metric result stays exact. ``Effects.combine`` across metrics and
+        ``with_cross_metric_covariance`` then run one more HC pass for just the missing pairs. Where
+        the blocks come free (CR, iid, compressed cells) they are always estimated.
 
     Attributes
     ----------
@@ -315,6 +323,36 @@ class LinearModel(ModelResultsMixin):
                             adjust=adjust)
 
     infer_effects = infer_effect
+
+    def with_cross_metric_covariance(self, metrics: Any = None) -> LinearModel:
+        """This model with Cov(β_m, β_l) estimated between ``metrics`` (default all): one more HC pass
+        that sums only the missing metric pairs, when the fit skipped them
+        (``cross_metric_covariance=False``); the model itself when nothing is missing."""
+        names = [metrics] if isinstance(metrics, str) else list(self.metrics if metrics is None else metrics)
+        unknown = [m for m in names if m not in self.metrics]
+        if unknown:
+            raise InvalidParameterError(f"Unknown metrics {unknown}; the model has {list(self.metrics)}.")
+        index = sorted({self.metrics.index(m) for m in names})
+        k = len(self.terms)
+        pairs = [(a, b) for i, a in enumerate(index) for b in index[i + 1:]
+                 if np.isnan(self.cov[a * k, b * k])]
+        if not pairs:
+            return self
+        design, runner = self.design, QueryRunner(list(self.queries))
+        solution, ztz = _solve(design, self.moments)
+        _, meat = _hc_meat(design, solution, ztz, self.covariance, pairs, runner,
+                           "pass 2: HC scores between metrics")
+        lift = np.kron(np.eye(len(design.y)), reparametrisation(design, self.covariate_means))
+        scale = small_sample_factor(self.covariance, self.nobs, k)
+        between = lift @ sandwich(solution.projection, meat, scale) @ lift.T
+        cov = self.cov.copy()
+        for a, b in pairs:
+            rows, cols = slice(a * k, (a + 1) * k), slice(b * k, (b + 1) * k)
+            cov[rows, cols], cov[cols, rows] = between[rows, cols], between[cols, rows]
+        cov = (cov + cov.T) / 2.0
+        cov.setflags(write=False)
+        return replace(self, cov=cov, cross_metric_covariance=not np.isnan(cov).any(),
+                       queries=tuple(runner.records))
 
     def calibrated_effect(self, alpha: float | None = None) -> CalibratedEffects:
         """Raw-judge, audit-only, PPI and PPI++ effects of judge metrics added with ``calibrate_with``."""
