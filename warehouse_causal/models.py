@@ -259,6 +259,15 @@ def _basis_covariance(design: Design, passes: _Passes, covariance: str) -> NDArr
     return sandwich(solution.projection, passes.meat, scale)
 
 
+def _centred_covariance(design: Design, passes: _Passes, covariance: str,
+                        t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The joint covariance of every metric's coefficients, re-parametrised by ``t`` (centred
+    covariates), symmetrised."""
+    lift = np.kron(np.eye(len(design.y)), t)
+    cov = lift @ _basis_covariance(design, passes, covariance) @ lift.T
+    return (cov + cov.T) / 2.0
+
+
 @dataclass(frozen=True)
 class LinearModel(ModelResultsMixin):
     r"""A fitted weighted (2SLS) linear model for one or many metrics.
@@ -342,14 +351,12 @@ class LinearModel(ModelResultsMixin):
         solution, ztz = _solve(design, self.moments)
         _, meat = _hc_meat(design, solution, ztz, self.covariance, pairs, runner,
                            "pass 2: HC scores between metrics")
-        lift = np.kron(np.eye(len(design.y)), reparametrisation(design, self.covariate_means))
-        scale = small_sample_factor(self.covariance, self.nobs, k)
-        between = lift @ sandwich(solution.projection, meat, scale) @ lift.T
+        between = _centred_covariance(design, _Passes(self.moments, solution, meat, None, 0, {}),
+                                      self.covariance, reparametrisation(design, self.covariate_means))
         cov = self.cov.copy()
         for a, b in pairs:
             rows, cols = slice(a * k, (a + 1) * k), slice(b * k, (b + 1) * k)
             cov[rows, cols], cov[cols, rows] = between[rows, cols], between[cols, rows]
-        cov = (cov + cov.T) / 2.0
         cov.setflags(write=False)
         return replace(self, cov=cov, cross_metric_covariance=not np.isnan(cov).any(),
                        queries=tuple(runner.records))
@@ -394,9 +401,7 @@ class LinearModel(ModelResultsMixin):
         t = reparametrisation(design, means)
         params = t @ passes.solution.params
         params[0] += np.array([design.columns[y].shift for y in design.y])
-        lift = np.kron(np.eye(len(design.y)), t)
-        cov = lift @ _basis_covariance(design, passes, covariance) @ lift.T
-        cov = (cov + cov.T) / 2.0
+        cov = _centred_covariance(design, passes, covariance, t)
         if not passes.cross_metric:
             cov = without_cross_metric_blocks(cov, len(design.y))
         for array in (params, cov):
