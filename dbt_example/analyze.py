@@ -8,8 +8,24 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import warehouse_causal as wc
+from warehouse_causal.backends import table_exists
+
+TABLE = "experiment_effects"
+#: Every row this step writes carries this value; a table without it belongs to someone else.
+MARKER = f"warehouse_causal {wc.__version__}"
+
+
+def write_effects(con: Any, frame: Any) -> None:
+    """Write ``frame`` as ``experiment_effects``, replacing only a table this step wrote before (it
+    has the ``analysed_by`` column); a user's own table of that name is never replaced."""
+    if table_exists(con, TABLE) and "analysed_by" not in con.table(TABLE).columns:
+        raise SystemExit(
+            f"{TABLE!r} already exists and was not written by this analysis step; rename or drop it "
+            "first (it is left untouched).")
+    con.create_table(TABLE, frame, overwrite=True)
 
 
 def main(path: str) -> int:
@@ -22,7 +38,7 @@ def main(path: str) -> int:
     pre_revenue = wc.Metric("pre_revenue", value="SUM(amount)", window=(-28, 0), **common)
     model = exp.add_metric(revenue, [pre_revenue, "tenure"]).fit(wc.LinearModel)
     effects = model.infer_effect(condition_on=["tenure > 5"])
-    con.create_table("experiment_effects", effects.to_pandas(), overwrite=True)
+    write_effects(con, effects.to_pandas().assign(analysed_by=MARKER))
     print(effects)
     return 0
 

@@ -61,7 +61,7 @@ def test_decide_errors() -> None:
     effects = _effects([("conversion", "A", 0.05, 0.01)])
     with pytest.raises(wc.InvalidParameterError, match=r"decide needs effects on \['revenue'\]"):
         effects.decide("revenue")
-    with pytest.raises(wc.InvalidParameterError, match="must be a non-zero number"):
+    with pytest.raises(wc.InvalidParameterError, match=r"must give .conversion. a finite non-zero number"):
         effects.decide("conversion", {"conversion": 0})
     with pytest.raises(wc.InvalidParameterError, match="The 'evidence' parameter"):
         effects.decide("conversion", evidence="bayes")

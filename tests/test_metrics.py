@@ -93,7 +93,7 @@ def test_units_in_several_arms_are_flagged() -> None:
     ({"value": "SUM(amount)", "unit": "user_id", "window": (0, 7)}, wc.InvalidParameterError,
      "needs 'time'"),
     ({"value": "SUM(amount)", "unit": "user_id", "window": (7, 0), "time": "event_at",
-      "exposure": "exposed_at"}, wc.InvalidParameterError, "must be before end"),
+      "exposure": "exposed_at"}, wc.InvalidParameterError, "finite numbers and start < end"),
 ])
 def test_metric_errors(kwargs: dict, error: type, message: str) -> None:
     assignment, events = _tables(2)

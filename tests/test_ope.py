@@ -99,7 +99,8 @@ def test_policy_errors() -> None:
         model.evaluate_policy("CASE WHEN x > 0 THEN 5 ELSE 0 END")
     with pytest.raises(wc.ExpressionError, match="returns string, but the logged actions are int64"):
         model.evaluate_policy("CASE WHEN x > 0 THEN 'b' ELSE 'a' END")
-    with pytest.raises(wc.InvalidParameterError, match="The 'alpha' parameter of evaluate_policy"):
+    bad_alpha = r"The 'alpha' parameter of LinearModel\.evaluate_policy"
+    with pytest.raises(wc.InvalidParameterError, match=bad_alpha):
         model.evaluate_policy(POLICY, alpha=1.5)
     no_propensity = wc.ExperimentData(wc.table(df), intent_to_treat="a").add_metric("r").fit(wc.LinearModel)
     with pytest.raises(wc.DesignError, match=r"needs the logging probability: ExperimentData\(propensity"):

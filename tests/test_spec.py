@@ -111,7 +111,7 @@ def test_too_many_levels(df: pd.DataFrame) -> None:
 
 def test_bad_covariance_option(exp: wc.ExperimentData) -> None:
     message = ("The 'covariance' parameter of LinearModel.fit must be one of 'iid', 'HC0', 'HC1', 'HC2', "
-               "'HC3', 'CR0', 'CR1'. Got 'HC4' instead.")
+               "'HC3', 'CR0', 'CR1' or None. Got 'HC4' instead.")
     with pytest.raises(wc.InvalidParameterError, match=message.replace("(", r"\(").replace(".", r"\.")):
         exp.add_metric("y").fit(wc.LinearModel, covariance="HC4")
 

@@ -57,7 +57,9 @@ def load_spec(path: str | Path) -> dict[str, Any]:
 
 
 def _table(spec: dict[str, Any], base: Path) -> Any:
-    con = wc.connect(base / spec["connection"] if spec.get("connection") else None)
+    connection = spec.get("connection")
+    target = None if not connection or connection == ":memory:" else base / connection
+    con = wc.connect(target, read_only=target is not None)  # an analysis writes nothing
     source = spec["table"]
     if isinstance(source, dict) and "parquet" in source:
         return con.read_parquet(str(base / source["parquet"]))

@@ -27,11 +27,12 @@ from ibis.backends import BaseBackend
 from numpy.typing import NDArray
 
 from warehouse_causal.errors import InvalidParameterError, UnsupportedBackendError
+from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, check_param
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["QueryRecord", "QueryRunner", "connect", "table", "to_sql"]
+__all__ = ["QueryRecord", "QueryRunner", "connect", "table", "table_exists", "to_sql"]
 
 logger = logging.getLogger("warehouse_causal")
 
@@ -39,14 +40,29 @@ logger = logging.getLogger("warehouse_causal")
 SLOW_QUERY_SECONDS = 2.0
 
 
-def connect(target: str | Path | BaseBackend | None = None, *, threads: int | None = None) -> BaseBackend:
-    """Return an ibis backend: in-memory DuckDB (default), a DuckDB file path, or the given backend."""
+def connect(target: str | Path | BaseBackend | None = None, *, threads: int | None = None,
+            read_only: bool = False) -> BaseBackend:
+    """Return an ibis backend: in-memory DuckDB (default, also for ``":memory:"``), a DuckDB file
+    path, or the given backend.
+
+    ``read_only=True`` opens an existing DuckDB file read-only (the CLI and agents do: an analysis
+    writes nothing), and a missing file is an error instead of a new empty database.
+    """
+    owner = "connect"
+    check_param(threads, "threads", owner, Integer(1, 1024), NONE)
+    check_param(read_only, "read_only", owner, BOOLEAN)
     if isinstance(target, BaseBackend):
         return target
-    if target is None:
+    if target is None or str(target) == ":memory:":
         con = ibis.duckdb.connect()
     elif isinstance(target, (str, Path)):
-        con = ibis.duckdb.connect(str(target))
+        path = Path(target)
+        if read_only and not path.is_file():
+            raise InvalidParameterError(
+                f"The 'target' parameter of connect names {str(path)!r}, which is not an existing DuckDB "
+                "file; check the path (nothing was created)."
+            )
+        con = ibis.duckdb.connect(str(path), read_only=read_only)
     else:
         raise InvalidParameterError(
             "The 'target' parameter of connect must be None, a DuckDB file path or an ibis backend. "
@@ -57,17 +73,34 @@ def connect(target: str | Path | BaseBackend | None = None, *, threads: int | No
     return con
 
 
+def table_exists(con: BaseBackend, name: str) -> bool:
+    """Whether ``con`` resolves ``name`` to a table or view (temporary ones included)."""
+    try:
+        con.table(name)
+    except ibis_errors.TableNotFound:
+        return False
+    return True
+
+
 def table(data: Any, name: str | None = None, con: BaseBackend | None = None) -> ir.Table:
     """Register a pandas DataFrame or pyarrow Table and return it as an ibis table.
 
     With ``con`` the frame is copied into a new temporary table of that backend (named ``name`` or
     ``wc_<random>``); without it, it becomes an ibis memtable run by the default DuckDB backend.
-    An existing table is never replaced.
+    An existing table is never replaced or shadowed: a ``name`` the connection already resolves is
+    an error.
     """
+    owner = "table"
+    check_param(name, "name", owner, InstanceOf(str, "a table name"), NONE)
     if isinstance(data, ir.Table):
         return data
     if con is None:
         return ibis.memtable(data)
+    if name is not None and table_exists(con, name):
+        raise InvalidParameterError(
+            f"The 'name' parameter of table is {name!r}, a table that already exists in this connection; "
+            "a temporary table would shadow it. Pick another name (or leave it out for a fresh one)."
+        )
     name = name or f"wc_{uuid.uuid4().hex[:12]}"
     return con.create_table(name, data, temp=True)
 

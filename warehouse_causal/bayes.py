@@ -21,9 +21,9 @@ from warehouse_causal.algebra.bayes import MultivariateT, nig_posterior, prob_be
 from warehouse_causal.delta import segment_rows
 from warehouse_causal.errors import DesignError, InvalidParameterError
 from warehouse_causal.models import LinearModel, reparametrisation
-from warehouse_causal.moments import INTERCEPT
 from warehouse_causal.policy import CovariateColumn, RewardDistribution, RewardModel
 from warehouse_causal.spec import ModelSpec
+from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
 
 __all__ = ["BayesianLinearRegression", "NormalInverseGamma", "PosteriorEffects"]
 
@@ -54,15 +54,15 @@ class NormalInverseGamma:
         return cls(scale=None, a=0.0, b=0.0, flat_sigma=True)
 
     def arrays(self, terms: tuple[str, ...]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """(μ0, Λ0) over ``terms``; the intercept is always flat."""
+        """(μ0, Λ0) over ``terms`` (the intercept first, always flat)."""
         def pick(value: Any, term: str, default: Any) -> Any:
             return value.get(term, default) if isinstance(value, dict) else value
 
         unknown = [t for v in (self.mean, self.scale) if isinstance(v, dict) for t in v if t not in terms]
         if unknown:
             raise InvalidParameterError(f"The prior names unknown terms {unknown}; terms are {list(terms)}.")
-        mu0 = np.array([0.0 if t == INTERCEPT else float(pick(self.mean, t, 0.0)) for t in terms])
-        scale = [None if t == INTERCEPT else pick(self.scale, t, None) for t in terms]
+        mu0 = np.array([0.0 if j == 0 else float(pick(self.mean, t, 0.0)) for j, t in enumerate(terms)])
+        scale = [None if j == 0 else pick(self.scale, t, None) for j, t in enumerate(terms)]
         lambda0 = np.diag([0.0 if s is None else 1.0 / float(s) ** 2 for s in scale])
         return mu0, lambda0
 
@@ -70,7 +70,7 @@ class NormalInverseGamma:
 def _weak_prior(model: LinearModel, xtx_design: NDArray[np.float64]) -> NormalInverseGamma:
     sum_w = model.moments.sum_w
     scale = {t: float(np.sqrt(sum_w / (WEAK_PRIOR_WEIGHT * xtx_design[j, j])))
-             for j, t in enumerate(model.terms) if t != INTERCEPT and xtx_design[j, j] > 0}
+             for j, t in enumerate(model.terms) if j > 0 and xtx_design[j, j] > 0}
     return NormalInverseGamma(scale=scale)
 
 
@@ -150,6 +150,7 @@ class PosteriorEffects:
 
         return pd.DataFrame(self.to_dicts())
 
+    @validated("PosteriorEffects.infer_rank", draws=Integer(1, 10**8), seed=Integer(0))
     def infer_rank(self, draws: int = 200_000, seed: int = 0) -> Any:
         """P(each arm, control included, is best) per metric and segment (exact for two arms)."""
         import pandas as pd
@@ -187,6 +188,8 @@ class BayesianLinearRegression:
     reward_model: RewardModel = field(repr=False, compare=False)
 
     @classmethod
+    @validated("BayesianLinearRegression.fit", interacted=BOOLEAN,
+               strategy=Options("auto", "moments", "compressed"), alpha=Real(0, 1))
     def _fit(cls, spec: ModelSpec, prior: NormalInverseGamma | None = None, interacted: bool = True,
              strategy: str = "auto", alpha: float = 0.05) -> BayesianLinearRegression:
         exp = spec.experiment
@@ -220,6 +223,8 @@ class BayesianLinearRegression:
                              "ci_lower": float(lo[j]), "ci_upper": float(hi[j])})
         return pd.DataFrame(rows)
 
+    @validated("BayesianLinearRegression.infer_effect", over=(InstanceOf(str, "a column name"), NONE),
+               alpha=(Real(0, 1), NONE))
     def infer_effect(self, condition_on: Any = None, *, over: str | None = None,
                      alpha: float | None = None) -> PosteriorEffects:
         """Posterior effects of every arm on every metric, overall and per segment (delta vectors)."""

@@ -2,7 +2,8 @@
 calibrate_with="human_score")`` then ``model.calibrated_effect()``.
 
 One GROUP BY over the assignment arms returns, per calibrated metric, the sums of the audited rows
-(human label not NULL) and the unaudited rows; :mod:`warehouse_causal.algebra.ppi` does the rest.
+(human label not NULL) and the unaudited rows, both scores shifted by the judge metric's K;
+:mod:`warehouse_causal.algebra.ppi` does the rest.
 Effects are differences in arm means (covariates are not used) for each of: the raw judge,
 the audit only, PPI and PPI++.
 """
@@ -19,6 +20,7 @@ import scipy.stats
 from warehouse_causal.algebra.ppi import ArmSums, audit_mean, judge_mean, ppi_lambda, ppi_mean
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.errors import DesignError
+from warehouse_causal.moments import shifted
 
 if TYPE_CHECKING:
     from warehouse_causal.models import LinearModel
@@ -47,7 +49,11 @@ def _query(model: LinearModel) -> ir.Table:
     aggs: dict[str, ir.Value] = {}
     for i, (metric, human) in enumerate(model.spec.calibration):
         term = next(m for m in model.spec.metrics if m.label == metric)
-        s, y = term.expr.cast("float64"), t[human].cast("float64")
+        # Judge and human scores share a scale, so both are shifted by the judge metric's K (the
+        # shared shift helper): the sums of squares then do not cancel, and the effects, which are
+        # differences of arm means, are unchanged.
+        shift = model.design.columns[metric].shift
+        s, y = shifted(term.expr, shift), shifted(t[human], shift)
         audited, unaudited = y.notnull(), y.isnull()
         aggs.update({
             f"n_{i}": audited.cast("int64").sum(), f"sy_{i}": y.sum(), f"ss_{i}": s.sum(where=audited),

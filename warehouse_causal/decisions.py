@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from warehouse_causal.diagnostics import BALANCE_P, BALANCE_SMD, MIN_CLUSTERS, WEAK_F
 from warehouse_causal.errors import InvalidParameterError, check_option
 from warehouse_causal.experiment import SRM_ALPHA
+from warehouse_causal.validation import Real
 
 if TYPE_CHECKING:
     from warehouse_causal.effects import Effects
@@ -80,12 +81,15 @@ class Decision:
 
 
 def _bound(metric: str, tolerance: Any) -> tuple[str, float]:
-    if isinstance(tolerance, tuple) and len(tolerance) == 2 and tolerance[0] in (">", "<"):
+    finite = Real()
+    if (isinstance(tolerance, tuple) and len(tolerance) == 2 and tolerance[0] in (">", "<")
+            and finite.accepts(tolerance[1])):
         return tolerance[0], float(tolerance[1])
-    if isinstance(tolerance, (int, float)) and tolerance != 0:
+    if finite.accepts(tolerance) and tolerance != 0:
         return (">" if tolerance < 0 else "<"), float(tolerance)
     raise InvalidParameterError(
-        f"The guardrail for {metric!r} must be a non-zero number or ('>', t) / ('<', t); got {tolerance!r}."
+        f"The 'guardrails' parameter of Effects.decide must give {metric!r} a finite non-zero number or "
+        f"('>', t) / ('<', t) with a finite t. Got {tolerance!r} instead."
     )
 
 

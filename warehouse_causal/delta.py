@@ -45,7 +45,7 @@ from warehouse_causal.errors import (
     check_option,
 )
 from warehouse_causal.grouped import sort_cells
-from warehouse_causal.moments import INTERCEPT, category_levels
+from warehouse_causal.moments import category_levels
 from warehouse_causal.segments import (
     Segment,
     cell_masks,
@@ -130,7 +130,7 @@ def _vectors(model: LinearModel, means: NDArray[np.float64]) -> tuple[NDArray, N
                 d = np.zeros(n_params)
                 b = np.zeros(n_params)
                 d[m * k + index[arm_term]] = 1.0
-                b[m * k + index[INTERCEPT]] = 1.0
+                b[m * k + index[design.intercept]] = 1.0
                 for label, arm, cov in design.interactions:
                     if arm == arm_term:
                         d[m * k + index[label]] = means[s, cov_index[cov]]

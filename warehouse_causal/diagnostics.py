@@ -10,7 +10,7 @@ import numpy as np
 
 from warehouse_causal.algebra.diagnostics import first_stage_f, standardized_difference
 from warehouse_causal.errors import CovariateImbalanceWarning, DesignWarning, WeakInstrumentWarning
-from warehouse_causal.moments import INTERCEPT, Design, Moments
+from warehouse_causal.moments import Design, Moments
 
 __all__ = [
     "BALANCE_P",
@@ -80,13 +80,14 @@ def balance_table(design: Design, moments: Moments) -> tuple[BalanceRow, ...]:
     """Covariate means by instrument (assignment) arm; warns on a likely post-treatment covariate."""
     if not design.covariates:
         return ()
-    sum_w = moments.block([INTERCEPT], [INTERCEPT])[0, 0]
+    one = design.intercept
+    sum_w = moments.block([one], [one])[0, 0]
     rows = []
     for arm in design.instruments:
         w_arm = moments.block([arm], [arm])[0, 0]  # Σ w d² = Σ w d for a dummy
         w_control = sum_w - sum(moments.block([a], [a])[0, 0] for a in design.instruments)
         for cov in design.covariates:
-            total = moments.block([INTERCEPT], [cov])[0, 0]
+            total = moments.block([one], [cov])[0, 0]
             in_arm = moments.block([arm], [cov])[0, 0]
             in_any = sum(moments.block([a], [cov])[0, 0] for a in design.instruments)
             mean_all = total / sum_w

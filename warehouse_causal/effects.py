@@ -8,6 +8,7 @@ cov → L·cov·L'.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -21,6 +22,7 @@ from warehouse_causal.algebra.sandwich import quadratic_form
 from warehouse_causal.backends import QueryRecord
 from warehouse_causal.errors import InvalidParameterError
 from warehouse_causal.segments import ALL
+from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, MappingOf, Real, validated
 
 __all__ = ["COLUMNS", "Effects", "Sequential"]
 
@@ -180,6 +182,8 @@ class Effects:
         new_queries = model.queries[len(self.model.queries):]
         return replace(self, cov=(cov + cov.T) / 2.0, model=model, queries=self.queries + new_queries)
 
+    @validated("Effects.project", mix=MappingOf(Real(), "a non-empty mapping of segment to weight"),
+               name=InstanceOf(str, "a string"))
     def project(self, mix: dict[Any, float], name: str = "projection") -> Effects:
         """Effects re-weighted to a future mix of segments: Σ_s weight_s · effect_s per (metric, arm).
 
@@ -210,6 +214,8 @@ class Effects:
         n = [max(base.n)] * len(pairs)
         return base._mapped(weights, [p[0] for p in pairs], [p[1] for p in pairs], [name] * len(pairs), n)
 
+    @validated("Effects.combine", weights=MappingOf(Real(), "a non-empty mapping of metric to weight"),
+               name=InstanceOf(str, "a string"))
     def combine(self, weights: dict[str, float], name: str) -> Effects:
         """A linear combination across metrics, per arm and segment (e.g. net value)."""
         unknown = [m for m in weights if m not in self.metric]
@@ -232,6 +238,9 @@ class Effects:
             combined = self._with_metric_covariance(used)._mapped(matrix, *labels)
         return replace(combined, model=None, gradient=None)
 
+    @validated("Effects.decide", primary=InstanceOf(str, "a metric name"),
+               guardrails=(InstanceOf(Mapping, "a mapping of metric to tolerance"), NONE),
+               higher_is_better=BOOLEAN, segment=InstanceOf(str, "a segment label"))
     def decide(self, primary: str, guardrails: dict[str, Any] | None = None, *,
                higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all") -> Any:
         """Ship / don't ship / inconclusive per arm (rules in :mod:`warehouse_causal.decisions`)."""

@@ -7,6 +7,7 @@ and carries attributes (``column``, ``terms`` …) so programs and agents can ac
 from __future__ import annotations
 
 import difflib
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "WarehouseCausalWarning",
     "WeakInstrumentWarning",
     "check_alpha",
+    "check_case_distinct",
     "check_option",
     "closest_name",
 ]
@@ -106,13 +108,31 @@ def closest_name(name: str, candidates: Iterable[str]) -> str | None:
     return lowered[match[0]] if match else None
 
 
-def check_alpha(value: Any, owner: str) -> float:
-    """Return ``value`` when it is a float in (0, 1); raise InvalidParameterError otherwise."""
-    if not (isinstance(value, float) and 0.0 < value < 1.0):
-        raise InvalidParameterError(
-            f"The 'alpha' parameter of {owner} must be a float in (0, 1). Got {value!r} instead."
+def check_case_distinct(name: str, columns: Iterable[str], role: str) -> None:
+    """Refuse a column ``name`` that another column of the table equals up to case.
+
+    SQL engines fold (DuckDB, Snowflake unquoted) or compare identifiers case-insensitively, so with
+    columns ``y`` and ``Y`` a query for ``"Y"`` may read ``y``: a silent wrong answer. Such a name
+    is ambiguous, and the error lists the candidates.
+    """
+    twins = sorted(c for c in columns if c.lower() == name.lower())
+    if len(twins) > 1:
+        raise SchemaError(
+            f"The {role} {name!r} is ambiguous: the table has columns {twins}, which differ only by "
+            "case, and SQL engines match identifiers case-insensitively. Rename one of them first "
+            f"(e.g. t.rename({{'{twins[-1]}_2': '{twins[-1]}'}})).",
+            column=name,
         )
-    return value
+
+
+def check_alpha(value: Any, owner: str) -> float:
+    """Return ``value`` as a float when it is a finite real number in (0, 1) (numpy floats too);
+    raise InvalidParameterError otherwise."""
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 < float(value) < 1.0):
+        raise InvalidParameterError(
+            f"The 'alpha' parameter of {owner} must be a finite number in (0, 1). Got {value!r} instead."
+        )
+    return float(value)
 
 
 def check_option(value: Any, name: str, owner: str, options: Iterable[Any]) -> Any:

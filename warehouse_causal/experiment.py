@@ -7,6 +7,7 @@ propensities and weights, and the arm counts for the sample-ratio test, before a
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,9 +22,9 @@ from warehouse_causal.errors import (
     InvalidParameterError,
     SampleRatioMismatchWarning,
     SchemaError,
-    check_option,
 )
 from warehouse_causal.terms import check_columns
+from warehouse_causal.validation import NONE, InstanceOf, MappingOf, Options, Real, check_param
 
 __all__ = ["SRM_ALPHA", "DesignSummary", "ExperimentData"]
 
@@ -139,7 +140,16 @@ class ExperimentData:
                 "The 'table' parameter of ExperimentData must be an ibis Table (use wc.table(df) "
                 f"for a pandas or pyarrow frame). Got {type(self.table).__name__} instead."
             )
-        check_option(self.noncompliance, "noncompliance", "ExperimentData", get_args(Noncompliance))
+        owner, column = "ExperimentData", InstanceOf(str, "a column name")
+        check_param(self.intent_to_treat, "intent_to_treat", owner, column)
+        for role in ("treated", "propensity", "instrument", "cluster_by", "weights"):
+            check_param(getattr(self, role), role, owner, column, NONE)
+        check_param(self.noncompliance, "noncompliance", owner, Options(*get_args(Noncompliance)))
+        check_param(self.runner, "runner", owner, InstanceOf(QueryRunner, "a wc QueryRunner"))
+        if self.expected_split is not None:
+            split = check_param(self.expected_split, "expected_split", owner, MappingOf(
+                Real(0, math.inf), "a mapping of arm to planned share (each a finite number > 0)"))
+            object.__setattr__(self, "expected_split", split)
         roles = {
             "intent_to_treat": self.intent_to_treat,
             "treated": self.treated,
@@ -208,6 +218,8 @@ class ExperimentData:
         """
         from warehouse_causal.spec import ModelSpec
 
+        check_param(calibrate_with, "calibrate_with", "ExperimentData.add_metric",
+                    InstanceOf(str, "a column name"), NONE)
         if exogeneous_covariates is not None and exogenous_covariates is not None:
             raise InvalidParameterError(
                 "Pass covariates as 'exogeneous_covariates' or its alias 'exogenous_covariates', "

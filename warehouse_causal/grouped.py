@@ -28,6 +28,7 @@ shift is there for; the exact mean is not needed), so a fit reads the fact data 
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
-from warehouse_causal.errors import DesignError
+from warehouse_causal.errors import DesignError, PrecisionWarning
 from warehouse_causal.moments import (
     BasisColumn,
     Cells,
@@ -62,6 +63,7 @@ from warehouse_causal.moments import (
 from warehouse_causal.spec import ModelSpec
 
 __all__ = [
+    "CANCELLATION_RATIO",
     "IN_PROCESS_BACKENDS",
     "MAX_CLUSTER_CELLS",
     "MAX_CLUSTER_VALUES",
@@ -75,6 +77,7 @@ __all__ = [
     "cluster_meat_from_cells",
     "cluster_meat_query",
     "clusters_with_several_arms",
+    "constant_metric_error",
     "grouped_moments",
     "hc_meat_query",
     "levels_from_cells",
@@ -83,9 +86,12 @@ __all__ = [
     "outer_of_cluster_sums",
     "pass1_query",
     "probe",
+    "provisional_centre",
     "read_hc_meat",
     "read_moments",
+    "recentred_shifts",
     "sort_cells",
+    "warn_precision",
 ]
 
 #: Rows read by the probe that picks the provisional shifts.
@@ -129,8 +135,10 @@ def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
     terms = _numeric_terms(spec)
     covariates = {t.label for t in spec.covariates}
     categorical = [t for t in spec.covariates if t.categorical]
+    integer = [i for i, t in enumerate(terms) if t.expr.type().is_integer()]
     projected = spec.experiment.table.select(
         **{f"v_{i}": t.expr.cast("float64") for i, t in enumerate(terms)},
+        **{f"r_{i}": terms[i].expr.cast("int64") for i in integer},
         **{f"c_{i}": t.expr for i, t in enumerate(categorical)},
     ).limit(PROBE_ROWS)
     aggs: dict[str, ir.Value] = {"n": projected.count()}
@@ -138,18 +146,103 @@ def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
         aggs[f"levels_{i}"] = projected[f"c_{i}"].nunique()
     for i, term in enumerate(terms):
         aggs[f"mean_{i}"] = projected[f"v_{i}"].mean()
+        aggs[f"sd_{i}"] = projected[f"v_{i}"].std(how="pop")
         if term.label in covariates:
             aggs[f"distinct_{i}"] = projected[f"v_{i}"].nunique()
+    for i in integer:
+        aggs[f"min_{i}"] = projected[f"r_{i}"].min()
     row = runner.run(projected.aggregate(**aggs), f"probe (first {PROBE_ROWS:,} rows: shifts)")[0]
-    shifts = {}
-    for i, term in enumerate(terms):
-        mean = row[f"mean_{i}"]
-        # Rounded: any centre near the mean does the job, and a short literal is stable across
-        # runs (parallel sums may change the last bits of the mean).
-        shifts[term.label] = float(f"{mean:.6g}") if mean is not None and np.isfinite(mean) else 0.0
+    shifts = {
+        term.label: provisional_centre(row[f"mean_{i}"], row[f"sd_{i}"], row.get(f"min_{i}"), i in integer)
+        for i, term in enumerate(terms)
+    }
     distinct = {t.label: int(row[f"distinct_{i}"] or 0) for i, t in enumerate(terms) if t.label in covariates}
     levels = {t.label: int(row[f"levels_{i}"] or 0) for i, t in enumerate(categorical)}
     return Probe(shifts, distinct, levels)
+
+
+def provisional_centre(mean: float | None, sd: float | None, minimum: int | None, integer: bool
+                       ) -> float | int:
+    r"""A shift K inside the data's range, exactly representable where the backend subtracts it.
+
+    Sums of squares around K lose about :math:`\log_{10}(1 + (ar g - K)^2/s^2)` of float64's 16
+    digits (stack notes §5), so K is the probe mean rounded to a millionth of the probe's standard
+    deviation (exact collinearities between shifted columns stay exact to that order), or to 1e-12
+    of the mean when that is coarser: a literal that repeats across runs, as the mean's last-bit
+    jitter is far below it. Integer columns get an integer K (their
+    subtraction happens before the cast, see :func:`moments.shifted`): the rounded mean, or beyond
+    2**53, where the float mean is inexact, the probe's minimum.
+    """
+    if mean is None or not np.isfinite(mean):
+        return 0 if integer else 0.0
+    if integer:
+        return round(mean) if abs(mean) < 2.0**53 or minimum is None else int(minimum)
+    if sd is None or not np.isfinite(sd) or sd <= 0:
+        return float(mean)
+    digits = 6 - int(np.floor(np.log10(sd)))
+    if mean != 0:
+        digits = min(digits, 12 - int(np.floor(np.log10(abs(mean)))))
+    return float(round(mean, digits))
+
+
+#: Past this ratio (mean − K)² / variance, which costs 6 of float64's 16 digits, a pass whose
+#: probe-chosen shifts were poor (rows sorted by the metric, say) runs again around the mean it found.
+CANCELLATION_RATIO = 1e6
+
+
+def recentred_shifts(rows: list[dict[str, Any]], terms: Sequence[Any], shifts: dict[str, float | int],
+                     aliases: Sequence[tuple[str, str]]) -> dict[str, float | int]:
+    r"""The terms whose cell sums show catastrophic cancellation, with a better shift for each.
+
+    ``aliases`` holds the (Σw·g, Σw·g²) aliases of each term; :math:`m = \sum wg/\sum w` and
+    :math:`v = \sum wg^2/\sum w - m^2` are the weighted mean and variance around the shift. A term
+    is re-centred when :math:`m^2 > ` ``CANCELLATION_RATIO`` · v; a term constant at its shift
+    (:math:`\sum wg^2 = 0`) is exact and left alone.
+    """
+    sum_w = sum(float(r["sw"] or 0.0) for r in rows)
+    better: dict[str, float | int] = {}
+    for term, (first, second) in zip(terms, aliases, strict=True):
+        s = sum(float(r[first] or 0.0) for r in rows)
+        ss = sum(float(r[second] or 0.0) for r in rows)
+        if ss == 0.0 or sum_w <= 0.0:
+            continue
+        mean = s / sum_w
+        variance = ss / sum_w - mean * mean
+        if variance <= 0.0 or mean * mean > CANCELLATION_RATIO * variance:
+            shift = shifts[term.label]
+            integer = isinstance(shift, int)
+            spread = float(np.sqrt(max(variance, 0.0)))
+            centre = provisional_centre(float(shift) + mean, spread, None, integer)
+            if integer:
+                centre = shift + round(mean)  # exact integer arithmetic, also beyond 2**53
+            if centre != shift:
+                better[term.label] = centre
+    return better
+
+
+def warn_precision(terms: Iterable[str]) -> None:
+    """Cancellation that re-centring did not cure: say which terms may have lost digits."""
+    warnings.warn(
+        f"The sums of {sorted(terms)} still cancel catastrophically after re-centring: their "
+        "estimates may have lost digits. Subtract a typical value from these columns first.",
+        PrecisionWarning, stacklevel=6,
+    )
+
+
+def constant_metric_error(rows: list[dict[str, Any]], metrics: Sequence[Any],
+                          aliases: Sequence[tuple[str, str]]) -> DesignError | None:
+    """A metric with no variation (every row equal, up to rounding) has effect 0 with standard error
+    0 and an undefined p-value: an error that names it, as constant covariates get."""
+    sum_w = sum(float(r["sw"] or 0.0) for r in rows)
+    for term, (first, second) in zip(metrics, aliases, strict=True):
+        s = sum(float(r[first] or 0.0) for r in rows)
+        ss = sum(float(r[second] or 0.0) for r in rows)
+        mean_square = ss / sum_w if sum_w > 0 else 0.0
+        if mean_square - (s / sum_w) ** 2 <= 8 * np.finfo(float).eps * mean_square:
+            return DesignError(
+                f"The metric {term.label!r} is constant (it takes one value in every row): its effect "
+                "is 0 with no uncertainty, so there is nothing to test. Drop it, or check the column.")
+    return None
 
 
 # -- pass 1 ------------------------------------------------------------------------------------
@@ -240,14 +333,32 @@ def _gram(cells: Cells, columns: Sequence[BasisColumn], products: dict[tuple[str
     return matrix
 
 
-def grouped_moments(spec: ModelSpec, shifts: dict[str, float], runner: QueryRunner
+def grouped_moments(spec: ModelSpec, shifts: dict[str, float | int], runner: QueryRunner
                     ) -> tuple[list[dict[str, Any]], Prepared, ir.Table]:
-    """Run the grouped pass 1 and check it; returns (cell rows, what the layout needs, query)."""
-    query = pass1_query(spec, shifts)
-    rows = sort_cells(runner.run(query, "pass 1: cross products by design cell"))
-    if not rows:
-        raise DesignError("The experiment table is empty.")
-    _check_cells(rows, spec, runner)
+    """Run the grouped pass 1 and check it; returns (cell rows, what the layout needs, query).
+
+    When the sums show catastrophic cancellation (the probe's rows were unlike the rest), pass 1
+    runs once more around the means it found (:func:`recentred_shifts`)."""
+    terms = _numeric_terms(spec)
+    aliases = [(f"s_{i}", f"ss_{i}_{i}") for i in range(len(terms))]
+    for attempt in range(2):
+        query = pass1_query(spec, shifts)
+        rows = sort_cells(runner.run(query, "pass 1: cross products by design cell"
+                                     + (" (re-centred)" if attempt else "")))
+        if not rows:
+            raise DesignError("The experiment table is empty.")
+        _check_cells(rows, spec, runner)
+        better = recentred_shifts(rows, terms, shifts, aliases)
+        if not better:
+            break
+        if attempt:
+            warn_precision(better)
+        else:
+            shifts = {**shifts, **better}
+    n_covariates = len(terms) - len(spec.metrics)
+    constant = constant_metric_error(rows, spec.metrics, aliases[n_covariates:])
+    if constant is not None:
+        raise constant
     prepared = Prepared(dict(shifts), levels_from_cells(rows, spec), sum(int(r["n"]) for r in rows))
     return rows, prepared, query
 

@@ -36,7 +36,6 @@ from warehouse_causal.algebra.paths import (
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.errors import DesignError, InvalidParameterError, check_option
 from warehouse_causal.moments import (
-    INTERCEPT,
     BasisColumn,
     Design,
     Moments,
@@ -49,6 +48,7 @@ from warehouse_causal.moments import (
     sum_of_products,
 )
 from warehouse_causal.terms import check_columns
+from warehouse_causal.validation import NONE, InstanceOf, Integer, Options, Real, validated
 
 if TYPE_CHECKING:
     from warehouse_causal.models import LinearModel
@@ -222,7 +222,7 @@ def _design(model: LinearModel, graph: CausalGraph, mediators: list[BasisColumn]
                           f"{list(model.arms)}. Filter the table to two arms first.")
     t = exp.table
     treatment = BasisColumn(graph.treatment, (t[exp.intent_to_treat] == exp.design.arms[1]).cast("float64"))
-    columns = {INTERCEPT: base.columns[INTERCEPT], graph.treatment: treatment}
+    columns = {base.intercept: base.columns[base.intercept], graph.treatment: treatment}
     columns.update({c: base.columns[c] for c in base.covariates})
     columns.update({m.label: m for m in mediators})
     columns[graph.outcome] = base.columns[graph.outcome]
@@ -283,7 +283,7 @@ def mediate(model: LinearModel, graph: Any, mediator: str | None = None, covaria
     else:
         design = _design(model, dag, _mediator_columns(model, dag, runner))
         moments = read_moments(runner.run(pass1_query(design), "mediation: cross products")[0], design)
-    base = (INTERCEPT, dag.treatment, *design.covariates)
+    base = (design.intercept, dag.treatment, *design.covariates)
     system = fit_paths(moments.matrix, moments.labels, dag.treatment, base, dag.nodes, float(moments.nobs))
     cluster = model.spec.experiment.cluster_by  # clustered whenever the design declares clusters
     if covariance == "classical":
@@ -342,6 +342,9 @@ class MediationSpec:
     model: Any = field(repr=False)
     graph: Any
 
+    @validated("mediate_effect", mediator=(InstanceOf(str, "a mediator name"), NONE),
+               covariance=Options(*COVARIANCES), sims=Integer(2, 10**8), seed=Integer(0),
+               alpha=(Real(0, 1), NONE))
     def mediate_effect(self, mediator: str | None = None, *, covariance: str = "robust", sims: int = 100_000,
                        seed: int = 0, alpha: float | None = None) -> MediationEffects:
         """Path effects, the direct effect, per-mediator totals and the total (``mediator`` filters).

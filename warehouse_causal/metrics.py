@@ -20,6 +20,7 @@ from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import DesignWarning, InvalidParameterError
 from warehouse_causal.sql_expressions import sql_to_ibis_aggregate
 from warehouse_causal.terms import check_columns
+from warehouse_causal.validation import NONE, InstanceOf, Real, check_param
 
 __all__ = ["Metric", "attach_metrics"]
 
@@ -49,6 +50,29 @@ class Metric:
     time: str | None = None
     exposure: str | None = None
     fill: float = 0.0
+
+    def __post_init__(self) -> None:
+        owner = "Metric"
+        check_param(self.name, "name", owner, InstanceOf(str, "a column name"))
+        check_param(self.source, "source", owner, InstanceOf(ir.Table, "an ibis table"))
+        check_param(self.value, "value", owner, InstanceOf(str, "a SQL aggregate"),
+                    InstanceOf(Callable, "a callable (source, where) -> ibis scalar"))  # type: ignore[arg-type]
+        pair = isinstance(self.unit, tuple) and len(self.unit) == 2
+        unit_ok = isinstance(self.unit, str) or (pair and all(isinstance(u, str) for u in self.unit))
+        if not unit_ok:
+            check_param(self.unit, "unit", owner, InstanceOf(str, "a column name or a (experiment, source) "
+                                                             "pair of column names"))
+        for role in ("time", "exposure"):
+            check_param(getattr(self, role), role, owner, InstanceOf(str, "a column name"), NONE)
+        fill = check_param(self.fill, "fill", owner, Real())
+        object.__setattr__(self, "fill", fill)
+        if self.window is not None:
+            window_ok = (isinstance(self.window, (tuple, list)) and len(self.window) == 2
+                         and all(Real().accepts(v) for v in self.window) and self.window[0] < self.window[1])
+            if not window_ok:
+                raise InvalidParameterError(
+                    f"The 'window' parameter of Metric must be (start, end) with finite numbers and start < "
+                    f"end. Got {self.window!r} instead.")
 
     @property
     def keys(self) -> tuple[str, str]:

@@ -30,6 +30,7 @@ from warehouse_causal.algebra import (
     two_stage_least_squares,
 )
 from warehouse_causal.algebra.linalg import solve_spd
+from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
 from warehouse_causal.algebra.sandwich import (
     CLUSTERED_TYPES,
     leverage_power,
@@ -55,7 +56,6 @@ from warehouse_causal.errors import (
     check_option,
 )
 from warehouse_causal.moments import (
-    INTERCEPT,
     Design,
     Moments,
     Prepared,
@@ -66,6 +66,7 @@ from warehouse_causal.moments import (
 from warehouse_causal.ope import PolicyEvaluation, evaluate_policy
 from warehouse_causal.results import ModelResultsMixin
 from warehouse_causal.spec import ModelSpec
+from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
 
 __all__ = ["LinearModel", "reparametrisation"]
 
@@ -98,7 +99,7 @@ def reparametrisation(design: Design, means: dict[str, float]) -> NDArray[np.flo
     index = {label: i for i, label in enumerate(design.x)}
     t = np.eye(len(design.x))
     for c in design.covariates:
-        t[index[INTERCEPT], index[c]] = means[c]
+        t[index[design.intercept], index[c]] = means[c]
     for label, arm, cov in design.interactions:
         t[index[arm], index[label]] = means[cov]
     return t
@@ -192,8 +193,8 @@ def _check_identified(design: Design) -> None:
 def _run_compressed(spec: ModelSpec, rows: list[dict[str, Any]], query: Any, shifts: dict[str, float],
                     interacted: bool, runner: QueryRunner, cluster: str | None,
                     covariance: str) -> tuple[Design, _Passes]:
-    """Moments and meats from the rows of the compressed cells query (one scan in all)."""
-    compression.check_cells(rows, spec, runner)
+    """Moments and meats from the rows of the compressed cells query (one scan in all), checked by
+    :func:`compression.check_cells`."""
     prepared = Prepared(dict(shifts), grouped.levels_from_cells(rows, spec),
                         sum(int(r["n"]) for r in rows))
     design = layout_design(spec, prepared, interacted)
@@ -212,6 +213,27 @@ def _run_compressed(spec: ModelSpec, rows: list[dict[str, Any]], query: Any, shi
     return design, _Passes(moments, solution, meat, None, 0, queries)
 
 
+def _recentred_cells(spec: ModelSpec, rows: list[dict[str, Any]], query: Any,
+                     shifts: dict[str, float | int], cluster: str | None, limit: int, runner: QueryRunner
+                     ) -> tuple[list[dict[str, Any]], Any, dict[str, float | int]]:
+    """The compressed cells, queried once more around better metric shifts when their sums cancel
+    catastrophically (see :func:`grouped.recentred_shifts`); constant metrics are refused."""
+    aliases = [(f"sy_{m}", f"syy_{m}_{m}") for m in range(len(spec.metrics))]
+    better = grouped.recentred_shifts(rows, spec.metrics, shifts, aliases)
+    if better:
+        shifts = {**shifts, **better}
+        query = compression.cells_query(spec, shifts, cluster, limit)
+        rows = grouped.sort_cells(runner.run(query, "compressed cells (re-centred)"))
+        compression.check_cells(rows, spec, runner)
+        still = grouped.recentred_shifts(rows, spec.metrics, shifts, aliases)
+        if still:
+            grouped.warn_precision(still)
+    constant = grouped.constant_metric_error(rows, spec.metrics, aliases)
+    if constant is not None:
+        raise constant
+    return rows, query, shifts
+
+
 def _run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy: str,
                 covariance: str, cluster: str | None, cross_metric: bool
                 ) -> tuple[Design, _Passes, str, str]:
@@ -226,12 +248,15 @@ def _run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy
         exp.design.nobs, weighted_leverage,
     )
     if attempt:
-        query = compression.cells_query(spec, found.shifts, cluster, limit)
+        shifts = found.shifts
+        query = compression.cells_query(spec, shifts, cluster, limit)
         rows = grouped.sort_cells(runner.run(query, "compressed cells"))
         if not rows:
             raise DesignError("The experiment table is empty.")
         if len(rows) <= limit:
-            design, passes = _run_compressed(spec, rows, query, found.shifts, interacted, runner,
+            compression.check_cells(rows, spec, runner)
+            rows, query, shifts = _recentred_cells(spec, rows, query, shifts, cluster, limit, runner)
+            design, passes = _run_compressed(spec, rows, query, shifts, interacted, runner,
                                              cluster, covariance)
             return design, passes, "compressed", f"{len(rows)} cells for {exp.design.nobs} rows"
         if strategy == "compressed":
@@ -323,6 +348,9 @@ class LinearModel(ModelResultsMixin):
     moments: Moments = field(repr=False, compare=False)
     cross_metric_covariance: bool = True
 
+    @validated("LinearModel.infer_effect", over=(InstanceOf(str, "a column name"), NONE), relative=BOOLEAN,
+               alpha=(Real(0, 1), NONE), planned_n=(Integer(2), NONE),
+               adjust=Options(*ADJUSTMENTS))
     def infer_effect(self, condition_on: Any = None, *, over: str | None = None, relative: bool = False,
                      alpha: float | None = None, planned_n: int | None = None,
                      adjust: str = "holm") -> Effects:
@@ -361,15 +389,19 @@ class LinearModel(ModelResultsMixin):
         return replace(self, cov=cov, cross_metric_covariance=not np.isnan(cov).any(),
                        queries=tuple(runner.records))
 
+    @validated("LinearModel.calibrated_effect", alpha=(Real(0, 1), NONE))
     def calibrated_effect(self, alpha: float | None = None) -> CalibratedEffects:
         """Raw-judge, audit-only, PPI and PPI++ effects of judge metrics added with ``calibrate_with``."""
         return calibrated_effect(self, alpha)
 
+    @validated("LinearModel.evaluate_policy", alpha=(Real(0, 1), NONE))
     def evaluate_policy(self, policy: Any, alpha: float | None = None) -> PolicyEvaluation:
         """Off-policy value of ``policy`` (IPS, SNIPS, DM, DR, logged); see :mod:`warehouse_causal.ope`."""
         return evaluate_policy(self, policy, alpha)
 
     @classmethod
+    @validated("LinearModel.fit", covariance=(Options(*COVARIANCE_TYPES), NONE), interacted=BOOLEAN,
+               strategy=Options(*get_args(Strategy)), alpha=Real(0, 1), cross_metric_covariance=BOOLEAN)
     def _fit(cls, spec: ModelSpec, covariance: str | None = None, interacted: bool = True,
              strategy: Strategy = "auto", alpha: float = 0.05,
              cross_metric_covariance: bool = True) -> LinearModel:
@@ -396,8 +428,9 @@ class LinearModel(ModelResultsMixin):
             check_clusters(passes.n_clusters, passes.mixed_clusters, exp.cluster_by)
         first_stage = first_stage_table(design, passes.moments)
         balance = balance_table(design, passes.moments)
-        sum_w = passes.moments.block([INTERCEPT], [INTERCEPT])[0, 0]
-        means = {c: float(passes.moments.block([INTERCEPT], [c])[0, 0] / sum_w) for c in design.covariates}
+        one = design.intercept
+        sum_w = passes.moments.block([one], [one])[0, 0]
+        means = {c: float(passes.moments.block([one], [c])[0, 0] / sum_w) for c in design.covariates}
         t = reparametrisation(design, means)
         params = t @ passes.solution.params
         params[0] += np.array([design.columns[y].shift for y in design.y])

@@ -66,10 +66,16 @@ MAX_LEVELS = 50
 DISCRETE_MAX_DISTINCT = 64
 
 
-def shifted(expr: ir.Value, shift: float) -> ir.Value:
-    """The float64 column minus its provisional shift K (no subtraction when K = 0)."""
+def shifted(expr: ir.Value, shift: float | int) -> ir.Value:
+    """The float64 column minus its provisional shift K (no subtraction when K = 0).
+
+    An integer column with an integer K is shifted in its own type and cast afterwards, so values
+    beyond 2**53 (where float64 has gaps wider than 1) keep every digit that differs between rows.
+    """
+    if isinstance(shift, int) and shift != 0 and expr.type().is_integer():
+        return (expr.cast("int64") - ibis.literal(shift, type="int64")).cast("float64")
     col = expr.cast("float64")
-    return col - shift if shift != 0.0 else col
+    return col - float(shift) if shift != 0 else col
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class BasisColumn:
 
     label: str
     expr: ir.Value | None
-    shift: float = 0.0
+    shift: float | int = 0.0
     source: str | None = None  # the covariate term this column comes from
     level: Any = None  # the category of a dummy column (None for numeric columns)
     #: The column factorised as Π [key == level] × numeric (the grouped passes use this):
@@ -113,6 +119,11 @@ class Design:
     def labels(self) -> tuple[str, ...]:
         """All basis labels in query order."""
         return tuple(self.columns)
+
+    @property
+    def intercept(self) -> str:
+        """The label of the intercept column (``Intercept`` unless a user term holds that name)."""
+        return self.x[0]
 
     @property
     def numeric_covariates(self) -> tuple[str, ...]:
@@ -198,7 +209,7 @@ class Moments:
 class Prepared:
     """What the design layout needs from the data: shifts, levels and rows."""
 
-    shifts: dict[str, float]  # term label -> provisional centre K (metrics and numeric covariates)
+    shifts: dict[str, float | int]  # term label -> provisional centre K (metrics, numeric covariates)
     levels: dict[str, tuple[Any, ...]]  # categorical covariate -> sorted levels (first = reference)
     nobs: int
 
@@ -246,46 +257,70 @@ def design_keys(spec: ModelSpec) -> dict[str, ir.Value]:
     return keys
 
 
-def _dummy(label: str, expr: ir.Value, level: Any) -> BasisColumn:
-    return BasisColumn(f"{label}[{level}]", (expr == level).cast("float64"), source=label, level=level,
+def _dummy(label: str, expr: ir.Value, level: Any, name: str) -> BasisColumn:
+    return BasisColumn(name, (expr == level).cast("float64"), source=label, level=level,
                        indicators=((label, level),))
+
+
+class _Labels:
+    """Term labels that never collide: the user's metric and numeric covariate labels are kept as
+    given, and every generated label (the intercept, ``column[level]`` dummies, ``arm:covariate``
+    interactions) that a user label or an earlier generated one already holds gets a ``#2``, ``#3``
+    … suffix. (A column literally named ``Intercept`` or ``arm[1]`` is then just another term.)"""
+
+    def __init__(self, user: Iterable[str]):
+        self.taken = set(user)
+
+    def fresh(self, wanted: str) -> str:
+        label, i = wanted, 1
+        while label in self.taken:
+            i += 1
+            label = f"{wanted}#{i}"
+        self.taken.add(label)
+        return label
 
 
 def layout_design(spec: ModelSpec, prepared: Prepared, interacted: bool) -> Design:
     """Lay out X, Z and Y over basis columns shifted by ``prepared.shifts``."""
     exp, design = spec.experiment, spec.experiment.design
     t = exp.table
+    labels = _Labels([m.label for m in spec.metrics]
+                     + [c.label for c in spec.covariates if not c.categorical])
+    intercept = BasisColumn(labels.fresh(INTERCEPT), None)
+    trt, ins = exp.treated_column, exp.instrument_column
+    treated = [_dummy(trt, t[trt], a, labels.fresh(f"{trt}[{a}]")) for a in design.treated_levels[1:]]
+    instruments = treated if ins == trt else [
+        _dummy(ins, t[ins], a, labels.fresh(f"{ins}[{a}]")) for a in design.instrument_levels[1:]]
     covariates: list[BasisColumn] = []
     for term in spec.covariates:
         if term.categorical:
             levels = prepared.levels[term.label]
-            covariates += [_dummy(term.label, term.expr, lv) for lv in levels[1:]]
+            covariates += [_dummy(term.label, term.expr, lv, labels.fresh(f"{term.label}[{lv}]"))
+                           for lv in levels[1:]]
         else:
             covariates.append(BasisColumn(term.label, term.expr, prepared.shifts[term.label],
                                           source=term.label, numeric=term.label))
     metrics = [BasisColumn(m.label, m.expr, prepared.shifts[m.label], numeric=m.label)
                for m in spec.metrics]
-    trt, ins = exp.treated_column, exp.instrument_column
-    treated = [_dummy(trt, t[trt], a) for a in design.treated_levels[1:]]
-    instruments = [_dummy(ins, t[ins], a) for a in design.instrument_levels[1:]]
 
     def interact(arms: list[BasisColumn]) -> list[BasisColumn]:
         if not interacted:
             return []
         return [
-            BasisColumn(f"{a.label}:{c.label}", a.expr * c.value(),
+            BasisColumn(labels.fresh(f"{a.label}:{c.label}"), a.expr * c.value(),
                         indicators=a.indicators + c.indicators, numeric=c.numeric)
             for a, c in itertools.product(arms, covariates)
         ]
 
-    intercept = BasisColumn(INTERCEPT, None)
-    x_cols = [intercept, *treated, *covariates, *interact(treated)]
-    z_cols = [intercept, *instruments, *covariates, *interact(instruments)]
+    x_interactions = interact(treated)
+    z_interactions = x_interactions if instruments is treated else interact(instruments)
+    x_cols = [intercept, *treated, *covariates, *x_interactions]
+    z_cols = [intercept, *instruments, *covariates, *z_interactions]
     columns = {c.label: c for c in [*x_cols, *z_cols, *metrics]}
     interactions = tuple(
-        (f"{a.label}:{c.label}", a.label, c.label)
-        for a, c in itertools.product(treated, covariates) if interacted
-    )
+        (column.label, a.label, c.label)
+        for column, (a, c) in zip(x_interactions, itertools.product(treated, covariates), strict=True)
+    ) if interacted else ()
     return Design(
         table=t,
         columns=columns,

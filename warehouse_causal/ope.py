@@ -33,7 +33,6 @@ import scipy.stats
 
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.errors import DesignError, ExpressionError, OverlapWarning, check_alpha
-from warehouse_causal.moments import INTERCEPT
 from warehouse_causal.terms import referenced_columns, resolve_value
 
 if TYPE_CHECKING:
@@ -89,7 +88,7 @@ def _check_policy(label: str, expr: ir.Value, model: LinearModel) -> None:
 def _design_values(model: LinearModel, arm_value: ir.Value) -> dict[str, ir.Value]:
     """x(arm, w) in the model's centred coordinates for an arm given per row by ``arm_value``."""
     design = model.design
-    values: dict[str, ir.Value] = {INTERCEPT: ibis.literal(1.0)}
+    values: dict[str, ir.Value] = {design.intercept: ibis.literal(1.0)}
     for term, level in zip(model.treatment_terms, model.arms, strict=True):
         values[term] = (arm_value == level).cast("float64")
     for c in design.covariates:

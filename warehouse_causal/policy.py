@@ -13,6 +13,7 @@ probability of being best (Russo et al. 2018, arXiv:1707.02038).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from numpy.typing import NDArray
 
 from warehouse_causal.algebra.bayes import MultivariateT, prob_best
 from warehouse_causal.errors import InvalidParameterError, SchemaError, closest_name
+from warehouse_causal.validation import NONE, InstanceOf, Integer, Real, check_param, validated
 
 __all__ = ["ContextVector", "Policy", "RewardDistribution", "RewardModel", "load_model"]
 
@@ -35,8 +37,21 @@ class ContextVector(dict):
     ``ContextVector(**{"tenure > 2": 1})``.
     """
 
-    def __setitem__(self, key: str, value: Any) -> None:  # contexts are values, not containers
+    def __init__(self, *args: Any, **values: Any):
+        super().__init__(*args, **values)
+        for key, value in self.items():
+            if not isinstance(key, str):
+                raise InvalidParameterError(
+                    f"ContextVector keys must be covariate names (strings). Got {key!r} instead.")
+            if isinstance(value, str) or isinstance(value, bool):
+                continue
+            check_param(value, key, "ContextVector", Real(), InstanceOf(str, "a category (string)"))
+
+    def _immutable(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("ContextVector is immutable; build a new one.")
+
+    # contexts are values, not containers
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _immutable  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -52,7 +67,8 @@ class CovariateColumn:
     def value(self, context: dict[str, Any]) -> float:
         raw = context[self.source]
         if self.level is None:
-            return float(raw) - self.shift - self.mean
+            number = check_param(raw, self.source, "RewardModel.infer_reward (context)", Real())
+            return number - self.shift - self.mean
         return float(raw == self.level) - self.mean
 
 
@@ -75,12 +91,18 @@ class Policy:
 
     reward_distribution: RewardDistribution
 
+    def __post_init__(self) -> None:
+        check_param(self.reward_distribution, "reward_distribution", "Policy",
+                    InstanceOf(RewardDistribution, "a RewardDistribution (from model.infer_reward(context))"))
+
+    @validated("Policy.decide", rng=(InstanceOf(np.random.Generator, "a numpy Generator"), Integer(0), NONE))
     def decide(self, rng: np.random.Generator | int | None = None) -> Any:
         """Draw the rewards once from the posterior and return the arm with the largest draw."""
         generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         draw = self.reward_distribution.rewards.sample(1, generator)[0]
         return self.reward_distribution.arms[int(np.argmax(draw))]
 
+    @validated("Policy.probabilities", draws=Integer(1, 10**8), seed=Integer(0))
     def probabilities(self, draws: int = 200_000, seed: int = 0) -> dict[Any, float]:
         """P(each arm is best): the probabilities ``decide`` plays them with (exact for two arms)."""
         p = prob_best(self.reward_distribution.rewards, draws=draws, seed=seed)
@@ -161,20 +183,60 @@ class RewardModel:
         })
 
 
+def _checked_posterior(p: Any, n_terms: int, index: int) -> MultivariateT:
+    """One posterior of a reward-model document: finite mean, a symmetric positive semi-definite
+    scale of matching size, df > 0 (or null for Gaussian)."""
+    where = f"load_model: posterior {index}"
+    try:
+        mean = np.asarray(p["mean"], dtype=float)
+        scale = np.asarray(p["scale"], dtype=float)
+    except (KeyError, TypeError, ValueError) as err:
+        raise InvalidParameterError(f"{where} needs numeric 'mean' and 'scale' arrays ({err}).") from None
+    if mean.shape != (n_terms,) or scale.shape != (n_terms, n_terms):
+        raise InvalidParameterError(
+            f"{where}: 'mean' must have {n_terms} values and 'scale' be {n_terms}x{n_terms}; got shapes "
+            f"{mean.shape} and {scale.shape}.")
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+        raise InvalidParameterError(f"{where} holds NaN or infinite values.")
+    tolerance = 1e-10 * max(1.0, float(np.abs(scale).max()))
+    if not np.allclose(scale, scale.T) or np.linalg.eigvalsh((scale + scale.T) / 2).min() < -tolerance:
+        raise InvalidParameterError(f"{where}: 'scale' must be a symmetric positive semi-definite matrix.")
+    df = p.get("df")
+    if df is not None:
+        df = check_param(df, "df", where, Real(0, math.inf))
+    return MultivariateT(mean, scale, np.inf if df is None else df)
+
+
 def load_model(document: str | Path) -> RewardModel:
-    """Restore a :class:`RewardModel` from ``to_json`` text or a path to a file holding it."""
+    """Restore a :class:`RewardModel` from ``to_json`` text or a path to a file holding it.
+
+    The document is checked: every posterior finite, its scale positive semi-definite and of the
+    size of the terms (a hand-edited file cannot make a policy play on NaN)."""
+    check_param(document, "document", "load_model", InstanceOf((str, Path), "JSON text or a file path"))
     text = Path(document).read_text() if isinstance(document, Path) else document
-    data = json.loads(text)
-    if data.get("format") != FORMAT:
-        raise InvalidParameterError(f"Not a warehouse_causal reward model (format {data.get('format')!r}).")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidParameterError(f"load_model: the document is not JSON ({err}).") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise InvalidParameterError(f"Not a warehouse_causal reward model (format {found!r}).")
+    try:
+        return _model_from(data)
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, InvalidParameterError):
+            raise
+        raise InvalidParameterError(f"load_model: the reward model document is malformed ({err!r}).") \
+            from None
+
+
+def _model_from(data: dict[str, Any]) -> RewardModel:
+    terms = tuple(data["terms"])
     return RewardModel(
-        terms=tuple(data["terms"]), metrics=tuple(data["metrics"]), arms=tuple(data["arms"]),
+        terms=terms, metrics=tuple(data["metrics"]), arms=tuple(data["arms"]),
         treatment_terms=tuple(data["treatment_terms"]),
         covariates=tuple(CovariateColumn(*c) for c in data["covariates"]),
         interactions=tuple(tuple(i) for i in data["interactions"]),
         categories=tuple((source, tuple(levels)) for source, levels in data["categories"]),
-        posteriors=tuple(
-            MultivariateT(np.array(p["mean"]), np.array(p["scale"]), np.inf if p["df"] is None else p["df"])
-            for p in data["posteriors"]
-        ),
+        posteriors=tuple(_checked_posterior(p, len(terms), i) for i, p in enumerate(data["posteriors"])),
     )

@@ -6,8 +6,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
+from ibis.common.deferred import Deferred
 
-from warehouse_causal.errors import DesignError, InvalidParameterError
+from warehouse_causal.errors import DesignError, InvalidParameterError, SchemaError
 from warehouse_causal.metrics import Metric, attach_metrics
 from warehouse_causal.terms import Term, check_columns, resolve_term
 
@@ -17,18 +18,35 @@ if TYPE_CHECKING:
 __all__ = ["ModelSpec"]
 
 
-def _as_list(value: Any) -> list[Any]:
+_SPEC_TYPES = (str, ir.Value, Deferred, Metric)
+_EXPECTED = ("a column name, SQL expression, ibis expression, wc.Metric or callable, or a list of "
+             "them")
+
+
+def _is_spec(value: Any) -> bool:
+    return isinstance(value, _SPEC_TYPES) or (callable(value) and not isinstance(value, type))
+
+
+def _as_list(value: Any, name: str = "y", owner: str = "ExperimentData.add_metric") -> list[Any]:
+    """The specs of one parameter as a list, each checked to be something a term can be built from."""
     if value is None:
         return []
-    if isinstance(value, (str, ir.Value, Metric)) or callable(value):
+    if _is_spec(value):
         return [value]
-    return list(value)
+    items = list(value) if isinstance(value, (list, tuple)) else None
+    if items is None or not all(_is_spec(v) for v in items):
+        bad = value if items is None else next(v for v in items if not _is_spec(v))
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {owner} must be {_EXPECTED}. Got {bad!r} "
+            f"({type(bad).__name__}) instead."
+        )
+    return items
 
 
 def _with_metric_columns(experiment: ExperimentData, y: Any, covariates: Any) -> tuple[Any, list, list]:
     """Join every ``wc.Metric`` to the experiment table; specs then name their columns."""
-    wanted = [s for s in _as_list(y) + _as_list(covariates) if isinstance(s, Metric)]
-    ys, xs = _as_list(y), _as_list(covariates)
+    ys, xs = _as_list(y), _as_list(covariates, "exogeneous_covariates")
+    wanted = [s for s in ys + xs if isinstance(s, Metric)]
     if not wanted:
         return experiment, ys, xs
     table = attach_metrics(experiment.table, wanted, experiment.intent_to_treat, experiment.runner)
@@ -48,6 +66,29 @@ def _check_unique(terms: tuple[Term, ...], role: str) -> None:
     labels = [t.label for t in terms]
     if len(set(labels)) != len(labels):
         raise InvalidParameterError(f"{role} names must be unique; got {labels}.")
+
+
+def _check_label_collisions(metrics: tuple[Term, ...], covariates: tuple[Term, ...],
+                            design: dict[str, str]) -> None:
+    """Two user names that would become one term are refused, naming both: a metric and a
+    covariate with the same label, or a label that is a design column's name (an ibis expression
+    renamed with ``.name(...)`` can carry any label)."""
+    owners: dict[str, str] = {column: f"the {role!r} column" for column, role in design.items()}
+    for role, terms in (("metric", metrics), ("covariate", covariates)):
+        for term in terms:
+            other = owners.get(term.label)
+            if other is not None:
+                raise SchemaError(
+                    f"The {role} label {term.label!r} is also {other}; two inputs cannot share one "
+                    f"label. Name it differently (e.g. expr.name('{term.label}_{role}')).",
+                    column=term.label,
+                )
+            owners[term.label] = f"the label of the {role} {_describe(term)}"
+
+
+def _describe(term: Term) -> str:
+    columns = sorted(term.columns)
+    return f"reading {columns}" if columns else "without columns"
 
 
 def _refuse_design_columns(terms: tuple[Term, ...], role: str, design: dict[str, str], why: str) -> None:
@@ -78,7 +119,7 @@ class ModelSpec:
         """Resolve and check the specs against the experiment table."""
         experiment, y, covariates = _with_metric_columns(experiment, y, covariates)
         table = experiment.table
-        metrics = tuple(resolve_term(s, table, "metric") for s in _as_list(y))
+        metrics = tuple(resolve_term(s, table, "metric") for s in y)
         if not metrics:
             raise InvalidParameterError("add_metric needs at least one metric in 'y'.")
         for m in metrics:
@@ -86,7 +127,7 @@ class ModelSpec:
                 raise DesignError(
                     f"Metric {m.label!r} is a string column; a metric must be numeric or boolean."
                 )
-        terms = tuple(resolve_term(s, table, "covariate") for s in _as_list(covariates))
+        terms = tuple(resolve_term(s, table, "covariate") for s in covariates)
         spec = cls(experiment, (), ())
         spec = replace(spec, metrics=spec._checked(metrics, terms), covariates=terms)
         return spec._with_calibration(calibrate_with) if calibrate_with is not None else spec
@@ -106,7 +147,8 @@ class ModelSpec:
 
     def add_metric(self, y: Any) -> ModelSpec:
         """A new spec with more metrics (they share the covariates and one pass over the data)."""
-        extra = tuple(resolve_term(s, self.experiment.table, "metric") for s in _as_list(y))
+        specs = _as_list(y, "y", "ModelSpec.add_metric")
+        extra = tuple(resolve_term(s, self.experiment.table, "metric") for s in specs)
         return replace(self, metrics=self._checked(self.metrics + extra, self.covariates))
 
     def _checked(self, metrics: tuple[Term, ...], covariates: tuple[Term, ...]) -> tuple[Term, ...]:
@@ -116,6 +158,7 @@ class ModelSpec:
         _refuse_design_columns(metrics, "Metric", design, "")
         _refuse_design_columns(covariates, "Covariate", design, " Covariates must be measured before "
                                "treatment and cannot be design columns.")
+        _check_label_collisions(metrics, covariates, design)
         metric_columns = frozenset().union(*(m.columns for m in metrics))
         for c in covariates:
             if c.columns & metric_columns:

@@ -18,7 +18,7 @@ import sqlglot
 import sqlglot.errors
 from sqlglot import exp
 
-from warehouse_causal.errors import ExpressionError, SchemaError, closest_name
+from warehouse_causal.errors import ExpressionError, SchemaError, check_case_distinct, closest_name
 
 __all__ = [
     "INPUT_DIALECT",
@@ -175,6 +175,7 @@ class _Translator:
                 column=name,
                 suggestion=near,
             )
+        check_case_distinct(name, self.table.columns, f"column of the SQL expression {self.source!r}:")
         return self.table[name]
 
     def in_list(self, node: exp.In) -> ir.Value:

@@ -17,7 +17,7 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.common.deferred import Deferred
 
-from warehouse_causal.errors import ExpressionError, SchemaError, closest_name
+from warehouse_causal.errors import ExpressionError, SchemaError, check_case_distinct, closest_name
 from warehouse_causal.sql_expressions import sql_to_ibis
 
 __all__ = ["Term", "check_columns", "referenced_columns", "resolve_term", "resolve_value"]
@@ -68,6 +68,7 @@ def check_columns(table: ir.Table, names: dict[str, str | None]) -> None:
                 column=name,
                 suggestion=near,
             )
+        check_case_distinct(name, table.columns, f"{role!r} column")
 
 
 def _from_ibis(value: Any, table: ir.Table, role: str) -> ir.Value:
@@ -115,6 +116,8 @@ def resolve_value(spec: Spec, table: ir.Table, role: str) -> tuple[str, ir.Value
     else:
         expr = _from_ibis(spec, table, role)
         label = expr.get_name()
+    for column in sorted(referenced_columns(expr)):
+        check_case_distinct(column, table.columns, f"column of the {role} {label!r}:")
     return label, expr
 
 

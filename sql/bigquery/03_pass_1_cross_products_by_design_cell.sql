@@ -11,11 +11,11 @@ SELECT
   COUNT(*) - COUNT(`t0`.`tenure`) AS `nulls_1`,
   SUM(`t0`.`tenure` - 2.99786) AS `s_1`,
   COUNT(*) - COUNT(`t0`.`resolved`) AS `nulls_2`,
-  SUM(CAST(`t0`.`resolved` AS FLOAT64) - 0.696) AS `s_2`,
+  SUM(CAST(`t0`.`resolved` - 1 AS FLOAT64)) AS `s_2`,
   COUNT(*) - COUNT(`t0`.`minutes`) AS `nulls_3`,
-  SUM(`t0`.`minutes` - 28.7942) AS `s_3`,
+  SUM(`t0`.`minutes` - 28.794213) AS `s_3`,
   COUNT(*) - COUNT(`t0`.`csat`) AS `nulls_4`,
-  SUM(`t0`.`csat` - 4.03318) AS `s_4`,
+  SUM(`t0`.`csat` - 4.0331804) AS `s_4`,
   SUM((
     `t0`.`pre_resolution` - 0.698983
   ) * (
@@ -26,22 +26,18 @@ SELECT
   ) * (
     `t0`.`tenure` - 2.99786
   )) AS `ss_0_1`,
-  SUM(
-    (
-      `t0`.`pre_resolution` - 0.698983
-    ) * (
-      CAST(`t0`.`resolved` AS FLOAT64) - 0.696
-    )
-  ) AS `ss_0_2`,
+  SUM((
+    `t0`.`pre_resolution` - 0.698983
+  ) * CAST(`t0`.`resolved` - 1 AS FLOAT64)) AS `ss_0_2`,
   SUM((
     `t0`.`pre_resolution` - 0.698983
   ) * (
-    `t0`.`minutes` - 28.7942
+    `t0`.`minutes` - 28.794213
   )) AS `ss_0_3`,
   SUM((
     `t0`.`pre_resolution` - 0.698983
   ) * (
-    `t0`.`csat` - 4.03318
+    `t0`.`csat` - 4.0331804
   )) AS `ss_0_4`,
   SUM((
     `t0`.`tenure` - 2.99786
@@ -50,50 +46,38 @@ SELECT
   )) AS `ss_1_1`,
   SUM((
     `t0`.`tenure` - 2.99786
-  ) * (
-    CAST(`t0`.`resolved` AS FLOAT64) - 0.696
-  )) AS `ss_1_2`,
+  ) * CAST(`t0`.`resolved` - 1 AS FLOAT64)) AS `ss_1_2`,
   SUM((
     `t0`.`tenure` - 2.99786
   ) * (
-    `t0`.`minutes` - 28.7942
+    `t0`.`minutes` - 28.794213
   )) AS `ss_1_3`,
   SUM((
     `t0`.`tenure` - 2.99786
   ) * (
-    `t0`.`csat` - 4.03318
+    `t0`.`csat` - 4.0331804
   )) AS `ss_1_4`,
-  SUM(
-    (
-      CAST(`t0`.`resolved` AS FLOAT64) - 0.696
-    ) * (
-      CAST(`t0`.`resolved` AS FLOAT64) - 0.696
-    )
-  ) AS `ss_2_2`,
-  SUM((
-    CAST(`t0`.`resolved` AS FLOAT64) - 0.696
-  ) * (
-    `t0`.`minutes` - 28.7942
+  SUM(CAST(`t0`.`resolved` - 1 AS FLOAT64) * CAST(`t0`.`resolved` - 1 AS FLOAT64)) AS `ss_2_2`,
+  SUM(CAST(`t0`.`resolved` - 1 AS FLOAT64) * (
+    `t0`.`minutes` - 28.794213
   )) AS `ss_2_3`,
-  SUM((
-    CAST(`t0`.`resolved` AS FLOAT64) - 0.696
-  ) * (
-    `t0`.`csat` - 4.03318
+  SUM(CAST(`t0`.`resolved` - 1 AS FLOAT64) * (
+    `t0`.`csat` - 4.0331804
   )) AS `ss_2_4`,
   SUM((
-    `t0`.`minutes` - 28.7942
+    `t0`.`minutes` - 28.794213
   ) * (
-    `t0`.`minutes` - 28.7942
+    `t0`.`minutes` - 28.794213
   )) AS `ss_3_3`,
   SUM((
-    `t0`.`minutes` - 28.7942
+    `t0`.`minutes` - 28.794213
   ) * (
-    `t0`.`csat` - 4.03318
+    `t0`.`csat` - 4.0331804
   )) AS `ss_3_4`,
   SUM((
-    `t0`.`csat` - 4.03318
+    `t0`.`csat` - 4.0331804
   ) * (
-    `t0`.`csat` - 4.03318
+    `t0`.`csat` - 4.0331804
   )) AS `ss_4_4`
 FROM `memory`.`main`.`experiment` AS `t0`
 GROUP BY
