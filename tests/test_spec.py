@@ -167,8 +167,9 @@ def test_post_treatment_covariate_warns(df: pd.DataFrame) -> None:
 def test_few_clusters_warn() -> None:
     frame = simulate(Sim(n=500, clusters=8, seed=2))
     exp = wc.ExperimentData(wc.table(frame), intent_to_treat="z", cluster_by="team")
-    with pytest.warns(wc.DesignWarning, match="Only 8 clusters in 'team'"):
-        exp.add_metric("y").fit(wc.LinearModel)
+    with pytest.warns(wc.DesignWarning, match=r"Only 8 clusters of 'team' \(6 in arm 0, 2 in arm 1\)"):
+        model = exp.add_metric("y").fit(wc.LinearModel)
+    assert model.inference == "randomization"
 
 
 def test_fit_is_repeatable(exp: wc.ExperimentData) -> None:

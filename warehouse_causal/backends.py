@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,6 +143,20 @@ def _register_pyspark_options() -> None:
     ibis.options.pyspark = PySparkOptions()
 
 
+_LOCKS: weakref.WeakKeyDictionary[BaseBackend, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(backend: BaseBackend) -> threading.Lock:
+    """The lock that serializes queries on one connection: threads sharing a connection wait for
+    each other instead of failing inside the driver."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(backend)
+        if lock is None:
+            lock = _LOCKS[backend] = threading.Lock()
+        return lock
+
+
 @dataclass(frozen=True)
 class QueryRecord:
     """One executed query: why it ran, the rows it returned and its wall time.
@@ -180,6 +195,10 @@ class QueryRunner:
     def run_arrow(self, expr: ir.Table, purpose: str) -> pa.Table:
         """Execute ``expr``, log it, and return the result as an Arrow table."""
         backend = expr._find_backend(use_default=True)
+        with _lock_for(backend):  # one connection runs one query at a time (DuckDB refuses more)
+            return self._run_locked(expr, purpose, backend)
+
+    def _run_locked(self, expr: ir.Table, purpose: str, backend: BaseBackend) -> pa.Table:
         start = time.perf_counter()
         # Progress feedback: announce a query still running after SLOW_QUERY_SECONDS.
         notice = threading.Timer(SLOW_QUERY_SECONDS, logger.info, args=(

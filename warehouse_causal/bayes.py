@@ -204,8 +204,9 @@ class BayesianLinearRegression:
                 "The 'prior' parameter of BayesianLinearRegression.fit must be None or a "
                 f"wc.NormalInverseGamma. Got {type(prior).__name__} instead."
             )
+        # the posterior reads the CR1 covariance itself (inference="classical": few clusters warn)
         base = LinearModel._fit(spec, covariance="CR1" if exp.cluster_by else "iid",
-                                interacted=interacted, strategy=strategy, alpha=alpha)
+                                interacted=interacted, strategy=strategy, alpha=alpha, inference="classical")
         posteriors = _posteriors(base, prior)
         kind = "cluster-robust gaussian" if base.n_clusters is not None else "normal-inverse-gamma"
         return cls(posteriors, base.terms, base.metrics, kind, alpha, base, _reward_model(base, posteriors))

@@ -20,6 +20,7 @@ within the cell, so they compress only without weights.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import ibis.expr.types as ir
@@ -32,6 +33,7 @@ from warehouse_causal.grouped import (
     Probe,
     check_null_keys,
     check_terms,
+    clusters_per_arm,
     clusters_with_several_arms,
     non_finite_error,
     outer_of_cluster_sums,
@@ -185,21 +187,23 @@ def hc_meat_from_cells(
 
 
 def cluster_meat_from_cells(
-    rows: list[dict[str, Any]], cells: dict, design: Design, params: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], int, int]:
-    """Σ_g s_g s_g' from (cell, cluster) sums; returns (meat, G, clusters with several arms)."""
+    rows: list[dict[str, Any]], cells: dict, design: Design, params: NDArray[np.float64],
+    levels: Sequence[Any],
+) -> tuple[NDArray[np.float64], int, int, dict[Any, int]]:
+    """Σ_g s_g s_g' from (cell, cluster) sums; returns (meat, G, clusters with several arms,
+    clusters per instrument level, ``levels`` in the design's order)."""
     _, cluster_index = np.unique(np.array([str(r["cluster"]) for r in rows]), return_inverse=True)
     n_clusters = int(cluster_index.max()) + 1
     z = np.column_stack([cells[label] for label in design.z])
     yhat = _fitted(cells, design, params)
     scores = (z[:, a] * (cells[f"#sy_{m}"] - yhat[:, m] * cells["#sw"])
               for m in range(len(design.y)) for a in range(z.shape[1]))
-    mixed = 0
-    if design.instruments:  # the arm of a cell is its pattern of instrument dummies
-        arms = np.column_stack([cells[label] for label in design.instruments])
-        pattern = np.unique(arms, axis=0, return_inverse=True)[1].ravel()
-        mixed = clusters_with_several_arms(cluster_index, pattern, n_clusters)
-    return outer_of_cluster_sums(scores, cluster_index, n_clusters), n_clusters, mixed
+    # the arm of a cell is its pattern of instrument dummies: level 0 when none is set
+    dummies = np.column_stack([cells[label] for label in design.instruments])
+    arm = np.where(dummies.any(axis=1), 1 + dummies.argmax(axis=1), 0)
+    mixed = clusters_with_several_arms(cluster_index, arm, n_clusters)
+    per_arm = {levels[code]: n for code, n in clusters_per_arm(cluster_index, arm).items()}
+    return outer_of_cluster_sums(scores, cluster_index, n_clusters), n_clusters, mixed, per_arm
 
 
 def plan(requested: str, found: Probe, design_cells: int, cluster_bound: int | None, nobs: int,

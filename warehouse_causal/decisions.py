@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from warehouse_causal.diagnostics import BALANCE_P, BALANCE_SMD, MIN_CLUSTERS, WEAK_F
+import numpy as np
+
+from warehouse_causal.diagnostics import BALANCE_P, BALANCE_SMD, WEAK_F
 from warehouse_causal.errors import InvalidParameterError, check_option
 from warehouse_causal.experiment import SRM_ALPHA
 from warehouse_causal.validation import Real
@@ -111,6 +113,9 @@ def _guardrail(metric: str, tolerance: Any, row: dict[str, Any], evidence: str) 
 
 def _primary(row: dict[str, Any], evidence: str, higher_is_better: bool, alpha: float) -> tuple[str, str]:
     lower, upper = _interval(row, evidence)
+    if np.isnan(lower) or np.isnan(upper):
+        return "undecided", (f"{row['metric']} {row['estimate']:+.4g} has no valid {evidence} interval "
+                             "(too few clusters; see model.inference)")
     if evidence == "classical" and row["p_adjusted"] >= alpha:
         lower, upper = min(lower, 0.0), max(upper, 0.0)  # not significant after adjustment
     good_side = lower > 0 if higher_is_better else upper < 0
@@ -150,6 +155,9 @@ def decide(effects: Effects, primary: str, guardrails: dict[str, Any] | None = N
             verdict = "ship"
         else:
             verdict = "inconclusive"
+        if verdict == "ship" and effects.inference not in ("classical", "randomization"):
+            verdict = "inconclusive"  # never ship on intervals known to under-cover
+            reasons.append(f"not shipped: {effects.inference}")
         lower, upper = _interval(by_metric[primary], evidence)
         decisions.append(ArmDecision(arm, verdict, by_metric[primary]["estimate"], lower, upper, checks,
                                      tuple(reasons)))
@@ -175,8 +183,13 @@ def caveats(effects: Effects) -> list[str]:
                    if abs(r.standardized_difference) > BALANCE_SMD and r.p_value < BALANCE_P}
         if flagged:
             notes.append(f"Covariates that differ by arm (possibly post-treatment): {sorted(flagged)}.")
-        if model.n_clusters is not None and model.n_clusters < MIN_CLUSTERS:
-            notes.append(f"Only {model.n_clusters} clusters: cluster-robust intervals may under-cover.")
+        if model.inference == "randomization":
+            notes.append(f"Only {model.n_clusters} clusters: the arm effects use randomization inference "
+                         "(re-drawn cluster assignments); segment, relative and anytime-valid rows carry "
+                         "no p-values or intervals.")
+        elif model.inference != "classical":
+            notes.append(f"Only {model.n_clusters} clusters: cluster-robust intervals under-cover "
+                         f"({model.inference}); no arm is shipped on them.")
     if any(s != "all" for s in effects.segment):
         notes.append("Segment effects condition on pre-treatment covariates only; they lean on the model's "
                      "linearity in those covariates.")

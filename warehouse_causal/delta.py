@@ -47,6 +47,7 @@ from warehouse_causal.errors import (
 from warehouse_causal.grouped import sort_cells
 from warehouse_causal.moments import category_levels
 from warehouse_causal.segments import (
+    ALL,
     Segment,
     cell_masks,
     check_pre_treatment,
@@ -198,10 +199,22 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
         estimate = estimate / base
         gradient = rows.d / base[:, None] - (estimate / base)[:, None] * rows.b
     cov = quadratic_form(gradient, model.cov)  # NaN only across metrics, when not estimated
+    randomized = None
+    if model.randomization is not None:  # few clusters: the arm effects in "all" are re-randomized
+        randomized = tuple(
+            _randomized(model, m, a, alpha) if s == ALL and not relative else None
+            for m, a, s in rows.labels)
     return Effects(
         metric=tuple(lb[0] for lb in rows.labels), arm=tuple(lb[1] for lb in rows.labels),
         segment=tuple(lb[2] for lb in rows.labels), estimate=estimate, cov=(cov + cov.T) / 2.0,
         n=rows.sizes, df=float(model.df_inference), alpha=alpha,
         sequential=_sequential(model, alpha, planned_n), adjust=adjust, relative=relative,
-        queries=rows.queries, model=model, gradient=gradient,
+        queries=rows.queries, model=model, gradient=gradient, inference=model.inference,
+        randomized=randomized,
     )
+
+
+def _randomized(model: LinearModel, metric: str, arm: str, alpha: float) -> tuple[float, float, float]:
+    assert model.randomization is not None
+    row = model.randomization.row(metric, arm, alpha)
+    return row.p_value, row.ci_lower, row.ci_upper

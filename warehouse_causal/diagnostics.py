@@ -15,7 +15,6 @@ from warehouse_causal.moments import Design, Moments
 __all__ = [
     "BALANCE_P",
     "BALANCE_SMD",
-    "MIN_CLUSTERS",
     "WEAK_F",
     "BalanceRow",
     "FirstStageRow",
@@ -29,8 +28,6 @@ WEAK_F = 10.0
 #: A covariate is flagged when |standardised difference| exceeds this and p is below BALANCE_P.
 BALANCE_SMD = 0.1
 BALANCE_P = 0.001
-#: Below this many clusters CR1 intervals under-cover (Cameron and Miller 2015, §VI).
-MIN_CLUSTERS = 30
 
 
 class FirstStageRow(NamedTuple):
@@ -112,13 +109,8 @@ def balance_table(design: Design, moments: Moments) -> tuple[BalanceRow, ...]:
 
 
 def check_clusters(n_clusters: int, mixed: int, cluster: str) -> None:
-    """Warn on few clusters, and on clusters that hold several assignment arms."""
-    if n_clusters < MIN_CLUSTERS:
-        warnings.warn(
-            f"Only {n_clusters} clusters in {cluster!r}: cluster-robust (CR1) intervals under-cover "
-            f"with fewer than about {MIN_CLUSTERS} clusters.",
-            DesignWarning, stacklevel=5,
-        )
+    """Warn on clusters that hold several assignment arms (few clusters are handled by
+    :func:`warehouse_causal.randomization.choose_inference`)."""
     if mixed:
         warnings.warn(
             f"{mixed} of {n_clusters} clusters of {cluster!r} contain more than one assignment arm: "

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
+import scipy.stats
 from numpy.typing import NDArray
 
 from warehouse_causal.algebra.anytime import asymptotic_halfwidth, asymptotic_p_value, t_p_value, t_radius
@@ -74,6 +75,12 @@ class Effects:
     model: Any = field(repr=False, compare=False)
     #: d(estimate)/d(vec β) per row (rows × k·M): recomputes ``cov`` when the model gains blocks.
     gradient: NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
+    #: How p-values and intervals are made: "classical"; "randomization" (few clusters: the rows in
+    #: ``randomized`` carry randomization-inference p-values and intervals, the others none); or the
+    #: unreliable-classical label of :data:`warehouse_causal.randomization.UNRELIABLE`.
+    inference: str = "classical"
+    #: Per row, (p-value, lower, upper) from randomization inference, or None.
+    randomized: tuple[tuple[float, float, float] | None, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for array in (self.estimate, self.cov):
@@ -86,7 +93,14 @@ class Effects:
         return np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
 
     def _classical(self) -> tuple[NDArray, NDArray, NDArray, NDArray]:
-        return wald_inference(self.estimate, self.std_error, self.df, self.alpha)
+        stat, p, lo, hi = wald_inference(self.estimate, self.std_error, self.df, self.alpha)
+        if self.inference != "randomization":
+            return stat, p, lo, hi
+        p, lo, hi = (np.full(len(self.estimate), np.nan) for _ in range(3))
+        for i, row in enumerate(self.randomized or ()):
+            if row is not None:
+                p[i], lo[i], hi[i] = row
+        return stat, p, lo, hi
 
     @property
     def p_value(self) -> NDArray[np.float64]:
@@ -100,19 +114,34 @@ class Effects:
 
     @property
     def av_p_value(self) -> NDArray[np.float64]:
-        """Anytime-valid p-value: valid however often the experiment is looked at."""
+        """Anytime-valid p-value: valid however often the experiment is looked at.
+
+        Never below the classical p-value of the same row: the Gaussian-mixture sequence (clusters)
+        has lighter tails than the classical t with G − 1 df, so in extreme tails it could fall
+        below it; the larger of two valid p-values is valid, and a peeking-safe answer is then never
+        more confident than a one-look answer."""
         seq, se = self.sequential, self.std_error
+        if self.inference == "randomization":  # the asymptotic sequence needs many clusters
+            return np.full(len(self.estimate), np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = self.estimate / se
         if seq.kind == "t":
-            return t_p_value(stat, seq.nu, seq.n, seq.tuning)
-        return asymptotic_p_value(stat, seq.n, seq.tuning)
+            p = t_p_value(stat, seq.nu, seq.n, seq.tuning)
+        else:
+            p = asymptotic_p_value(stat, seq.n, seq.tuning)
+        return np.maximum(p, wald_inference(self.estimate, se, self.df, self.alpha)[1])
 
     def _av_halfwidth(self) -> NDArray[np.float64]:
-        seq = self.sequential
+        """Half-width of the confidence sequence, never narrower than the classical interval (see
+        :attr:`av_p_value`)."""
+        seq, se = self.sequential, self.std_error
+        if self.inference == "randomization":
+            return np.full(len(self.estimate), np.nan)
         if seq.kind == "t":
-            return self.std_error * t_radius(seq.tuning, seq.n, seq.k, self.alpha)
-        return asymptotic_halfwidth(self.std_error, seq.n, seq.tuning, self.alpha)
+            half = se * t_radius(seq.tuning, seq.n, seq.k, self.alpha)
+        else:
+            half = asymptotic_halfwidth(se, seq.n, seq.tuning, self.alpha)
+        return np.maximum(half, se * scipy.stats.t.ppf(1.0 - self.alpha / 2.0, self.df))
 
     # -- conversions ---------------------------------------------------------------------------
     def to_dicts(self) -> list[dict[str, Any]]:
@@ -166,7 +195,8 @@ class Effects:
         cov = quadratic_form(weights, self.cov)
         gradient = None if self.gradient is None else weights @ self.gradient
         return replace(self, metric=tuple(metric), arm=tuple(arm), segment=tuple(segment),
-                       estimate=estimate, cov=(cov + cov.T) / 2.0, n=tuple(n), gradient=gradient)
+                       estimate=estimate, cov=(cov + cov.T) / 2.0, n=tuple(n), gradient=gradient,
+                       randomized=None)
 
     def _with_metric_covariance(self, metrics: list[str]) -> Effects:
         """These effects with the covariance between ``metrics``, from the model's one extra HC pass

@@ -76,6 +76,7 @@ __all__ = [
     "cluster_cells_query",
     "cluster_meat_from_cells",
     "cluster_meat_query",
+    "clusters_per_arm",
     "clusters_with_several_arms",
     "constant_metric_error",
     "grouped_moments",
@@ -495,10 +496,11 @@ def _assignment_columns(design: Design, assignment: str) -> tuple[str, str]:
 
 
 def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, assignment: str
-                            ) -> tuple[NDArray[np.float64], int, int]:
+                            ) -> tuple[NDArray[np.float64], int, int, dict[Any, int]]:
     r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query` (as columns), in
     numpy: :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`. Returns (meat, G, mixed
-    clusters). The rows are put in (cluster, key) order first, so the sums repeat bit for bit."""
+    clusters, clusters per assignment arm). The rows are put in (cluster, key) order first, so the
+    sums repeat bit for bit."""
     aliases = key_aliases(design.keys)
     codes = [np.unique(columns[name], return_inverse=True)[1] for name in ["cluster", *aliases.values()]]
     order = np.lexsort(codes[::-1])
@@ -518,8 +520,11 @@ def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, as
 
     low, high = _assignment_columns(design, assignment)
     arms = np.unique(np.concatenate([columns[low], columns[high]]), return_inverse=True)[1]
-    mixed = clusters_with_several_arms(np.concatenate([codes[0], codes[0]]), arms, n_clusters)
-    return outer_of_cluster_sums(score_columns(), cluster_index, n_clusters), n_clusters, mixed
+    both = np.concatenate([codes[0], codes[0]])
+    mixed = clusters_with_several_arms(both, arms, n_clusters)
+    per_arm = clusters_per_arm(both, np.concatenate([columns[low], columns[high]]))
+    meat = outer_of_cluster_sums(score_columns(), cluster_index, n_clusters)
+    return meat, n_clusters, mixed, per_arm
 
 
 def outer_of_cluster_sums(columns: Iterable[NDArray[np.float64]], cluster_index: NDArray[np.intp],
@@ -528,6 +533,19 @@ def outer_of_cluster_sums(columns: Iterable[NDArray[np.float64]], cluster_index:
     (``cluster_index``); bincount adds in row order, so fixed-order rows give repeatable sums."""
     scores = np.column_stack([np.bincount(cluster_index, column, n_clusters) for column in columns])
     return scores.T @ scores
+
+
+def clusters_per_arm(cluster_index: NDArray[np.intp], arms: NDArray[Any]) -> dict[Any, int]:
+    """How many clusters hold rows of each arm (``arms``: the arm of each row)."""
+    values, codes = np.unique(arms, return_inverse=True)
+    present = np.unique(cluster_index.astype(np.int64) * len(values) + codes.ravel())
+    counts = np.bincount(present % len(values), minlength=len(values))
+    return {_plain(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value the validation query reports (arm levels compare equal)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def clusters_with_several_arms(cluster_index: NDArray[np.intp], arm_codes: NDArray[np.intp],
@@ -541,12 +559,13 @@ def clusters_with_several_arms(cluster_index: NDArray[np.intp], arm_codes: NDArr
 
 
 def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str,
-                       assignment: str) -> ir.Table:
+                       assignment: str, levels: Sequence[Any]) -> ir.Table:
     r"""The clustered meat in SQL, for many clusters: the (cluster, cell) sums of
     :func:`cluster_cells_query`; GROUP BY cluster → :math:`s_{g,(m,a)} = \sum_c f_a(k_c) u_{c,m,i_a}`;
     then :math:`\sum_g s_g s_g'` and G in one nested aggregate.
 
-    Also counts clusters whose rows carry more than one assignment arm.
+    Also counts clusters whose rows carry more than one assignment arm, and the clusters that hold
+    each assignment level (``arm_0``, ``arm_1``, ... in the order of ``levels``).
     """
     per_cell = cluster_cells_query(design, params, cluster, assignment)
     parts = _numeric_parts(design)
@@ -565,6 +584,9 @@ def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str
         **{f"c_{i}": s for i, s in enumerate(scores)},
     )
     mixed = (per_cluster_scores.amin.min() != per_cluster_scores.amax.max()).cast("int64")
+    holds = {f"arm_{i}": ((per_cluster_scores.amin == level) | (per_cluster_scores.amax == level))
+             .cast("int64").max() for i, level in enumerate(levels)}
     return cluster_sum_of_products(
         per_cluster_scores, [per_cluster_scores[f"c_{i}"] for i in range(len(scores))], mixed=mixed,
+        **holds,
     )

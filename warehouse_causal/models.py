@@ -64,6 +64,7 @@ from warehouse_causal.moments import (
     read_meat,
 )
 from warehouse_causal.ope import PolicyEvaluation, evaluate_policy
+from warehouse_causal.randomization import RandomizationInference, choose_inference, randomization_inference
 from warehouse_causal.results import ModelResultsMixin
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
@@ -71,6 +72,7 @@ from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, Opti
 __all__ = ["LinearModel", "reparametrisation"]
 
 Strategy = Literal["auto", "moments", "compressed"]
+Inference = Literal["auto", "classical", "randomization"]
 #: Warn when the equilibrated X'WX is this ill-conditioned (digits lost ≈ log10 of it).
 CONDITION_WARNING = 1e10
 
@@ -134,6 +136,7 @@ class _Passes:
     mixed_clusters: int
     queries: dict[str, Any]
     cross_metric: bool = True
+    clusters_per_arm: dict[Any, int] | None = None  # assignment level -> clusters holding it
 
 
 def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, runner: QueryRunner,
@@ -153,14 +156,16 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
             p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment)
             queries["pass2"] = p2
             columns = runner.run_columns(p2, "pass 2: cluster scores by design cell")
-            meat, g, mixed = grouped.cluster_meat_from_cells(columns, design, assignment)
-            return design, _Passes(moments, solution, meat, g, mixed, queries)
-        p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment)
+            meat, g, mixed, per_arm = grouped.cluster_meat_from_cells(columns, design, assignment)
+            return design, _Passes(moments, solution, meat, g, mixed, queries, clusters_per_arm=per_arm)
+        levels = spec.experiment.design.arms
+        p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment, levels)
         queries["pass2"] = p2
         row = runner.run(p2, "pass 2: cluster scores by design cell")[0]
         meat = read_meat(row, len(design.z) * len(design.y))
+        per_arm = {level: int(row[f"arm_{i}"] or 0) for i, level in enumerate(levels)}
         return design, _Passes(moments, solution, meat, int(row["n_clusters"]), int(row["mixed"] or 0),
-                               queries)
+                               queries, clusters_per_arm=per_arm)
     # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: skipped when not wanted.
     cross_metric = cross_metric or len(design.y) == 1
     pairs = grouped.metric_pairs(len(design.y), cross_metric)
@@ -205,8 +210,10 @@ def _run_compressed(spec: ModelSpec, rows: list[dict[str, Any]], query: Any, shi
     if covariance == "iid":
         return design, _Passes(moments, solution, None, None, 0, queries)
     if cluster is not None:
-        meat, g, mixed = compression.cluster_meat_from_cells(rows, cells, design, solution.params)
-        return design, _Passes(moments, solution, meat, g, mixed, queries)
+        levels = spec.experiment.design.instrument_levels
+        meat, g, mixed, per_arm = compression.cluster_meat_from_cells(rows, cells, design, solution.params,
+                                                                      levels)
+        return design, _Passes(moments, solution, meat, g, mixed, queries, clusters_per_arm=per_arm)
     ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
     meat = compression.hc_meat_from_cells(cells, design, solution.params, ztz_inv,
                                           leverage_power(covariance))
@@ -347,6 +354,9 @@ class LinearModel(ModelResultsMixin):
     covariate_means: dict[str, float] = field(repr=False, compare=False)
     moments: Moments = field(repr=False, compare=False)
     cross_metric_covariance: bool = True
+    inference: str = "classical"
+    clusters_per_arm: dict[Any, int] | None = field(default=None, repr=False, compare=False)
+    randomization: RandomizationInference | None = field(default=None, repr=False, compare=False)
 
     @validated("LinearModel.infer_effect", over=(InstanceOf(str, "a column name"), NONE), relative=BOOLEAN,
                alpha=(Real(0, 1), NONE), planned_n=(Integer(2), NONE),
@@ -401,10 +411,13 @@ class LinearModel(ModelResultsMixin):
 
     @classmethod
     @validated("LinearModel.fit", covariance=(Options(*COVARIANCE_TYPES), NONE), interacted=BOOLEAN,
-               strategy=Options(*get_args(Strategy)), alpha=Real(0, 1), cross_metric_covariance=BOOLEAN)
+               strategy=Options(*get_args(Strategy)), alpha=Real(0, 1), cross_metric_covariance=BOOLEAN,
+               inference=Options(*get_args(Inference)), permutations=Integer(20, 1_000_000),
+               seed=Integer(0))
     def _fit(cls, spec: ModelSpec, covariance: str | None = None, interacted: bool = True,
              strategy: Strategy = "auto", alpha: float = 0.05,
-             cross_metric_covariance: bool = True) -> LinearModel:
+             cross_metric_covariance: bool = True, inference: Inference = "auto",
+             permutations: int = 2_000, seed: int = 0) -> LinearModel:
         exp, owner = spec.experiment, "LinearModel.fit"
         covariance = covariance or ("CR1" if exp.cluster_by else "HC1")
         check_option(covariance, "covariance", owner, COVARIANCE_TYPES)
@@ -416,6 +429,10 @@ class LinearModel(ModelResultsMixin):
             raise InvalidParameterError(
                 f"covariance={covariance!r} needs a cluster column: pass cluster_by=... to ExperimentData."
             )
+        if inference == "randomization" and (exp.cluster_by is None or covariance not in CLUSTERED_TYPES):
+            raise InvalidParameterError(
+                "inference='randomization' re-randomizes clusters: it needs cluster_by=... on "
+                "ExperimentData and a cluster-robust covariance (CR0/CR1).")
         runner = QueryRunner(list(exp.runner.records))
         cluster = exp.cluster_by if covariance in CLUSTERED_TYPES else None
         design, passes, chosen, reason = _run_passes(spec, runner, interacted, strategy, covariance, cluster,
@@ -426,6 +443,8 @@ class LinearModel(ModelResultsMixin):
                     f"Cluster-robust covariance needs at least 2 clusters; found {passes.n_clusters}."
                 )
             check_clusters(passes.n_clusters, passes.mixed_clusters, exp.cluster_by)
+        chosen_inference = choose_inference(inference, spec, design, passes.n_clusters,
+                                            passes.mixed_clusters, passes.clusters_per_arm)
         first_stage = first_stage_table(design, passes.moments)
         balance = balance_table(design, passes.moments)
         one = design.intercept
@@ -439,6 +458,13 @@ class LinearModel(ModelResultsMixin):
             cov = without_cross_metric_blocks(cov, len(design.y))
         for array in (params, cov):
             array.setflags(write=False)
+        randomized = None
+        if chosen_inference == "randomization":
+            k = len(design.x)
+            arm_rows = [design.x.index(term) for term in design.treatment]
+            scales = np.sqrt(np.diag(cov)).reshape(len(design.y), k).T[arm_rows]
+            randomized = randomization_inference(spec, design, means, params[arm_rows], scales, interacted,
+                                                 permutations, seed, runner)
         return cls(
             params=params, cov=cov, terms=design.x, metrics=design.y,
             arms=design.arms, treatment_terms=design.treatment, nobs=passes.moments.nobs,
@@ -447,4 +473,5 @@ class LinearModel(ModelResultsMixin):
             alpha=alpha, first_stage=first_stage, balance=balance, queries=tuple(runner.records),
             spec=spec, query_exprs=passes.queries, design=design, covariate_means=means,
             moments=passes.moments, cross_metric_covariance=passes.cross_metric,
+            inference=chosen_inference, clusters_per_arm=passes.clusters_per_arm, randomization=randomized,
         )

@@ -47,6 +47,14 @@ class ModelResultsMixin:
         est = np.array([self.params[j, m] for j, m in pairs])
         se = np.array([self.std_errors[j, m] for j, m in pairs])
         stat, p, lo, hi = wald_inference(est, se, self.df_inference, alpha)
+        randomization = getattr(self, "randomization", None)
+        if randomization is not None:  # few clusters: only the arm effects have valid inference
+            p, lo, hi = (np.full(len(pairs), np.nan) for _ in range(3))
+            for i, (j, m) in enumerate(pairs):
+                if self.terms[j] in self.treatment_terms:
+                    arm = str(self.arms[self.treatment_terms.index(self.terms[j])])
+                    row = randomization.row(self.metrics[m], arm, alpha)
+                    p[i], lo[i], hi[i] = row.p_value, row.ci_lower, row.ci_upper
         return {"estimate": est, "std_error": se, "statistic": stat, "p_value": p,
                 "ci_lower": lo, "ci_upper": hi}
 

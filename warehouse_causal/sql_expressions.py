@@ -32,6 +32,8 @@ __all__ = [
 INPUT_DIALECT = "duckdb"
 MAX_SQL_CHARS = 4_000
 MAX_NODES = 400
+#: Parentheses nested deeper than this are refused before parsing (the parser recurses per level).
+MAX_DEPTH = 40
 MAX_IN_LIST = 1_000
 
 _BINARY: dict[type[exp.Expression], Callable[[ir.Value, ir.Value], ir.Value]] = {
@@ -196,16 +198,38 @@ class _Translator:
         return builder
 
 
+def _nesting_depth(sql: str) -> int:
+    """The deepest parenthesis nesting of ``sql`` outside quoted strings and identifiers."""
+    depth = deepest = 0
+    quote: str | None = None
+    for char in sql:
+        if quote is not None:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
+
+
 def _parse_one(sql: str) -> exp.Expression:
     if not isinstance(sql, str) or not sql.strip():
         raise ExpressionError("A SQL expression must be a non-empty string.")
     if len(sql) > MAX_SQL_CHARS:
         raise ExpressionError(f"The SQL expression is longer than {MAX_SQL_CHARS} characters.")
+    if _nesting_depth(sql) > MAX_DEPTH:
+        raise ExpressionError(
+            f"The SQL expression nests parentheses more than {MAX_DEPTH} deep; simplify it.")
     try:
         trees = [t for t in sqlglot.parse(sql, read=INPUT_DIALECT) if t is not None]
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as err:
         first = str(err).splitlines()[0]
         raise ExpressionError(f"Cannot parse the SQL expression {sql!r}: {first}") from None
+    except RecursionError:
+        raise ExpressionError("The SQL expression is nested too deeply to parse; simplify it.") from None
     if len(trees) != 1:
         raise ExpressionError(
             f"The SQL text {sql!r} holds {len(trees)} statements; write exactly one expression."
@@ -221,6 +245,8 @@ def _translate(sql: str, table: ir.Table, aggregate: bool, where: ir.BooleanValu
         return _Translator(table, sql, aggregate, where)(tree)
     except (ExpressionError, SchemaError):
         raise
+    except RecursionError:
+        raise ExpressionError(f"The SQL expression {sql[:60]!r}... is nested too deeply.") from None
     except Exception as err:  # ibis type errors, e.g. comparing a string with a number
         raise ExpressionError(f"The SQL expression {sql!r} is not well typed: {err}") from None
 

@@ -26,8 +26,14 @@ ADJUSTMENTS: tuple[str, ...] = get_args(Adjustment)
 
 
 def adjust_p_values(p: ArrayLike, method: str) -> NDArray[np.float64]:
-    """Adjusted p-values in the input order."""
+    """Adjusted p-values in the input order. NaN p-values (rows with no valid test) stay NaN and
+    are not counted in the family."""
     p = np.asarray(p, dtype=float)
+    tested = ~np.isnan(p)
+    if not tested.all():
+        out = np.full(p.shape, np.nan)
+        out[tested] = adjust_p_values(p[tested], method)
+        return out
     m = p.size
     if method == "none" or m == 0:
         return p.copy()
