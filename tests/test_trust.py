@@ -296,3 +296,52 @@ def test_dbt_analysis_step_never_replaces_a_users_table(tmp_path: Path) -> None:
     con.create_table("experiment_effects", pd.DataFrame({"analysed_by": ["x"]}), overwrite=True)
     analyze.write_effects(con, pd.DataFrame({"estimate": [0.1], "analysed_by": [analyze.MARKER]}))
     assert con.table("experiment_effects").estimate.execute().tolist() == [0.1]
+
+
+# -- consistency, parser depth, threads ----------------------------------------------------------
+
+
+def test_anytime_valid_answers_are_never_more_confident_than_classical_ones() -> None:
+    """With clusters the classical p uses t(G − 1) and the sequence a Gaussian mixture; in extreme
+    tails the mixture alone would give the smaller p-value."""
+    rng = np.random.default_rng(21)
+    team = np.repeat(np.arange(60), 20)
+    arm = (team % 2).astype(int)
+    df = pd.DataFrame({"team": team, "arm": arm, "y": 3.0 * arm + rng.normal(size=1200)})
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="arm", cluster_by="team")
+    rows = exp.add_metric("y").fit(wc.LinearModel).infer_effect(planned_n=60).to_pandas()
+    assert (rows.av_p_value >= rows.p_value).all()
+    assert (rows.av_ci_lower <= rows.ci_lower).all() and (rows.av_ci_upper >= rows.ci_upper).all()
+
+
+@pytest.mark.parametrize("depth", [41, 3_000])
+def test_deeply_nested_sql_is_a_clear_error(frame: pd.DataFrame, depth: int) -> None:
+    exp = wc.ExperimentData(wc.table(frame), intent_to_treat="arm")
+    with pytest.raises(wc.ExpressionError, match=r"nest|longer than"):
+        exp.add_metric("y", ["(" * depth + "x" + ")" * depth])
+    with pytest.raises(wc.ExpressionError, match="nested too deeply"):
+        exp.add_metric("y", ["NOT " * 400 + "x > 0"])
+
+
+def test_threads_sharing_one_connection_wait_for_each_other(frame: pd.DataFrame) -> None:
+    import threading
+
+    con = wc.connect()
+    exp = wc.ExperimentData(wc.table(frame, "shared_by_threads", con), intent_to_treat="arm")
+    expected = exp.add_metric("y", ["x"]).fit(wc.LinearModel).params[1, 0]
+    results: list[float] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            results.append(exp.add_metric("y", ["x"]).fit(wc.LinearModel).params[1, 0])
+        except BaseException as err:  # collected and asserted below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(results) == 6
+    np.testing.assert_allclose(results, expected, rtol=1e-12)

@@ -19,7 +19,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
-from warehouse_causal.errors import DesignError, ExpressionError
+from warehouse_causal.errors import DesignError, ExpressionError, InvalidParameterError
 from warehouse_causal.moments import (
     Cells,
     Design,
@@ -96,8 +96,13 @@ def resolve_segments(conditions: Any, spec: ModelSpec) -> list[Segment]:
         items: list[Any] = []
     elif isinstance(conditions, (str, ir.Value)) or callable(conditions):
         items = [conditions]
-    else:
+    elif isinstance(conditions, (list, tuple)):
         items = list(conditions)
+    else:
+        raise InvalidParameterError(
+            "The 'condition_on' parameter of infer_effect must be a condition (SQL string or ibis "
+            f"boolean expression) or a list of them. Got {conditions!r} ({type(conditions).__name__}) "
+            "instead.")
     segments = [Segment(ALL, None)] + [_condition(c, spec) for c in items]
     labels = [s.label for s in segments]
     if len(set(labels)) != len(labels):

@@ -158,7 +158,6 @@ class ModelSpec:
         _refuse_design_columns(metrics, "Metric", design, "")
         _refuse_design_columns(covariates, "Covariate", design, " Covariates must be measured before "
                                "treatment and cannot be design columns.")
-        _check_label_collisions(metrics, covariates, design)
         metric_columns = frozenset().union(*(m.columns for m in metrics))
         for c in covariates:
             if c.columns & metric_columns:
@@ -167,6 +166,7 @@ class ModelSpec:
                     f"Covariate {c.label!r} reads {col!r}, which is also a metric; adjusting for the "
                     "outcome itself removes the effect. Use its pre-period value instead."
                 )
+        _check_label_collisions(metrics, covariates, design)
         return metrics
 
     def fit(self, model: type, **options: Any) -> Any:

@@ -106,6 +106,10 @@ class _Translator:
 
     def __call__(self, node: exp.Expression) -> ir.Value:  # noqa: C901 - one dispatch table
         kind = type(node)
+        if node.args.get("negate"):  # sqlglot writes "x NOT LIKE p" as Like(..., negate=True)
+            positive = node.copy()
+            positive.set("negate", None)
+            return ~self(positive)
         if self.aggregate and (kind in _AGGREGATES or kind is exp.Count):
             return self.aggregate_call(node)
         if kind in _BINARY:
