@@ -47,11 +47,15 @@ def test_metric_named_like_a_covariate_is_refused_naming_both(frame: pd.DataFram
         exp.add_metric("y", [t.x.name("arm")])
 
 
+@pytest.mark.parametrize("strategy", ["moments", "compressed"])
 @pytest.mark.parametrize("name", ["Intercept", "arm[1]", "region[b]", "arm[1]:x"])
-def test_columns_named_like_internal_terms_fit_like_any_column(frame: pd.DataFrame, name: str) -> None:
-    extra = np.random.default_rng(1).normal(size=len(frame))
-    plain = _fit(frame.assign(extra=extra), "y", ["x", "region", "extra"])
-    clash = _fit(frame.assign(**{name: extra}), "y", ["x", "region", name])
+def test_columns_named_like_internal_terms_fit_like_any_column(frame: pd.DataFrame, name: str,
+                                                               strategy: str) -> None:
+    extra = np.random.default_rng(1).integers(0, 3, size=len(frame)).astype(float)
+    x = frame.x if strategy == "moments" else frame.x.round().clip(-2, 2)
+    plain = _fit(frame.assign(extra=extra, x=x), "y", ["x", "region", "extra"], strategy=strategy)
+    clash = _fit(frame.assign(**{name: extra}, x=x), "y", ["x", "region", name], strategy=strategy)
+    assert clash.strategy == strategy
     assert name in clash.terms and len(set(clash.terms)) == len(clash.terms)
     np.testing.assert_allclose(clash.params, plain.params, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(clash.cov, plain.cov, rtol=1e-10, atol=1e-14)
@@ -345,3 +349,26 @@ def test_threads_sharing_one_connection_wait_for_each_other(frame: pd.DataFrame)
         thread.join()
     assert errors == [] and len(results) == 6
     np.testing.assert_allclose(results, expected, rtol=1e-12)
+
+
+# -- frozen results ------------------------------------------------------------------------------
+
+
+def test_results_are_read_only_and_compare_by_value(frame: pd.DataFrame) -> None:
+    exp = wc.ExperimentData(wc.table(frame), intent_to_treat="arm")
+    model = exp.add_metric("y", ["x", "region"]).fit(wc.LinearModel)
+    again = exp.add_metric("y", ["x", "region"]).fit(wc.LinearModel)
+    other = exp.add_metric("y", ["x", "region"]).fit(wc.LinearModel, covariance="HC3")
+    assert model == again and model != other and model.infer_effect() == again.infer_effect()
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(model)
+    for array in (model.params, model.cov, model.moments.matrix, model.moments.cells.n,
+                  model.infer_effect().estimate, model.infer_effect().cov):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 1.0
+    for mapping in (model.covariate_means, model.query_exprs, model.moments.cells.sums):
+        with pytest.raises(TypeError, match="does not support item assignment"):
+            mapping["x"] = 1.0  # type: ignore[index]
+    context = wc.ContextVector(x=1.0)
+    with pytest.raises(TypeError, match="immutable"):
+        context |= {"x": 2.0}

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 import warnings
+from typing import Any
 
 import warehouse_causal as wc
 from warehouse_causal.demo import DemoTruth, simulate_support_rollout
@@ -94,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
         document = {
             "design": {"nobs": model.nobs, "arms": [str(a) for a in model.spec.experiment.design.arms],
                        "covariance": model.covariance, "strategy": model.strategy,
-                       "n_clusters": model.n_clusters},
+                       "n_clusters": model.n_clusters, "inference": model.inference},
             "effects": effects.to_dicts(),
             "first_stage": [r._asdict() for r in model.first_stage],
             "warnings": messages,
@@ -103,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
             document["decision"] = result["decision"].to_pandas().to_dict(orient="records")
         if "mediation" in result:
             document["mediation"] = result["mediation"].to_pandas().to_dict(orient="records")
-        print(json.dumps(document, indent=2, default=str))
+        print(json.dumps(strict_json(document), indent=2, default=str, allow_nan=False))
         return 0
     print(effects.to_markdown())
     if "decision" in result:
@@ -118,6 +120,18 @@ def _run(args: argparse.Namespace) -> int:
         Path(args.report).write_text(effects.report(decision) if html_report else memo(effects, decision))
         print(f"wrote {args.report}")
     return 0
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every non-finite float made valid JSON: NaN (no valid number, e.g. a p-value
+    with too few clusters) becomes null, ±inf (an unbounded interval) the strings "inf"/"-inf"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

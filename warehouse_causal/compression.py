@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import InvalidParameterError
 from warehouse_causal.grouped import (
+    ClusterMeat,
     Probe,
     check_null_keys,
     check_terms,
@@ -40,6 +41,7 @@ from warehouse_causal.grouped import (
 )
 from warehouse_causal.moments import (
     DISCRETE_MAX_DISTINCT,
+    Auxiliary,
     Design,
     Moments,
     cell_keys,
@@ -122,7 +124,7 @@ def _cell_arrays(rows: list[dict[str, Any]], design: Design) -> dict[str, NDArra
     keys = cell_keys(rows, list(design.keys))
     numeric = design.numeric_covariates
     raw = {label: np.array([r[f"v_{j}"] for r in rows], dtype=float) for j, label in enumerate(numeric)}
-    out: dict[str, NDArray[np.float64]] = {"Intercept": np.ones(len(rows))}
+    out: dict[str, NDArray[np.float64]] = {design.intercept: np.ones(len(rows))}
     for label in _design_labels(design):
         column = design.columns[label]
         value = indicator_product(keys, column, len(rows))
@@ -186,12 +188,34 @@ def hc_meat_from_cells(
     return (meat + meat.T) / 2.0
 
 
+def _aux_residuals(cells: dict, equation: Auxiliary) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(regressors per cell, residual d − z'π per cell): both are constant within a cell."""
+    z = np.column_stack([cells[label] for label in equation.regressors])
+    return z, cells[equation.dependent] - z @ equation.coefs
+
+
+def aux_hc_meats_from_cells(cells: dict, design: Design, aux: Sequence[Auxiliary],
+                            ztz_inv: NDArray[np.float64], power: int) -> tuple[NDArray[np.float64], ...]:
+    """Σ w² r² z z' of each auxiliary regression from cells (the fit's leverage when its regressors
+    are all of Z)."""
+    out = []
+    for equation in aux:
+        z, r = _aux_residuals(cells, equation)
+        weight = cells["#sw2"] * r * r
+        if power and equation.regressors == design.z:
+            full = np.column_stack([cells[label] for label in design.z])
+            h = np.einsum("ca,ab,cb->c", full, ztz_inv, full) * (cells["#sw"] / cells["#n"])
+            weight = weight * (1.0 - h) ** (-power)
+        out.append((z * weight[:, None]).T @ z)
+    return tuple(out)
+
+
 def cluster_meat_from_cells(
     rows: list[dict[str, Any]], cells: dict, design: Design, params: NDArray[np.float64],
-    levels: Sequence[Any],
-) -> tuple[NDArray[np.float64], int, int, dict[Any, int]]:
-    """Σ_g s_g s_g' from (cell, cluster) sums; returns (meat, G, clusters with several arms,
-    clusters per instrument level, ``levels`` in the design's order)."""
+    levels: Sequence[Any], aux: Sequence[Auxiliary] = (),
+) -> ClusterMeat:
+    """Σ_g s_g s_g' from (cell, cluster) sums, each auxiliary regression's own, the clusters with
+    several arms and the clusters per instrument level (``levels`` in the design's order)."""
     _, cluster_index = np.unique(np.array([str(r["cluster"]) for r in rows]), return_inverse=True)
     n_clusters = int(cluster_index.max()) + 1
     z = np.column_stack([cells[label] for label in design.z])
@@ -203,7 +227,13 @@ def cluster_meat_from_cells(
     arm = np.where(dummies.any(axis=1), 1 + dummies.argmax(axis=1), 0)
     mixed = clusters_with_several_arms(cluster_index, arm, n_clusters)
     per_arm = {levels[code]: n for code, n in clusters_per_arm(cluster_index, arm).items()}
-    return outer_of_cluster_sums(scores, cluster_index, n_clusters), n_clusters, mixed, per_arm
+    aux_meats = []
+    for equation in aux:
+        z_aux, r = _aux_residuals(cells, equation)
+        aux_scores = (z_aux[:, a] * r * cells["#sw"] for a in range(z_aux.shape[1]))
+        aux_meats.append(outer_of_cluster_sums(aux_scores, cluster_index, n_clusters))
+    meat = outer_of_cluster_sums(scores, cluster_index, n_clusters)
+    return ClusterMeat(meat, n_clusters, mixed, per_arm, tuple(aux_meats))
 
 
 def plan(requested: str, found: Probe, design_cells: int, cluster_bound: int | None, nobs: int,

@@ -22,6 +22,7 @@ from warehouse_causal.algebra.multiplicity import adjust_p_values
 from warehouse_causal.algebra.sandwich import quadratic_form
 from warehouse_causal.backends import QueryRecord
 from warehouse_causal.errors import InvalidParameterError
+from warehouse_causal.frozen import read_only, values_equal
 from warehouse_causal.segments import ALL
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, MappingOf, Real, validated
 
@@ -50,7 +51,7 @@ class Sequential(NamedTuple):
     tuning: float
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Effects:
     """Effects of arms vs control by metric and segment; create with ``model.infer_effect(...)``.
 
@@ -82,9 +83,12 @@ class Effects:
     #: Per row, (p-value, lower, upper) from randomization inference, or None.
     randomized: tuple[tuple[float, float, float] | None, ...] | None = field(default=None, repr=False)
 
+    __eq__ = values_equal  # arrays compared element by element
+    __hash__ = None  # type: ignore[assignment]
+
     def __post_init__(self) -> None:
-        for array in (self.estimate, self.cov):
-            array.setflags(write=False)
+        for array in (self.estimate, self.cov, self.gradient):
+            read_only(array)
 
     # -- derived columns ---------------------------------------------------------------------
     @property

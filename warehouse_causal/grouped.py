@@ -31,7 +31,7 @@ import itertools
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import ibis
 import ibis.expr.types as ir
@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import DesignError, PrecisionWarning
 from warehouse_causal.moments import (
+    Auxiliary,
     BasisColumn,
     Cells,
     Design,
@@ -69,6 +70,7 @@ __all__ = [
     "MAX_CLUSTER_VALUES",
     "MAX_GROUPS",
     "PROBE_ROWS",
+    "ClusterMeat",
     "Probe",
     "check_null_keys",
     "check_terms",
@@ -88,6 +90,8 @@ __all__ = [
     "pass1_query",
     "probe",
     "provisional_centre",
+    "read_aux_cluster_meats",
+    "read_aux_hc_meats",
     "read_hc_meat",
     "read_moments",
     "recentred_shifts",
@@ -402,12 +406,20 @@ def _numeric_parts(design: Design) -> list[str | None]:
     return list(dict.fromkeys(design.columns[label].numeric for label in design.z))
 
 
-def _scored_rows(design: Design, params: NDArray[np.float64], extra: dict[str, ir.Value]
-                 ) -> tuple[ir.Table, list[str | None]]:
-    """Project keys, w·e_m per metric and each numeric factor of Z once per row."""
+def _parts_of(design: Design, regressors: Sequence[str]) -> list[int]:
+    """Indices (in :func:`_numeric_parts`) of the numeric factors that ``regressors`` use."""
+    parts = _numeric_parts(design)
+    return sorted({parts.index(design.columns[label].numeric) for label in regressors})
+
+
+def _scored_rows(design: Design, params: NDArray[np.float64], extra: dict[str, ir.Value],
+                 aux: Sequence[Auxiliary] = ()) -> tuple[ir.Table, list[str | None]]:
+    """Project keys, w·e_m per metric (then w·r_e per auxiliary regression, as ``we_{M+e}``) and
+    each numeric factor of Z once per row."""
     parts = _numeric_parts(design)
     cols: dict[str, ir.Value] = {**extra, **key_exprs(design.keys)}
-    for m, e in enumerate(residual_exprs(design, params)):
+    residuals = [*residual_exprs(design, params), *(a.residual(design) for a in aux)]
+    for m, e in enumerate(residuals):
         cols[f"we_{m}"] = e if design.weight is None else design.weight * e
     for i, part in enumerate(parts):
         if part is not None:
@@ -423,11 +435,12 @@ def metric_pairs(n_metrics: int, cross_metric: bool) -> list[tuple[int, int]]:
 
 
 def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value | None,
-                  pairs: list[tuple[int, int]]) -> ir.Table:
+                  pairs: list[tuple[int, int]], aux: Sequence[Auxiliary] = ()) -> ir.Table:
     r"""GROUP BY keys: :math:`\sum w^2 e_m e_l g_a g_b` (× ``factor``) for a ≤ b and the metric
     ``pairs`` (m, l): all M·(M+1)/2 of them for the joint covariance, or fewer (see
-    :func:`metric_pairs`)."""
-    inner, parts = _scored_rows(design, params, {} if factor is None else {"f": factor})
+    :func:`metric_pairs`); and for each auxiliary regression its own block over the numeric factors
+    of its regressors (× ``factor`` when they are all of Z, so the leverage is the fit's)."""
+    inner, parts = _scored_rows(design, params, {} if factor is None else {"f": factor}, aux)
     f = inner["f"] if factor is not None else None
     g = [None if p is None else inner[f"g_{i}"] for i, p in enumerate(parts)]
     aggs = {
@@ -435,6 +448,11 @@ def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value 
         for m, n in pairs
         for a, b in itertools.combinations_with_replacement(range(len(parts)), 2)
     }
+    n_metrics = len(design.y)
+    for e, equation in enumerate(aux):
+        we, scale = inner[f"we_{n_metrics + e}"], f if equation.regressors == design.z else None
+        for a, b in itertools.combinations_with_replacement(_parts_of(design, equation.regressors), 2):
+            aggs[f"aux_{e}_{a}_{b}"] = product_of([we, we, g[a], g[b], scale]).sum()
     return inner.group_by(list(key_aliases(design.keys).values())).aggregate(**aggs)
 
 
@@ -458,7 +476,27 @@ def read_hc_meat(rows: list[dict[str, Any]], design: Design, pairs: list[tuple[i
     return meat
 
 
-def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Design) -> bool:
+def read_aux_hc_meats(rows: list[dict[str, Any]], design: Design, aux: Sequence[Auxiliary]
+                      ) -> tuple[NDArray[np.float64], ...]:
+    r"""Each auxiliary regression's HC meat :math:`\sum w^2 r^2 z z'` over its regressors, from the
+    per-cell sums of :func:`hc_meat_query`."""
+    keys = cell_keys(rows, list(design.keys))
+    parts = _numeric_parts(design)
+    out = []
+    for e, equation in enumerate(aux):
+        columns = [design.columns[label] for label in equation.regressors]
+        factors = [indicator_product(keys, c, len(rows)) for c in columns]
+        part_of = [parts.index(c.numeric) for c in columns]
+        meat = np.empty((len(columns), len(columns)))
+        for a, b in itertools.combinations_with_replacement(range(len(columns)), 2):
+            pa, pb = sorted((part_of[a], part_of[b]))
+            per_cell = cell_column(rows, f"aux_{e}_{pa}_{pb}")
+            meat[a, b] = meat[b, a] = float((factors[a] * factors[b] * per_cell).sum())
+        out.append(meat)
+    return tuple(out)
+
+
+def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Design, n_aux: int = 0) -> bool:
     """Whether the (cluster, cell) rows, at most clusters × cells, are few enough to come back (see
     MAX_CLUSTER_CELLS and MAX_CLUSTER_VALUES; a tenth of them from a remote warehouse); the
     clustered meat is then formed in numpy."""
@@ -467,25 +505,27 @@ def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Des
     in_process = design.table._find_backend(use_default=True).name in IN_PROCESS_BACKENDS
     share = 1 if in_process else REMOTE_SHARE
     rows = cluster_count_bound * n_cells
-    values = rows * (len(design.y) * len(_numeric_parts(design)) + len(design.keys) + 3)
+    values = rows * ((len(design.y) + n_aux) * len(_numeric_parts(design)) + len(design.keys) + 3)
     return rows <= MAX_CLUSTER_CELLS // share and values <= MAX_CLUSTER_VALUES // share
 
 
-def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: str, assignment: str
-                        ) -> ir.Table:
-    r"""GROUP BY (cluster, keys) → :math:`u_{m,i} = \sum w e_m g_i` and the assignment's min/max
-    (or none when the assignment is a key: then it is the key column)."""
+def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: str, assignment: str,
+                        aux: Sequence[Auxiliary] = ()) -> ir.Table:
+    r"""GROUP BY (cluster, keys) → :math:`u_{m,i} = \sum w e_m g_i` (then the auxiliary regressions'
+    sums over the numeric factors they use, as ``u_{M+e}_i``) and the assignment's min/max (or none
+    when the assignment is a key: then it is the key column)."""
     t = design.table
     assignment_is_key = assignment in design.keys
     extra = {"cluster": t[cluster]} if assignment_is_key else {"cluster": t[cluster],
                                                                "assignment": t[assignment]}
-    inner, parts = _scored_rows(design, params, extra)
+    inner, parts = _scored_rows(design, params, extra, aux)
     arm_aggs = {} if assignment_is_key else {"amin": inner.assignment.min(),
                                              "amax": inner.assignment.max()}
     keys = list(key_aliases(design.keys).values())
+    used = [range(len(parts))] * len(design.y) + [_parts_of(design, a.regressors) for a in aux]
     sums = {
-        f"u_{m}_{i}": (inner[f"we_{m}"] if p is None else inner[f"we_{m}"] * inner[f"g_{i}"]).sum()
-        for m in range(len(design.y)) for i, p in enumerate(parts)
+        f"u_{m}_{i}": (inner[f"we_{m}"] if parts[i] is None else inner[f"we_{m}"] * inner[f"g_{i}"]).sum()
+        for m, indices in enumerate(used) for i in indices
     }
     return inner.group_by(["cluster", *keys]).aggregate(**sums, **arm_aggs)
 
@@ -495,12 +535,22 @@ def _assignment_columns(design: Design, assignment: str) -> tuple[str, str]:
     return (alias, alias) if alias is not None else ("amin", "amax")
 
 
-def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, assignment: str
-                            ) -> tuple[NDArray[np.float64], int, int, dict[Any, int]]:
+class ClusterMeat(NamedTuple):
+    """The clustered meat and what the clusters say about the design."""
+
+    meat: NDArray[np.float64]
+    n_clusters: int
+    mixed: int  # clusters that hold more than one assignment arm
+    per_arm: dict[Any, int]  # assignment level -> clusters that hold it
+    aux: tuple[NDArray[np.float64], ...] = ()  # each auxiliary regression's meat
+
+
+def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, assignment: str,
+                            aux: Sequence[Auxiliary] = ()) -> ClusterMeat:
     r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query` (as columns), in
-    numpy: :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`. Returns (meat, G, mixed
-    clusters, clusters per assignment arm). The rows are put in (cluster, key) order first, so the
-    sums repeat bit for bit."""
+    numpy: :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`, and each auxiliary
+    regression's own Σ_g s_g s_g'. The rows are put in (cluster, key) order first, so the sums
+    repeat bit for bit."""
     aliases = key_aliases(design.keys)
     codes = [np.unique(columns[name], return_inverse=True)[1] for name in ["cluster", *aliases.values()]]
     order = np.lexsort(codes[::-1])
@@ -510,21 +560,25 @@ def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, as
     parts = _numeric_parts(design)
     factors = {label: indicator_product(keys, design.columns[label], len(order)) for label in design.z}
 
-    def score_columns() -> Iterator[NDArray[np.float64]]:
-        for m in range(len(design.y)):
+    def score_columns(equation: int, regressors: Sequence[str]) -> Iterator[NDArray[np.float64]]:
+        for label in regressors:
+            i = parts.index(design.columns[label].numeric)
             # NULL (an empty sum) is 0.
-            sums = [np.nan_to_num(columns[f"u_{m}_{i}"][order].astype(float), nan=0.0)
-                    for i in range(len(parts))]
-            for label in design.z:
-                yield factors[label] * sums[parts.index(design.columns[label].numeric)]
+            yield factors[label] * np.nan_to_num(columns[f"u_{equation}_{i}"][order].astype(float), nan=0.0)
+
+    def metric_scores() -> Iterator[NDArray[np.float64]]:
+        for m in range(len(design.y)):
+            yield from score_columns(m, design.z)
 
     low, high = _assignment_columns(design, assignment)
     arms = np.unique(np.concatenate([columns[low], columns[high]]), return_inverse=True)[1]
     both = np.concatenate([codes[0], codes[0]])
     mixed = clusters_with_several_arms(both, arms, n_clusters)
     per_arm = clusters_per_arm(both, np.concatenate([columns[low], columns[high]]))
-    meat = outer_of_cluster_sums(score_columns(), cluster_index, n_clusters)
-    return meat, n_clusters, mixed, per_arm
+    meat = outer_of_cluster_sums(metric_scores(), cluster_index, n_clusters)
+    aux_meats = tuple(outer_of_cluster_sums(score_columns(len(design.y) + e, a.regressors), cluster_index,
+                                            n_clusters) for e, a in enumerate(aux))
+    return ClusterMeat(meat, n_clusters, mixed, per_arm, aux_meats)
 
 
 def outer_of_cluster_sums(columns: Iterable[NDArray[np.float64]], cluster_index: NDArray[np.intp],
@@ -559,34 +613,56 @@ def clusters_with_several_arms(cluster_index: NDArray[np.intp], arm_codes: NDArr
 
 
 def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str,
-                       assignment: str, levels: Sequence[Any]) -> ir.Table:
+                       assignment: str, levels: Sequence[Any], aux: Sequence[Auxiliary] = ()) -> ir.Table:
     r"""The clustered meat in SQL, for many clusters: the (cluster, cell) sums of
     :func:`cluster_cells_query`; GROUP BY cluster → :math:`s_{g,(m,a)} = \sum_c f_a(k_c) u_{c,m,i_a}`;
     then :math:`\sum_g s_g s_g'` and G in one nested aggregate.
 
     Also counts clusters whose rows carry more than one assignment arm, and the clusters that hold
-    each assignment level (``arm_0``, ``arm_1``, ... in the order of ``levels``).
+    each assignment level (``arm_0``, ``arm_1``, ... in the order of ``levels``). Each auxiliary
+    regression e adds its own block ``x_{e}_{a}_{b}`` of products over its regressors.
     """
-    per_cell = cluster_cells_query(design, params, cluster, assignment)
+    per_cell = cluster_cells_query(design, params, cluster, assignment, aux)
     parts = _numeric_parts(design)
     aliases = key_aliases(design.keys)
-    scores = []
-    for m in range(len(design.y)):
-        for label in design.z:
+
+    def scores(equation: int, regressors: Sequence[str]) -> list[ir.Value]:
+        out = []
+        for label in regressors:
             column = design.columns[label]
-            score: ir.Value = per_cell[f"u_{m}_{parts.index(column.numeric)}"]
+            score: ir.Value = per_cell[f"u_{equation}_{parts.index(column.numeric)}"]
             for key, level in column.indicators:
                 score = ibis.ifelse(per_cell[aliases[key]] == level, score, 0.0)
-            scores.append(score)
+            out.append(score)
+        return out
+
+    main = [s for m in range(len(design.y)) for s in scores(m, design.z)]
+    side = [scores(len(design.y) + e, a.regressors) for e, a in enumerate(aux)]
     low, high = _assignment_columns(design, assignment)
     per_cluster_scores = per_cell.select(
         "cluster", amin=per_cell[low], amax=per_cell[high],
-        **{f"c_{i}": s for i, s in enumerate(scores)},
+        **{f"c_{i}": s for i, s in enumerate(main)},
+        **{f"a_{e}_{i}": s for e, block in enumerate(side) for i, s in enumerate(block)},
     )
     mixed = (per_cluster_scores.amin.min() != per_cluster_scores.amax.max()).cast("int64")
     holds = {f"arm_{i}": ((per_cluster_scores.amin == level) | (per_cluster_scores.amax == level))
              .cast("int64").max() for i, level in enumerate(levels)}
+    blocks = {f"x_{e}": [per_cluster_scores[f"a_{e}_{i}"] for i in range(len(block))]
+              for e, block in enumerate(side)}
     return cluster_sum_of_products(
-        per_cluster_scores, [per_cluster_scores[f"c_{i}"] for i in range(len(scores))], mixed=mixed,
-        **holds,
+        per_cluster_scores, [per_cluster_scores[f"c_{i}"] for i in range(len(main))], blocks=blocks,
+        mixed=mixed, **holds,
     )
+
+
+def read_aux_cluster_meats(row: dict[str, Any], aux: Sequence[Auxiliary]) -> tuple[NDArray[np.float64], ...]:
+    """Each auxiliary regression's Σ_g s_g s_g' from the ``x_{e}_{a}_{b}`` sums of
+    :func:`cluster_meat_query`."""
+    out = []
+    for e, equation in enumerate(aux):
+        size = len(equation.regressors)
+        meat = np.empty((size, size))
+        for a, b in itertools.combinations_with_replacement(range(size), 2):
+            meat[a, b] = meat[b, a] = float(row[f"x_{e}_{a}_{b}"] or 0.0)
+        out.append(meat)
+    return tuple(out)

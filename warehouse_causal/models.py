@@ -42,8 +42,10 @@ from warehouse_causal.delta import infer_effect
 from warehouse_causal.diagnostics import (
     BalanceRow,
     FirstStageRow,
+    RobustMeats,
     balance_table,
     check_clusters,
+    diagnostic_regressions,
     first_stage_table,
 )
 from warehouse_causal.effects import Effects
@@ -55,7 +57,9 @@ from warehouse_causal.errors import (
     check_alpha,
     check_option,
 )
+from warehouse_causal.frozen import read_only, values_equal
 from warehouse_causal.moments import (
+    Auxiliary,
     Design,
     Moments,
     Prepared,
@@ -137,6 +141,14 @@ class _Passes:
     queries: dict[str, Any]
     cross_metric: bool = True
     clusters_per_arm: dict[Any, int] | None = None  # assignment level -> clusters holding it
+    aux: tuple[Auxiliary, ...] = ()  # the diagnostics' side regressions, summed in pass 2
+    aux_meats: tuple[NDArray[np.float64], ...] = ()  # their meats, in the same order
+
+    @classmethod
+    def clustered(cls, moments: Moments, solution: IVSolution, found: grouped.ClusterMeat,
+                  queries: dict[str, Any], aux: tuple[Auxiliary, ...]) -> _Passes:
+        return cls(moments, solution, found.meat, found.n_clusters, found.mixed, queries,
+                   clusters_per_arm=found.per_arm, aux=aux, aux_meats=found.aux)
 
 
 def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, runner: QueryRunner,
@@ -150,41 +162,47 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
     queries: dict[str, Any] = {"pass1": p1}
     if covariance == "iid":
         return design, _Passes(moments, solution, None, None, 0, queries)
+    aux = diagnostic_regressions(design, moments)
     if cluster is not None:
         assignment = spec.experiment.intent_to_treat
-        if grouped.cluster_cells_fit(spec.experiment.design.cluster_count_bound, len(rows), design):
-            p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment)
+        if grouped.cluster_cells_fit(spec.experiment.design.cluster_count_bound, len(rows), design, len(aux)):
+            p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment, aux)
             queries["pass2"] = p2
             columns = runner.run_columns(p2, "pass 2: cluster scores by design cell")
-            meat, g, mixed, per_arm = grouped.cluster_meat_from_cells(columns, design, assignment)
-            return design, _Passes(moments, solution, meat, g, mixed, queries, clusters_per_arm=per_arm)
+            found = grouped.cluster_meat_from_cells(columns, design, assignment, aux)
+            return design, _Passes.clustered(moments, solution, found, queries, aux)
         levels = spec.experiment.design.arms
-        p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment, levels)
+        p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment, levels, aux)
         queries["pass2"] = p2
         row = runner.run(p2, "pass 2: cluster scores by design cell")[0]
-        meat = read_meat(row, len(design.z) * len(design.y))
-        per_arm = {level: int(row[f"arm_{i}"] or 0) for i, level in enumerate(levels)}
-        return design, _Passes(moments, solution, meat, int(row["n_clusters"]), int(row["mixed"] or 0),
-                               queries, clusters_per_arm=per_arm)
+        found = grouped.ClusterMeat(
+            read_meat(row, len(design.z) * len(design.y)), int(row["n_clusters"]), int(row["mixed"] or 0),
+            {level: int(row[f"arm_{i}"] or 0) for i, level in enumerate(levels)},
+            grouped.read_aux_cluster_meats(row, aux))
+        return design, _Passes.clustered(moments, solution, found, queries, aux)
     # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: skipped when not wanted.
     cross_metric = cross_metric or len(design.y) == 1
     pairs = grouped.metric_pairs(len(design.y), cross_metric)
-    p2, meat = _hc_meat(design, solution, ztz, covariance, pairs, runner, "pass 2: HC scores by design cell")
+    p2, meat, aux_meats = _hc_meat(design, solution, ztz, covariance, pairs, runner,
+                                   "pass 2: HC scores by design cell", aux)
     queries["pass2"] = p2
-    return design, _Passes(moments, solution, meat, None, 0, queries, cross_metric)
+    return design, _Passes(moments, solution, meat, None, 0, queries, cross_metric, aux=aux,
+                           aux_meats=aux_meats)
 
 
 def _hc_meat(design: Design, solution: IVSolution, ztz: NDArray[np.float64], covariance: str,
-             pairs: list[tuple[int, int]], runner: QueryRunner, purpose: str
-             ) -> tuple[Any, NDArray[np.float64]]:
-    """The HC pass for the metric ``pairs``: its query and the meat (other blocks 0)."""
+             pairs: list[tuple[int, int]], runner: QueryRunner, purpose: str,
+             aux: tuple[Auxiliary, ...] = ()) -> tuple[Any, NDArray[np.float64], tuple[NDArray, ...]]:
+    """The HC pass for the metric ``pairs`` and the side regressions ``aux``: its query, the meat
+    (other blocks 0) and each side regression's meat."""
     power = leverage_power(covariance)
     factor = None
     if power:
         ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
         factor = 1.0 / (1.0 - leverage_expr(design, ztz_inv)) ** power
-    query = grouped.hc_meat_query(design, solution.params, factor, pairs)
-    return query, grouped.read_hc_meat(grouped.sort_cells(runner.run(query, purpose)), design, pairs)
+    query = grouped.hc_meat_query(design, solution.params, factor, pairs, aux)
+    rows = grouped.sort_cells(runner.run(query, purpose))
+    return query, grouped.read_hc_meat(rows, design, pairs), grouped.read_aux_hc_meats(rows, design, aux)
 
 
 def _check_identified(design: Design) -> None:
@@ -209,15 +227,16 @@ def _run_compressed(spec: ModelSpec, rows: list[dict[str, Any]], query: Any, shi
     queries: dict[str, Any] = {"cells": query}
     if covariance == "iid":
         return design, _Passes(moments, solution, None, None, 0, queries)
+    aux = diagnostic_regressions(design, moments)
     if cluster is not None:
         levels = spec.experiment.design.instrument_levels
-        meat, g, mixed, per_arm = compression.cluster_meat_from_cells(rows, cells, design, solution.params,
-                                                                      levels)
-        return design, _Passes(moments, solution, meat, g, mixed, queries, clusters_per_arm=per_arm)
+        found = compression.cluster_meat_from_cells(rows, cells, design, solution.params, levels, aux)
+        return design, _Passes.clustered(moments, solution, found, queries, aux)
     ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
-    meat = compression.hc_meat_from_cells(cells, design, solution.params, ztz_inv,
-                                          leverage_power(covariance))
-    return design, _Passes(moments, solution, meat, None, 0, queries)
+    power = leverage_power(covariance)
+    meat = compression.hc_meat_from_cells(cells, design, solution.params, ztz_inv, power)
+    aux_meats = compression.aux_hc_meats_from_cells(cells, design, aux, ztz_inv, power)
+    return design, _Passes(moments, solution, meat, None, 0, queries, aux=aux, aux_meats=aux_meats)
 
 
 def _recentred_cells(spec: ModelSpec, rows: list[dict[str, Any]], query: Any,
@@ -300,7 +319,7 @@ def _centred_covariance(design: Design, passes: _Passes, covariance: str,
     return (cov + cov.T) / 2.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LinearModel(ModelResultsMixin):
     r"""A fitted weighted (2SLS) linear model for one or many metrics.
 
@@ -320,6 +339,11 @@ class LinearModel(ModelResultsMixin):
         while every same-metric result stays exact. ``Effects.combine`` across metrics and
         ``with_cross_metric_covariance`` then run one more HC pass for just the missing pairs. Where
         the blocks come free (CR, iid, compressed cells) they are always estimated.
+    inference : "auto" (default), "classical" or "randomization". With clusters too few for CR1
+        (fewer than 50, or 10 in an arm; see :mod:`warehouse_causal.randomization`) "auto" tests the
+        arm effects by re-drawing the cluster assignment; ``model.inference`` says what ran.
+    permutations, seed : assignments drawn for randomization inference (all of them when there
+        are at most ``permutations``), and the seed of the draws.
 
     Attributes
     ----------
@@ -329,6 +353,10 @@ class LinearModel(ModelResultsMixin):
         NaN when ``cross_metric_covariance`` says they were not estimated.
     cross_metric_covariance : whether the blocks m ≠ l of ``cov`` were estimated.
     nobs, df_resid, n_clusters : rows, n − k, and clusters (CR covariance only).
+    inference : "classical", "randomization", or "classical (too few clusters: unreliable)".
+    clusters_per_arm : clusters holding each assignment arm (CR covariance only).
+    first_stage, balance : design diagnostics with the fit's covariance (see
+        :mod:`warehouse_causal.diagnostics`).
     """
 
     params: NDArray[np.float64] = field(repr=False)
@@ -347,7 +375,7 @@ class LinearModel(ModelResultsMixin):
     alpha: float
     first_stage: tuple[FirstStageRow, ...] = field(repr=False)
     balance: tuple[BalanceRow, ...] = field(repr=False)
-    queries: tuple[QueryRecord, ...] = field(repr=False)
+    queries: tuple[QueryRecord, ...] = field(repr=False, compare=False)  # timings differ per run
     spec: ModelSpec = field(repr=False, compare=False)
     query_exprs: dict[str, Any] = field(repr=False, compare=False)
     design: Design = field(repr=False, compare=False)
@@ -357,6 +385,9 @@ class LinearModel(ModelResultsMixin):
     inference: str = "classical"
     clusters_per_arm: dict[Any, int] | None = field(default=None, repr=False, compare=False)
     randomization: RandomizationInference | None = field(default=None, repr=False, compare=False)
+
+    __eq__ = values_equal  # arrays compared element by element
+    __hash__ = None  # type: ignore[assignment]
 
     @validated("LinearModel.infer_effect", over=(InstanceOf(str, "a column name"), NONE), relative=BOOLEAN,
                alpha=(Real(0, 1), NONE), planned_n=(Integer(2), NONE),
@@ -387,8 +418,8 @@ class LinearModel(ModelResultsMixin):
             return self
         design, runner = self.design, QueryRunner(list(self.queries))
         solution, ztz = _solve(design, self.moments)
-        _, meat = _hc_meat(design, solution, ztz, self.covariance, pairs, runner,
-                           "pass 2: HC scores between metrics")
+        _, meat, _ = _hc_meat(design, solution, ztz, self.covariance, pairs, runner,
+                              "pass 2: HC scores between metrics")
         between = _centred_covariance(design, _Passes(self.moments, solution, meat, None, 0, {}),
                                       self.covariance, reparametrisation(design, self.covariate_means))
         cov = self.cov.copy()
@@ -445,8 +476,12 @@ class LinearModel(ModelResultsMixin):
             check_clusters(passes.n_clusters, passes.mixed_clusters, exp.cluster_by)
         chosen_inference = choose_inference(inference, spec, design, passes.n_clusters,
                                             passes.mixed_clusters, passes.clusters_per_arm)
-        first_stage = first_stage_table(design, passes.moments)
-        balance = balance_table(design, passes.moments)
+        robust = None
+        if passes.aux:
+            robust = RobustMeats(passes.aux, passes.aux_meats, covariance, passes.n_clusters,
+                                 testable=chosen_inference == "classical")
+        first_stage = first_stage_table(design, passes.moments, robust)
+        balance = balance_table(design, passes.moments, robust)
         one = design.intercept
         sum_w = passes.moments.block([one], [one])[0, 0]
         means = {c: float(passes.moments.block([one], [c])[0, 0] / sum_w) for c in design.covariates}
@@ -471,7 +506,8 @@ class LinearModel(ModelResultsMixin):
             df_resid=passes.moments.nobs - len(design.x), n_clusters=passes.n_clusters,
             covariance=covariance, strategy=chosen, strategy_reason=reason, interacted=interacted,
             alpha=alpha, first_stage=first_stage, balance=balance, queries=tuple(runner.records),
-            spec=spec, query_exprs=passes.queries, design=design, covariate_means=means,
+            spec=spec, query_exprs=read_only(passes.queries), design=design, covariate_means=read_only(means),
             moments=passes.moments, cross_metric_covariance=passes.cross_metric,
-            inference=chosen_inference, clusters_per_arm=passes.clusters_per_arm, randomization=randomized,
+            inference=chosen_inference, clusters_per_arm=read_only(passes.clusters_per_arm),
+            randomization=randomized,
         )

@@ -14,7 +14,7 @@ re-parametrised exactly to covariates centred at their weighted mean in :mod:`wa
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +25,13 @@ from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.errors import DesignError
+from warehouse_causal.frozen import read_only, values_equal
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.terms import Term
 
 __all__ = [
     "INTERCEPT",
+    "Auxiliary",
     "BasisColumn",
     "Cells",
     "Design",
@@ -160,15 +162,22 @@ def indicator_product(keys: dict[str, NDArray[Any]], column: BasisColumn, size: 
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cells:
     """Per-cell sums of the grouped pass 1 (cells = distinct values of the design keys): the key
     values, n, Σw and Σw·g for every numeric column g (shifted). Segment statistics reuse them."""
 
-    keys: dict[str, NDArray[Any]] = field(repr=False)
+    keys: Mapping[str, NDArray[Any]] = field(repr=False)
     n: NDArray[np.float64] = field(repr=False)
     sum_w: NDArray[np.float64] = field(repr=False)
-    sums: dict[str, NDArray[np.float64]] = field(repr=False)  # numeric label -> Σ w g per cell
+    sums: Mapping[str, NDArray[np.float64]] = field(repr=False)  # numeric label -> Σ w g per cell
+
+    __eq__ = values_equal
+    __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        for name in ("keys", "n", "sum_w", "sums"):
+            object.__setattr__(self, name, read_only(getattr(self, name)))
 
     def factor(self, column: BasisColumn) -> NDArray[np.float64]:
         """Π [key == level] of a basis column, per cell."""
@@ -185,7 +194,7 @@ class Cells:
                      {k: v[mask] for k, v in self.sums.items()})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Moments:
     """Weighted cross products U'WU of the basis columns, with n, Σw and Σw²."""
 
@@ -195,6 +204,12 @@ class Moments:
     sum_w: float
     sum_w2: float
     cells: Cells | None = field(default=None, repr=False)  # when pass 1 was grouped by the keys
+
+    __eq__ = values_equal
+    __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        read_only(self.matrix)
 
     def block(self, rows: Sequence[str], cols: Sequence[str]) -> NDArray[np.float64]:
         """The sub-matrix for the given row and column labels."""
@@ -405,6 +420,26 @@ def residual_exprs(design: Design, params: NDArray[np.float64]) -> list[ir.Value
     return [residual_expr(design.columns[y].value(), x, params[:, m]) for m, y in enumerate(design.y)]
 
 
+@dataclass(frozen=True, eq=False)
+class Auxiliary:
+    r"""A side regression whose robust covariance a diagnostic needs: the basis column
+    ``dependent`` on the Z columns ``regressors`` with coefficients ``coefs`` (from pass 1). Pass 2
+    sums its scores :math:`w\,(d - z'\pi)\,z` with the metrics' (first stage: the treatment on Z;
+    balance: a covariate on the intercept and the instrument arms)."""
+
+    name: str
+    dependent: str
+    regressors: tuple[str, ...]
+    coefs: NDArray[np.float64]
+
+    def residual(self, design: Design) -> ir.Value:
+        """d − Σ π_j z_j in basis coordinates, coefficients inlined as literals."""
+        z = [design.columns[label].value() for label in self.regressors]
+        value = design.columns[self.dependent].value()
+        assert value is not None
+        return residual_expr(value, z, self.coefs)
+
+
 def leverage_expr(design: Design, ztz_inv: NDArray[np.float64]) -> ir.Value:
     r"""h_i = w_i z_i'(Z'WZ)^{-1} z_i as a literal quadratic form."""
     z = [design.columns[label].value() for label in design.z]
@@ -452,17 +487,28 @@ def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None) -> d
 
 
 def cluster_sum_of_products(inner: ir.Table, scores: list[ir.Value],
+                            blocks: dict[str, list[ir.Value]] | None = None,
                             **per_cluster_extra: ir.Value) -> ir.Table:
     r"""GROUP BY ``inner.cluster`` → :math:`s_g`, then :math:`\sum_g s_g s_g'` and G, one nested aggregate.
 
-    ``per_cluster_extra`` are further per-cluster aggregates, summed over clusters in the outer query.
+    ``blocks`` are further groups of scores whose products are summed within each group only (as
+    ``{name}_{i}_{j}``); ``per_cluster_extra`` are further per-cluster aggregates, summed over
+    clusters in the outer query.
     """
+    blocks = blocks or {}
     per_cluster = inner.group_by("cluster").aggregate(
-        **{f"s_{i}": s.sum() for i, s in enumerate(scores)}, **per_cluster_extra,
+        **{f"s_{i}": s.sum() for i, s in enumerate(scores)},
+        **{f"{name}_s_{i}": s.sum() for name, block in blocks.items() for i, s in enumerate(block)},
+        **per_cluster_extra,
     )
     sums = [per_cluster[f"s_{i}"] for i in range(len(scores))]
+    side = {
+        f"{name}_{i}_{j}": (per_cluster[f"{name}_s_{i}"] * per_cluster[f"{name}_s_{j}"]).sum()
+        for name, block in blocks.items()
+        for i, j in itertools.combinations_with_replacement(range(len(block)), 2)
+    }
     return per_cluster.aggregate(
-        **sum_of_products(sums), n_clusters=per_cluster.count(),
+        **sum_of_products(sums), **side, n_clusters=per_cluster.count(),
         **{name: per_cluster[name].sum() for name in per_cluster_extra},
     )
 

@@ -51,7 +51,7 @@ class ContextVector(dict):
         raise TypeError("ContextVector is immutable; build a new one.")
 
     # contexts are values, not containers
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _immutable  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __ior__ = update = pop = popitem = clear = setdefault = _immutable  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

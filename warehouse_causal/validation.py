@@ -117,7 +117,8 @@ class Integer(Constraint):
     def accepts(self, value: Any) -> bool:
         if not isinstance(value, numbers.Integral) or isinstance(value, bool):
             return False
-        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+        number = int(value)
+        return (self.low is None or number >= self.low) and (self.high is None or number <= self.high)
 
     def normalize(self, value: Any) -> int:
         return int(value)

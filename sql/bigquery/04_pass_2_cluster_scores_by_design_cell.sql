@@ -12,7 +12,14 @@ SELECT
   SUM(`t1`.`we_1` * `t1`.`g_2`) AS `u_1_2`,
   SUM(`t1`.`we_2`) AS `u_2_0`,
   SUM(`t1`.`we_2` * `t1`.`g_1`) AS `u_2_1`,
-  SUM(`t1`.`we_2` * `t1`.`g_2`) AS `u_2_2`
+  SUM(`t1`.`we_2` * `t1`.`g_2`) AS `u_2_2`,
+  SUM(`t1`.`we_3`) AS `u_3_0`,
+  SUM(`t1`.`we_3` * `t1`.`g_1`) AS `u_3_1`,
+  SUM(`t1`.`we_3` * `t1`.`g_2`) AS `u_3_2`,
+  SUM(`t1`.`we_4`) AS `u_4_0`,
+  SUM(`t1`.`we_5`) AS `u_5_0`,
+  SUM(`t1`.`we_6`) AS `u_6_0`,
+  SUM(`t1`.`we_7`) AS `u_7_0`
 FROM (
   SELECT
     `t0`.`team_id` AS `cluster`,
@@ -182,6 +189,83 @@ FROM (
         CAST(`t0`.`used` = 1 AS FLOAT64) * CAST(`t0`.`region` = 'emea' AS FLOAT64)
       )
     ) AS `we_2`,
+    (
+      (
+        (
+          (
+            (
+              (
+                (
+                  (
+                    (
+                      CAST(`t0`.`used` = 1 AS FLOAT64) - 0.07692214646559498
+                    ) - (
+                      0.3985562324450201 * CAST(`t0`.`assigned` = 1 AS FLOAT64)
+                    )
+                  ) - (
+                    0.14600449081042907 * (
+                      `t0`.`pre_resolution` - 0.698983
+                    )
+                  )
+                ) - (
+                  0.0008533999302504059 * (
+                    `t0`.`tenure` - 2.99786
+                  )
+                )
+              ) - (
+                0.008823609520215681 * CAST(`t0`.`region` = 'apac' AS FLOAT64)
+              )
+            ) - (
+              -0.005184331322399231 * CAST(`t0`.`region` = 'emea' AS FLOAT64)
+            )
+          ) - (
+            -0.020590216526046812 * (
+              CAST(`t0`.`assigned` = 1 AS FLOAT64) * (
+                `t0`.`pre_resolution` - 0.698983
+              )
+            )
+          )
+        ) - (
+          -0.0008027100008122175 * (
+            CAST(`t0`.`assigned` = 1 AS FLOAT64) * (
+              `t0`.`tenure` - 2.99786
+            )
+          )
+        )
+      ) - (
+        0.012149896865143216 * (
+          CAST(`t0`.`assigned` = 1 AS FLOAT64) * CAST(`t0`.`region` = 'apac' AS FLOAT64)
+        )
+      )
+    ) - (
+      0.0218221028056749 * (
+        CAST(`t0`.`assigned` = 1 AS FLOAT64) * CAST(`t0`.`region` = 'emea' AS FLOAT64)
+      )
+    ) AS `we_3`,
+    (
+      (
+        `t0`.`pre_resolution` - 0.698983
+      ) - 0.001465157844077155
+    ) - (
+      -0.0003217530374139688 * CAST(`t0`.`assigned` = 1 AS FLOAT64)
+    ) AS `we_4`,
+    (
+      (
+        `t0`.`tenure` - 2.99786
+      ) - 0.013583134119528075
+    ) - (
+      0.023938094617714012 * CAST(`t0`.`assigned` = 1 AS FLOAT64)
+    ) AS `we_5`,
+    (
+      CAST(`t0`.`region` = 'apac' AS FLOAT64) - 0.19658205076953827
+    ) - (
+      0.001736940625298645 * CAST(`t0`.`assigned` = 1 AS FLOAT64)
+    ) AS `we_6`,
+    (
+      CAST(`t0`.`region` = 'emea' AS FLOAT64) - 0.3526883869678194
+    ) - (
+      0.002424680872884988 * CAST(`t0`.`assigned` = 1 AS FLOAT64)
+    ) AS `we_7`,
     `t0`.`pre_resolution` - 0.698983 AS `g_1`,
     `t0`.`tenure` - 2.99786 AS `g_2`
   FROM `memory`.`main`.`experiment` AS `t0`

@@ -53,6 +53,14 @@ class MultivariateT:
         for array in (self.mean, self.scale):
             array.setflags(write=False)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MultivariateT):
+            return NotImplemented
+        return (self.mean.shape == other.mean.shape and bool(np.array_equal(self.mean, other.mean))
+                and bool(np.array_equal(self.scale, other.scale)) and self.df == other.df)
+
+    __hash__ = None  # type: ignore[assignment]
+
     def linear(self, matrix: NDArray[np.float64]) -> MultivariateT:
         """The distribution of ``matrix @ θ``."""
         scale = matrix @ self.scale @ matrix.T

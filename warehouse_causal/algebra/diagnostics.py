@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from warehouse_causal.algebra.linalg import solve_spd
 
-__all__ = ["first_stage_f", "sample_ratio_test", "standardized_difference"]
+__all__ = ["first_stage_f", "robust_wald_f", "sample_ratio_test", "standardized_difference"]
 
 
 def sample_ratio_test(
@@ -67,6 +67,18 @@ def first_stage_f(
     df = nobs - ztz.shape[0]
     with np.errstate(divide="ignore", invalid="ignore"):
         return ((rss_r - rss_u) / q) / (rss_u / df)
+
+
+def robust_wald_f(coefs: NDArray[np.float64], cov: NDArray[np.float64]) -> float:
+    r"""Wald F of H0: all ``coefs`` = 0 with their (robust) covariance:
+    :math:`\hat\pi' \hat V^{-1} \hat\pi / q` (the Kleibergen–Paap Wald F for one endogenous
+    regressor). Infinite when the covariance is singular and the coefficients are not 0."""
+    q = len(coefs)
+    try:
+        value = float(coefs @ np.linalg.solve(cov, coefs)) / q
+    except np.linalg.LinAlgError:
+        return float("inf") if np.any(coefs != 0) else 0.0
+    return value
 
 
 def standardized_difference(
