@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from warehouse_causal.algebra.randomization import (
     ClusterMoments,
+    assignment_coefficient,
     assignment_draws,
     randomization_interval,
     randomization_p_value,
@@ -170,20 +171,9 @@ class RandomizationInference:
 def _own_estimate(cm: ClusterMoments) -> float:
     """The τ0 at which the observed statistic is 0 (the two-arm Wald estimate; the fitted
     coefficient itself in an interacted model)."""
-    beta_y = _coefficient(cm, cm.cross)
-    beta_d = _coefficient(cm, cm.treated)
+    beta_y = assignment_coefficient(cm, cm.cross)
+    beta_d = assignment_coefficient(cm, cm.treated)
     return beta_y / beta_d if beta_d != 0 else 0.0
-
-
-def _coefficient(cm: ClusterMoments, cross: NDArray[np.float64]) -> float:
-    """The assignment coefficient of the regression whose per-cluster sums are ``cross``."""
-    z = cm.assigned.astype(float)
-    b0, b1 = cm.basis(0), cm.basis(1)
-    gram1 = np.einsum("g,gij->ij", z, cm.gram)
-    gram0 = cm.gram.sum(axis=0) - gram1
-    a = b0.T @ gram0 @ b0 + b1.T @ gram1 @ b1
-    r = (cross.sum(axis=0) - z @ cross) @ b0 + (z @ cross) @ b1
-    return float(np.linalg.lstsq(a, r, rcond=None)[0][1])
 
 
 def randomization_inference(spec: ModelSpec, design: Design, covariate_means: dict[str, float],

@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "ClusterMoments",
+    "assignment_coefficient",
     "assignment_draws",
     "randomization_interval",
     "randomization_p_value",
@@ -112,6 +113,27 @@ def assignment_draws(assigned: NDArray[np.bool_], max_draws: int, seed: int
     return draws, False
 
 
+def _normal_equations(cm: ClusterMoments, z: NDArray[np.float64], cross: NDArray[np.float64]
+                      ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """X'WX (R, k, k) and X'Wy (R, k) for each row of the assignments ``z`` (R, G), from the
+    per-cluster sums: clusters with z = 0 and z = 1 enter through B(0) and B(1)."""
+    b0, b1 = cm.basis(0), cm.basis(1)
+    n_clusters, k0, _ = cm.gram.shape
+    flat = cm.gram.reshape(n_clusters, k0 * k0)
+    gram1 = (z @ flat).reshape(len(z), k0, k0)
+    gram0 = (flat.sum(axis=0) - z @ flat).reshape(len(z), k0, k0)
+    cross1 = z @ cross
+    cross0 = cross.sum(axis=0)[None] - cross1
+    return b0.T @ gram0 @ b0 + b1.T @ gram1 @ b1, cross0 @ b0 + cross1 @ b1
+
+
+def assignment_coefficient(cm: ClusterMoments, cross: NDArray[np.float64]) -> float:
+    """The assignment coefficient, at the observed assignment, of the regression whose per-cluster
+    sums are ``cross``."""
+    a, r = _normal_equations(cm, cm.assigned.astype(float)[None], cross)
+    return float(np.linalg.lstsq(a[0], r[0], rcond=None)[0][1])
+
+
 def studentized_statistics(cm: ClusterMoments, cross: NDArray[np.float64],
                            draws: NDArray[np.bool_]) -> NDArray[np.float64]:
     """t = β_z / se_CR0(β_z) of the regression of the outcome whose per-cluster sums are ``cross``
@@ -119,20 +141,13 @@ def studentized_statistics(cm: ClusterMoments, cross: NDArray[np.float64],
     basis = (cm.basis(0), cm.basis(1))
     n_clusters, k0, _ = cm.gram.shape
     k = basis[0].shape[1]
-    flat = cm.gram.reshape(n_clusters, k0 * k0)
-    total = flat.sum(axis=0)
     # C_g B(z), stacked as (G·k0, k), for both values of z: the fitted sums are one product with β.
     gram_basis = [(cm.gram @ b).reshape(n_clusters * k0, k) for b in basis]
     out = np.empty(len(draws))
     for start in range(0, len(draws), BLOCK):
         z = draws[start:start + BLOCK].astype(float)
         rows = len(z)
-        gram1 = (z @ flat).reshape(rows, k0, k0)
-        gram0 = (total - z @ flat).reshape(rows, k0, k0)
-        cross1 = z @ cross
-        cross0 = cross.sum(axis=0)[None] - cross1
-        a = basis[0].T @ gram0 @ basis[0] + basis[1].T @ gram1 @ basis[1]
-        r = cross0 @ basis[0] + cross1 @ basis[1]
+        a, r = _normal_equations(cm, z, cross)
         with np.errstate(all="ignore"):
             try:
                 a_inv = np.linalg.inv(a)
