@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from warehouse_causal.algebra.bayes import MultivariateT, nig_posterior, prob_best
 from warehouse_causal.delta import segment_rows
 from warehouse_causal.errors import DesignError, InvalidParameterError
-from warehouse_causal.models import LinearModel, reparametrisation
+from warehouse_causal.models import LinearModel, Strategy, reparametrisation
 from warehouse_causal.policy import CovariateColumn, RewardDistribution, RewardModel
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
@@ -103,7 +103,7 @@ def _posteriors(model: LinearModel, prior: NormalInverseGamma | None) -> tuple[M
 def _reward_model(model: LinearModel, posteriors: tuple[MultivariateT, ...]) -> RewardModel:
     design = model.design
     columns = tuple(
-        CovariateColumn(c, design.columns[c].source, design.columns[c].level, design.columns[c].shift,
+        CovariateColumn(c, design.columns[c].source or c, design.columns[c].level, design.columns[c].shift,
                         model.covariate_means[c])
         for c in design.covariates
     )
@@ -191,7 +191,7 @@ class BayesianLinearRegression:
     @validated("BayesianLinearRegression.fit", interacted=BOOLEAN,
                strategy=Options("auto", "moments", "compressed"), alpha=Real(0, 1))
     def _fit(cls, spec: ModelSpec, prior: NormalInverseGamma | None = None, interacted: bool = True,
-             strategy: str = "auto", alpha: float = 0.05) -> BayesianLinearRegression:
+             strategy: Strategy = "auto", alpha: float = 0.05) -> BayesianLinearRegression:
         exp = spec.experiment
         if exp.is_iv:
             raise DesignError(

@@ -98,6 +98,7 @@ def calibrated_effect(model: LinearModel, alpha: float | None = None) -> Calibra
                 elif name == "audit":
                     (m0, s0), (m1, s1) = audit_mean(control), audit_mean(treated)
                 else:
+                    assert lam is not None
                     (m0, s0), (m1, s1) = ppi_mean(control, lam[0]), ppi_mean(treated, lam[1])
                 estimate, se = m1 - m0, float(np.hypot(s0, s1))
                 out.append({"metric": metric, "human": human, "arm": str(arm), "estimator": name,

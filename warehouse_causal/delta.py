@@ -145,6 +145,7 @@ def _vectors(model: LinearModel, means: NDArray[np.float64]) -> tuple[NDArray, N
 
 def _sequential(model: LinearModel, alpha: float, planned_n: int | None) -> Sequential:
     if model.covariance in CLUSTERED_TYPES:
+        assert model.n_clusters is not None
         n = float(model.n_clusters)
         planned = float(planned_n or n)
         return Sequential("asymptotic", n, n - 1, len(model.terms), planned, rho2_exact(planned, alpha))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import scipy.stats
@@ -25,6 +25,10 @@ from warehouse_causal.errors import InvalidParameterError
 from warehouse_causal.frozen import read_only, values_equal
 from warehouse_causal.segments import ALL
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, MappingOf, Real, validated
+
+if TYPE_CHECKING:
+    from warehouse_causal.decisions import Decision
+    from warehouse_causal.mediation import MediationSpec
 
 __all__ = ["COLUMNS", "Effects", "Sequential"]
 
@@ -276,7 +280,8 @@ class Effects:
                guardrails=(InstanceOf(Mapping, "a mapping of metric to tolerance"), NONE),
                higher_is_better=BOOLEAN, segment=InstanceOf(str, "a segment label"))
     def decide(self, primary: str, guardrails: dict[str, Any] | None = None, *,
-               higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all") -> Any:
+               higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all"
+               ) -> Decision:
         """Ship / don't ship / inconclusive per arm (rules in :mod:`warehouse_causal.decisions`)."""
         from warehouse_causal.decisions import decide
 
@@ -297,7 +302,7 @@ class Effects:
 
         return render_html(self, decision, title)
 
-    def with_graph(self, graph: Any) -> Any:
+    def with_graph(self, graph: Any) -> MediationSpec:
         """Attach a causal graph ("T -> searches -> views -> sales; T -> views") for ``mediate_effect``."""
         from warehouse_causal.mediation import CausalGraph, MediationSpec
 

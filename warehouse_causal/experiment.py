@@ -11,9 +11,10 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import ibis.expr.types as ir
+import numpy as np
 
 from warehouse_causal.algebra.diagnostics import sample_ratio_test
 from warehouse_causal.backends import QueryRunner
@@ -25,6 +26,9 @@ from warehouse_causal.errors import (
 )
 from warehouse_causal.terms import check_columns
 from warehouse_causal.validation import NONE, InstanceOf, MappingOf, Options, Real, check_param
+
+if TYPE_CHECKING:
+    from warehouse_causal.spec import ModelSpec
 
 __all__ = ["SRM_ALPHA", "DesignSummary", "ExperimentData"]
 
@@ -210,7 +214,7 @@ class ExperimentData:
         *,
         exogenous_covariates: Any = None,
         calibrate_with: str | None = None,
-    ) -> Any:
+    ) -> ModelSpec:
         """Name the outcome(s) and pre-treatment covariates; returns a :class:`ModelSpec`.
 
         ``calibrate_with`` names a human-label column (NULL outside a random audit subsample) that
@@ -379,7 +383,8 @@ class ExperimentData:
             query = t.group_by(itt).aggregate(k=t[self.cluster_by].nunique())
             counts = {r[itt]: r["k"] for r in self.runner.run(query, "clusters per arm")}
         observed = [counts[a] for a in summary.arms]
-        stat, p = sample_ratio_test(observed, [split[a] for a in summary.arms])
+        stat, p = sample_ratio_test(np.asarray(observed, dtype=float),
+                                    np.asarray([split[a] for a in summary.arms], dtype=float))
         if p < SRM_ALPHA:
             unit = "rows" if self.cluster_by is None else "clusters"
             per_arm = dict(zip(summary.arms, observed, strict=True))

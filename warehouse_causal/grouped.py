@@ -56,7 +56,7 @@ from warehouse_causal.moments import (
     key_aliases,
     key_exprs,
     missing_values_error,
-    product_of,
+    product_sum,
     residual_exprs,
     shifted,
     weighted_sum,
@@ -444,7 +444,7 @@ def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value 
     f = inner["f"] if factor is not None else None
     g = [None if p is None else inner[f"g_{i}"] for i, p in enumerate(parts)]
     aggs = {
-        f"q_{m}_{n}_{a}_{b}": product_of([inner[f"we_{m}"], inner[f"we_{n}"], g[a], g[b], f]).sum()
+        f"q_{m}_{n}_{a}_{b}": product_sum([inner[f"we_{m}"], inner[f"we_{n}"], g[a], g[b], f])
         for m, n in pairs
         for a, b in itertools.combinations_with_replacement(range(len(parts)), 2)
     }
@@ -452,7 +452,7 @@ def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value 
     for e, equation in enumerate(aux):
         we, scale = inner[f"we_{n_metrics + e}"], f if equation.regressors == design.z else None
         for a, b in itertools.combinations_with_replacement(_parts_of(design, equation.regressors), 2):
-            aggs[f"aux_{e}_{a}_{b}"] = product_of([we, we, g[a], g[b], scale]).sum()
+            aggs[f"aux_{e}_{a}_{b}"] = product_sum([we, we, g[a], g[b], scale])
     return inner.group_by(list(key_aliases(design.keys).values())).aggregate(**aggs)
 
 
@@ -586,7 +586,7 @@ def outer_of_cluster_sums(columns: Iterable[NDArray[np.float64]], cluster_index:
     r""":math:`\sum_g s_g s_g'` where :math:`s_g` sums each per-row column over the rows of cluster g
     (``cluster_index``); bincount adds in row order, so fixed-order rows give repeatable sums."""
     scores = np.column_stack([np.bincount(cluster_index, column, n_clusters) for column in columns])
-    return scores.T @ scores
+    return (scores.T @ scores).astype(float)
 
 
 def clusters_per_arm(cluster_index: NDArray[np.intp], arms: NDArray[Any]) -> dict[Any, int]:

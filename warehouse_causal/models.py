@@ -473,7 +473,7 @@ class LinearModel(ModelResultsMixin):
                 raise DesignError(
                     f"Cluster-robust covariance needs at least 2 clusters; found {passes.n_clusters}."
                 )
-            check_clusters(passes.n_clusters, passes.mixed_clusters, exp.cluster_by)
+            check_clusters(passes.n_clusters, passes.mixed_clusters, str(exp.cluster_by))
         chosen_inference = choose_inference(inference, spec, design, passes.n_clusters,
                                             passes.mixed_clusters, passes.clusters_per_arm)
         robust = None

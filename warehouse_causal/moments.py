@@ -51,6 +51,7 @@ __all__ = [
     "missing_values_error",
     "pass1_query",
     "product_of",
+    "product_sum",
     "read_meat",
     "read_moments",
     "residual_expr",
@@ -153,7 +154,7 @@ def cell_column(rows: list[dict[str, Any]], name: str) -> NDArray[np.float64]:
     return np.array([float(r[name] or 0.0) for r in rows])
 
 
-def indicator_product(keys: dict[str, NDArray[Any]], column: BasisColumn, size: int
+def indicator_product(keys: Mapping[str, NDArray[Any]], column: BasisColumn, size: int
                       ) -> NDArray[np.float64]:
     """Π [key == level] of a basis column over ``size`` cells (1 without indicators)."""
     out = np.ones(size)
@@ -322,7 +323,7 @@ def layout_design(spec: ModelSpec, prepared: Prepared, interacted: bool) -> Desi
         if not interacted:
             return []
         return [
-            BasisColumn(labels.fresh(f"{a.label}:{c.label}"), a.expr * c.value(),
+            BasisColumn(labels.fresh(f"{a.label}:{c.label}"), product_of([a.expr, c.value()]),
                         indicators=a.indicators + c.indicators, numeric=c.numeric)
             for a, c in itertools.product(arms, covariates)
         ]
@@ -366,6 +367,14 @@ def product_of(factors: Sequence[ir.Value | None]) -> ir.Value | None:
     for f in present[1:]:
         out = out * f
     return out
+
+
+def product_sum(factors: Sequence[ir.Value | None]) -> ir.Value:
+    """SUM of the product of the present factors, at least one of which must be present."""
+    product = product_of(factors)
+    if product is None:
+        raise ValueError("product_sum needs at least one factor")
+    return product.sum()
 
 
 def weighted_sum(table: ir.Table, factors: Sequence[ir.Value | None]) -> ir.Value:
@@ -481,7 +490,7 @@ def score_table(table: ir.Table, weight: ir.Value | None, blocks: list[Block],
 def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None) -> dict[str, ir.Value]:
     """Aggregates q_i_j = Σ s_i s_j (× factor) over the upper triangle of the scores."""
     return {
-        f"q_{i}_{j}": product_of([scores[i], scores[j], factor]).sum()
+        f"q_{i}_{j}": product_sum([scores[i], scores[j], factor])
         for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
     }
 

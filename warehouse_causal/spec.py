@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import ibis.expr.types as ir
 from ibis.common.deferred import Deferred
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from warehouse_causal.experiment import ExperimentData
 
 __all__ = ["ModelSpec"]
+
+FittedModel = TypeVar("FittedModel")
 
 
 _SPEC_TYPES = (str, ir.Value, Deferred, Metric)
@@ -169,8 +171,9 @@ class ModelSpec:
         _check_label_collisions(metrics, covariates, design)
         return metrics
 
-    def fit(self, model: type, **options: Any) -> Any:
-        """Fit ``model`` (e.g. ``wc.LinearModel``) with keyword ``options``; returns the fitted model."""
+    def fit(self, model: type[FittedModel], **options: Any) -> FittedModel:
+        """Fit ``model`` (e.g. ``wc.LinearModel``) with keyword ``options``; returns the fitted model
+        (an instance of ``model``: ``LinearModel`` or ``BayesianLinearRegression``)."""
         fit = getattr(model, "_fit", None)
         if not isinstance(model, type) or fit is None:
             raise InvalidParameterError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from typing import Any, cast
 
 import ibis
 import ibis.expr.types as ir
@@ -104,7 +105,7 @@ class _Translator:
     def refuse(self, what: str) -> ExpressionError:
         return ExpressionError(f"{what} is not allowed in the SQL expression {self.source!r}.")
 
-    def __call__(self, node: exp.Expression) -> ir.Value:  # noqa: C901 - one dispatch table
+    def __call__(self, node: Any) -> ir.Value:  # noqa: C901 - one dispatch table (sqlglot nodes)
         kind = type(node)
         if node.args.get("negate"):  # sqlglot writes "x NOT LIKE p" as Like(..., negate=True)
             positive = node.copy()
@@ -240,7 +241,7 @@ def _parse_one(sql: str) -> exp.Expression:
         )
     if sum(1 for _ in trees[0].walk()) > MAX_NODES:
         raise ExpressionError(f"The SQL expression {sql!r} has more than {MAX_NODES} nodes.")
-    return trees[0]
+    return cast(exp.Expression, trees[0])
 
 
 def _translate(sql: str, table: ir.Table, aggregate: bool, where: ir.BooleanValue | None = None) -> ir.Value:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
@@ -25,7 +25,7 @@ __all__ = ["Term", "check_columns", "referenced_columns", "resolve_term", "resol
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FORBIDDEN = (ops.Reduction, ops.WindowFunction, ops.ScalarSubquery, ops.InSubquery, ops.ExistsSubquery)
 
-Spec = str | ir.Value | Deferred | Callable[[ir.Table], ir.Value]
+Spec = Union[str, ir.Value, Deferred, Callable[[ir.Table], ir.Value]]  # noqa: UP007 - a runtime alias
 
 
 @dataclass(frozen=True)

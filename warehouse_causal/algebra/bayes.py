@@ -95,7 +95,7 @@ def nig_posterior(
     b_n = b0 + 0.5 * (yty + mu0 @ lambda0 @ mu0 - mean @ precision @ mean)
     cov_unit = solve_spd(precision, np.eye(precision.shape[0]))
     scale = (b_n / a_n) * (cov_unit + cov_unit.T) / 2.0
-    return MultivariateT(mean, scale, 2.0 * a_n), a_n, b_n
+    return MultivariateT(mean, scale, 2.0 * a_n), float(a_n), float(b_n)
 
 
 def prob_best(arms: MultivariateT, draws: int = 200_000, seed: int = 0) -> NDArray[np.float64]:

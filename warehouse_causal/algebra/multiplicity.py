@@ -39,6 +39,7 @@ def adjust_p_values(p: ArrayLike, method: str) -> NDArray[np.float64]:
         return p.copy()
     order = np.argsort(p, kind="stable")
     ranked = p[order]
+    adjusted: NDArray[np.float64]
     if method == "holm":
         adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * ranked))
     elif method == "bh":
@@ -46,6 +47,6 @@ def adjust_p_values(p: ArrayLike, method: str) -> NDArray[np.float64]:
         adjusted = np.minimum(1.0, adjusted)
     else:
         raise ValueError(f"unknown adjustment {method!r}")
-    out = np.empty(m)
-    out[order] = adjusted
-    return out
+    result: NDArray[np.float64] = np.empty(m)
+    result[order] = adjusted
+    return result
