@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 import warehouse_causal as wc
+from warehouse_causal.mediation import MediationSpec
 from warehouse_causal.validation import declared
 
 # -- the user's warehouse -----------------------------------------------------------------------
@@ -117,6 +118,8 @@ ENTRY_POINTS: dict[str, tuple[Callable[..., Any], Maker, dict[str, Any]]] = {
                         {"weights": {"y": 1.0}, "name": "v"}),
     "Effects.decide": (wc.Effects.decide, lambda f: f["effects"].decide, {"primary": "y"}),
     "Policy.decide": (wc.Policy.decide, lambda f: f["policy"].decide, {}),
+    "mediate_effect": (MediationSpec.mediate_effect,
+                       lambda f: f["effects"].with_graph("arm -> m -> y").mediate_effect, {}),
     "Policy.probabilities": (wc.Policy.probabilities, lambda f: f["policy"].probabilities, {}),
 }
 
@@ -171,7 +174,7 @@ def test_declared_parameters_refuse_hostile_values(fixtures: dict[str, Any], ent
 
 
 def test_enough_generated_cases() -> None:
-    assert len(GENERATED) >= 120
+    assert len(GENERATED) >= 140
     assert {e for e, _, _ in GENERATED} == set(ENTRY_POINTS)
 
 
