@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
 import numpy as np
-import scipy.stats
 
+from warehouse_causal.algebra.inference import NORMAL, wald_inference
 from warehouse_causal.algebra.ppi import ArmSums, audit_mean, judge_mean, ppi_lambda, ppi_mean
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.errors import DesignError
@@ -80,7 +80,6 @@ def calibrated_effect(model: LinearModel, alpha: float | None = None) -> Calibra
     alpha = model.alpha if alpha is None else alpha
     runner = QueryRunner()
     rows = {r["arm"]: r for r in runner.run(_query(model), "calibration: audited and unaudited sums")}
-    z = scipy.stats.norm.ppf(1 - alpha / 2)
     out = []
     for i, (metric, human) in enumerate(model.spec.calibration):
         sums = {arm: _sums(rows[arm], i) for arm in exp.design.arms}
@@ -101,9 +100,10 @@ def calibrated_effect(model: LinearModel, alpha: float | None = None) -> Calibra
                     assert lam is not None
                     (m0, s0), (m1, s1) = ppi_mean(control, lam[0]), ppi_mean(treated, lam[1])
                 estimate, se = m1 - m0, float(np.hypot(s0, s1))
+                _, _, lower, upper = wald_inference(np.array([estimate]), np.array([se]), NORMAL, alpha)
                 out.append({"metric": metric, "human": human, "arm": str(arm), "estimator": name,
-                            "estimate": estimate, "std_error": se, "ci_lower": estimate - z * se,
-                            "ci_upper": estimate + z * se,
+                            "estimate": estimate, "std_error": se, "ci_lower": float(lower[0]),
+                            "ci_upper": float(upper[0]),
                             "lambda_control": None if lam is None else lam[0],
                             "lambda_arm": None if lam is None else lam[1]})
     return CalibratedEffects(tuple(out), tuple(runner.records))

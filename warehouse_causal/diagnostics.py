@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-import scipy.stats
 from numpy.typing import NDArray
 
 from warehouse_causal.algebra.diagnostics import first_stage_f, robust_wald_f, standardized_difference
+from warehouse_causal.algebra.inference import NORMAL, wald_inference
 from warehouse_causal.algebra.linalg import solve_spd
 from warehouse_causal.algebra.sandwich import small_sample_factor
 from warehouse_causal.errors import CovariateImbalanceWarning, DesignWarning, WeakInstrumentWarning
@@ -212,10 +212,8 @@ def _robust_balance_p(robust: RobustMeats, moments: Moments, covariate: str, ind
     se = float(np.sqrt(max(cov[index, index], 0.0)))
     if se == 0.0:
         return 1.0 if equation.coefs[index] == 0 else 0.0
-    t = abs(float(equation.coefs[index])) / se
-    if robust.n_clusters is not None:
-        return float(2.0 * scipy.stats.t.sf(t, robust.n_clusters - 1))
-    return float(2.0 * scipy.stats.norm.sf(t))
+    df = NORMAL if robust.n_clusters is None else robust.n_clusters - 1
+    return float(wald_inference(equation.coefs[index:index + 1], np.array([se]), df, 0.05)[1][0])
 
 
 def check_clusters(n_clusters: int, mixed: int, cluster: str) -> None:

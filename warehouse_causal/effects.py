@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import scipy.stats
 from numpy.typing import NDArray
 
 from warehouse_causal.algebra.anytime import asymptotic_halfwidth, asymptotic_p_value, t_p_value, t_radius
@@ -149,7 +148,8 @@ class Effects:
             half = se * t_radius(seq.tuning, seq.n, seq.k, self.alpha)
         else:
             half = asymptotic_halfwidth(se, seq.n, seq.tuning, self.alpha)
-        return np.maximum(half, se * scipy.stats.t.ppf(1.0 - self.alpha / 2.0, self.df))
+        _, _, _, upper = wald_inference(self.estimate, se, self.df, self.alpha)
+        return np.maximum(half, upper - self.estimate)
 
     # -- conversions ---------------------------------------------------------------------------
     def to_dicts(self) -> list[dict[str, Any]]:

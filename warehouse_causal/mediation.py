@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.stats
 from numpy.typing import NDArray
 
+from warehouse_causal.algebra.inference import NORMAL, wald_inference
 from warehouse_causal.algebra.paths import (
     PathSystem,
     classical_covariance,
@@ -187,12 +187,10 @@ class MediationEffects:
         import pandas as pd
 
         se = np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
-        z = scipy.stats.norm.ppf(1.0 - self.alpha / 2.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = 2.0 * scipy.stats.norm.sf(np.abs(self.estimate / se))
+        _, p, lower, upper = wald_inference(self.estimate, se, NORMAL, self.alpha)
         return pd.DataFrame({
             "path": self.label, "kind": self.kind, "estimate": self.estimate, "std_error": se,
-            "ci_lower": self.estimate - z * se, "ci_upper": self.estimate + z * se, "p_value": p,
+            "ci_lower": lower, "ci_upper": upper, "p_value": p,
             "mc_ci_lower": self.mc_lower, "mc_ci_upper": self.mc_upper, "mc_p_value": self.mc_p_value,
         })
 

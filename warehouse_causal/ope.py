@@ -3,18 +3,13 @@ computed as one SQL aggregate.
 
 Notes
 -----
-With :math:`w_i = 1[\pi(x_i) = a_i]/p_i` (deterministic target policy π given as a CASE expression),
-the fitted interacted model as reward model :math:`\hat q(x, a) = x(a, x)'\hat\beta` (β inlined as
-literals), and row terms :math:`W = w`, :math:`R = w r`, :math:`Q = \hat q(x, \pi(x))`,
-:math:`A = w(r - \hat q(x, a))`:
-
-* IPS :math:`\bar R`; SNIPS :math:`\bar R/\bar W`; DM :math:`\bar Q`; DR :math:`\bar Q + \bar A`
-  (Dudík, Langford and Li 2011, arXiv:1103.4601).
-* Standard errors by the delta method from the sample covariance of the row terms (sums of their
-  pairwise products). DM's SE adds the reward model's own uncertainty,
-  :math:`\bar d_\pi' V_\beta \bar d_\pi + \widehat{Var}(Q)/n` with :math:`\bar d_\pi` the mean design row
-  under π; alone, Var(Q)/n badly under-covers.
-* Rewards are shifted by the provisional constant K of the fit for precision; estimates add K back.
+The target policy π is deterministic, given as a CASE expression; the reward model is the fitted
+interacted model :math:`\hat q(x, a) = x(a, x)'\hat\beta` (β inlined as literals). The aggregate
+returns the sums and pairwise products of the row terms W, R, Q, A, L and the mean design row under
+π; :mod:`warehouse_causal.algebra.ope` turns them into IPS, SNIPS, DM, DR and the logged value with
+delta-method standard errors (DM's includes the reward model's own uncertainty; alone, Var(Q)/n
+badly under-covers). Rewards are shifted by the provisional constant K of the fit for precision;
+estimates add K back.
 
 Intervals are normal (large-sample). The logged policy's value is the mean reward of the log.
 """
@@ -29,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-import scipy.stats
 
+from warehouse_causal.algebra.inference import NORMAL, wald_inference
+from warehouse_causal.algebra.ope import TERMS, policy_values
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.errors import DesignError, ExpressionError, OverlapWarning, check_alpha
 from warehouse_causal.terms import referenced_columns, resolve_value
@@ -43,7 +39,6 @@ __all__ = ["ESTIMATORS", "MIN_PROPENSITY", "PolicyEvaluation", "evaluate_policy"
 ESTIMATORS = ("ips", "snips", "dm", "dr", "logged")
 #: Logging propensities below this make IPS-type estimates unstable: warn.
 MIN_PROPENSITY = 0.01
-TERMS = ("W", "R", "Q", "A", "L")
 
 
 @dataclass(frozen=True)
@@ -135,34 +130,25 @@ def _query(model: LinearModel, policy: ir.Value) -> ir.Table:
 
 
 def _estimates(row: dict[str, Any], model: LinearModel, m: int, alpha: float) -> list[dict[str, Any]]:
+    """The estimators of metric m from the aggregate's sums (see :mod:`warehouse_causal.algebra.ope`),
+    with normal intervals."""
     n = float(row["n"])
     names = ["W"] + [f"{x}{m}" for x in TERMS[1:]]
     sums = np.array([float(row[f"s_{name}"]) for name in names])
     products = np.empty((len(names), len(names)))
     for (i, a), (j, b) in itertools.combinations_with_replacement(enumerate(names), 2):
         products[i, j] = products[j, i] = float(row[f"p_{a}_{b}"])
-    mean = dict(zip(TERMS, sums / n, strict=True))
-    cov = (products - n * np.outer(sums / n, sums / n)) / (n - 1.0)  # sample covariance of W, R, Q, A, L
-
-    def se(**gradient: float) -> float:
-        g = np.array([gradient.get(x, 0.0) for x in TERMS])
-        return float(np.sqrt(g @ cov @ g / n))
-
-    shift = model.design.columns[model.design.y[m]].shift
+    shift = float(model.design.columns[model.design.y[m]].shift)
     k = len(model.terms)
     d_bar = np.array([float(row[f"d_{j}"]) / n for j in range(k)])
     v_beta = model.cov[m * k:(m + 1) * k, m * k:(m + 1) * k]
-    snips = mean["R"] / mean["W"]
-    results = {
-        "ips": (mean["R"] + shift * mean["W"], se(R=1.0, W=shift)),
-        "snips": (snips + shift, se(R=1.0 / mean["W"], W=-snips / mean["W"])),
-        "dm": (mean["Q"] + shift, float(np.sqrt(d_bar @ v_beta @ d_bar + cov[2, 2] / n))),
-        "dr": (mean["Q"] + mean["A"] + shift, se(Q=1.0, A=1.0)),
-        "logged": (mean["L"] + shift, se(L=1.0)),
-    }
-    z = scipy.stats.norm.ppf(1.0 - alpha / 2.0)
-    return [{"metric": model.metrics[m], "estimator": name, "estimate": est, "std_error": s,
-             "ci_lower": est - z * s, "ci_upper": est + z * s} for name, (est, s) in results.items()]
+    results = policy_values(sums, products, n, d_bar, v_beta, shift)
+    estimate = np.array([est for est, _ in results.values()])
+    std_error = np.array([s for _, s in results.values()])
+    _, _, lower, upper = wald_inference(estimate, std_error, NORMAL, alpha)
+    return [{"metric": model.metrics[m], "estimator": name, "estimate": float(estimate[i]),
+             "std_error": float(std_error[i]), "ci_lower": float(lower[i]), "ci_upper": float(upper[i])}
+            for i, name in enumerate(results)]
 
 
 def evaluate_policy(model: LinearModel, policy: Any, alpha: float | None = None) -> PolicyEvaluation:

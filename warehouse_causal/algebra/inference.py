@@ -5,7 +5,9 @@ Notes
 .. math:: t = \hat\theta / \widehat{se}, \quad p = 2\,P(T_\nu > |t|), \quad
           \hat\theta \pm t_{\nu, 1-\alpha/2}\,\widehat{se}
 
-with ν = n − k (iid/HC) or G − 1 (cluster-robust), as statsmodels does.
+with ν = n − k (iid/HC) or G − 1 (cluster-robust), as statsmodels does; ν = ``NORMAL`` (infinite)
+gives the normal (large-sample) test and interval. This is the one place intervals and p-values of
+an estimate with a standard error are formed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import numpy as np
 import scipy.stats
 from numpy.typing import NDArray
 
-__all__ = ["wald_inference"]
+__all__ = ["NORMAL", "wald_inference"]
+
+#: Degrees of freedom that make the t test the normal (z) test.
+NORMAL = float("inf")
 
 
 def wald_inference(
