@@ -40,9 +40,9 @@ from warehouse_causal.moments import (
     Design,
     Moments,
     cluster_sum_of_products,
-    pass1_query,
+    cross_products_query,
+    read_cross_products,
     read_meat,
-    read_moments,
     residual_expr,
     score_table,
     sum_of_products,
@@ -280,7 +280,8 @@ def mediate(model: LinearModel, graph: Any, mediator: str | None = None, covaria
         design, moments = reused
     else:
         design = _design(model, dag, _mediator_columns(model, dag, runner))
-        moments = read_moments(runner.run(pass1_query(design), "mediation: cross products")[0], design)
+        row = runner.run(cross_products_query(design), "mediation: cross products")[0]
+        moments = read_cross_products(row, design)
     base = (design.intercept, dag.treatment, *design.covariates)
     system = fit_paths(moments.matrix, moments.labels, dag.treatment, base, dag.nodes, float(moments.nobs))
     cluster = model.spec.experiment.cluster_by  # clustered whenever the design declares clusters

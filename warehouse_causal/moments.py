@@ -42,6 +42,7 @@ __all__ = [
     "cell_keys",
     "check_levels",
     "cluster_sum_of_products",
+    "cross_products_query",
     "design_keys",
     "indicator_product",
     "key_aliases",
@@ -49,11 +50,10 @@ __all__ = [
     "layout_design",
     "leverage_expr",
     "missing_values_error",
-    "pass1_query",
     "product_of",
     "product_sum",
+    "read_cross_products",
     "read_meat",
-    "read_moments",
     "residual_expr",
     "residual_exprs",
     "score_table",
@@ -383,7 +383,7 @@ def weighted_sum(table: ir.Table, factors: Sequence[ir.Value | None]) -> ir.Valu
     return table.count().cast("float64") if prod is None else prod.sum()
 
 
-def pass1_query(design: Design) -> ir.Table:
+def cross_products_query(design: Design) -> ir.Table:
     """One aggregate with Σ w·u_i·u_j for every pair of basis columns, plus n, Σw, Σw²."""
     t, w = design.table, design.weight
     values = [c.value() for c in design.columns.values()]
@@ -397,7 +397,7 @@ def pass1_query(design: Design) -> ir.Table:
     return t.aggregate(**aggs)
 
 
-def read_moments(row: dict[str, Any], design: Design) -> Moments:
+def read_cross_products(row: dict[str, Any], design: Design) -> Moments:
     """Assemble the symmetric moment matrix from pass-1 aliases (read by name, never position)."""
     u = len(design.columns)
     matrix = np.empty((u, u))
