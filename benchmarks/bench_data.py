@@ -26,8 +26,11 @@ def _normal(stream: int) -> str:
             f"cos(2.0 * pi() * {_uniform(stream + 1000)}))")
 
 
-def table_sql(rows: int, covariates: int) -> str:
-    """SELECT statement producing the benchmark table."""
+def table_sql(rows: int, covariates: int, per_cluster: int | None = None) -> str:
+    """SELECT statement producing the benchmark table: ``CLUSTERS`` clusters by hash, or, with
+    ``per_cluster``, consecutive runs of that many rows per cluster (users with n sessions each)."""
+    cluster = (f"(i // {per_cluster})::BIGINT" if per_cluster
+               else f"(hash(i * 4096 + 1) % {CLUSTERS})::BIGINT")
     xs = ",\n    ".join(f"{_normal(10 + 2 * j)} AS x{j + 1}" for j in range(covariates))
     base = "0.5 * x1 + 0.3 * x2 - 0.2 * x3 + 0.1 * x4" if covariates >= 4 else "0.5 * x1"
     ys = ",\n    ".join(
@@ -39,7 +42,7 @@ def table_sql(rows: int, covariates: int) -> str:
 WITH base AS (
   SELECT
     i,
-    (hash(i * 4096 + 1) % {CLUSTERS})::BIGINT AS cluster_id,
+    {cluster} AS cluster_id,
     'c' || (hash(i * 4096 + 2) % {COUNTRIES})::VARCHAR AS country,
     (hash(i * 4096 + 3) % 5)::BIGINT AS g1,
     (hash(i * 4096 + 4) % 10)::BIGINT AS g2,
@@ -54,17 +57,19 @@ FROM assigned
 """
 
 
-def ensure(rows: int, covariates: int = 5) -> Path:
-    """The parquet file for ``rows`` × ``covariates``, generated once (row groups of 1M rows)."""
+def ensure(rows: int, covariates: int = 5, per_cluster: int | None = None) -> Path:
+    """The parquet file for ``rows`` × ``covariates`` (and ``per_cluster``), generated once (row
+    groups of 1M rows)."""
     import duckdb
 
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"bench_{rows}_k{covariates}.parquet"
+    suffix = f"_pc{per_cluster}" if per_cluster else ""
+    path = DATA / f"bench_{rows}_k{covariates}{suffix}.parquet"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
         con = duckdb.connect()
         con.execute("SET preserve_insertion_order = false")
-        con.execute(f"COPY ({table_sql(rows, covariates)}) TO '{tmp}' "
+        con.execute(f"COPY ({table_sql(rows, covariates, per_cluster)}) TO '{tmp}' "
                     "(FORMAT parquet, ROW_GROUP_SIZE 1000000)")
         tmp.rename(path)
     return path

@@ -189,7 +189,7 @@ class QueryRunner:
     def run_columns(self, expr: ir.Table, purpose: str) -> dict[str, NDArray[Any]]:
         """Execute ``expr`` and return its columns as numpy arrays: for results of many rows (such as
         one row per (cluster, cell)), where a dict per row would cost far more memory."""
-        table = self.run_arrow(expr, purpose)
+        table = self.run_arrow(expr, purpose).combine_chunks()  # one buffer per column: cheap to_numpy
         return {name: table.column(name).to_numpy() for name in table.column_names}
 
     def run_arrow(self, expr: ir.Table, purpose: str) -> pa.Table:

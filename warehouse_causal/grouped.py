@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -104,9 +104,11 @@ PROBE_ROWS = 10_000
 #: Pass 1 refuses designs with more key cells than this (arms × category levels).
 MAX_GROUPS = 100_000
 #: Up to this many (cluster, cell) rows, and this many values in them, the clustered meat is formed
-#: in numpy from those rows (about 80 MB at most); beyond either, in SQL (one nested aggregate).
-MAX_CLUSTER_CELLS = 500_000
-MAX_CLUSTER_VALUES = 10_000_000
+#: in numpy from those rows (about 480 MB at most); beyond either, in SQL (one nested aggregate).
+#: Measured at 1M clusters × 5 rows (benchmarks/README.md): the numpy route 4.5–4.8 s, the nested
+#: aggregate 5.2–5.6 s, at the same peak memory.
+MAX_CLUSTER_CELLS = 2_000_000
+MAX_CLUSTER_VALUES = 60_000_000
 #: Engines that run in this process hand the rows over without a network; from a remote warehouse
 #: the (cluster, cell) rows come back only up to a tenth of those limits.
 IN_PROCESS_BACKENDS = frozenset({"duckdb", "datafusion", "polars", "sqlite"})
@@ -496,7 +498,8 @@ def read_aux_hc_meats(rows: list[dict[str, Any]], design: Design, aux: Sequence[
     return tuple(out)
 
 
-def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Design, n_aux: int = 0) -> bool:
+def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Design,
+                      aux: Sequence[Auxiliary] = ()) -> bool:
     """Whether the (cluster, cell) rows, at most clusters × cells, are few enough to come back (see
     MAX_CLUSTER_CELLS and MAX_CLUSTER_VALUES; a tenth of them from a remote warehouse); the
     clustered meat is then formed in numpy."""
@@ -505,15 +508,18 @@ def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Des
     in_process = design.table._find_backend(use_default=True).name in IN_PROCESS_BACKENDS
     share = 1 if in_process else REMOTE_SHARE
     rows = cluster_count_bound * n_cells
-    values = rows * ((len(design.y) + n_aux) * len(_numeric_parts(design)) + len(design.keys) + 3)
+    sums = len(design.y) * len(_numeric_parts(design))
+    sums += sum(len(_parts_of(design, a.regressors)) for a in aux)
+    values = rows * (sums + len(design.keys) + 3)
     return rows <= MAX_CLUSTER_CELLS // share and values <= MAX_CLUSTER_VALUES // share
 
 
 def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: str, assignment: str,
-                        aux: Sequence[Auxiliary] = ()) -> ir.Table:
+                        aux: Sequence[Auxiliary] = (), ordered: bool = False) -> ir.Table:
     r"""GROUP BY (cluster, keys) → :math:`u_{m,i} = \sum w e_m g_i` (then the auxiliary regressions'
     sums over the numeric factors they use, as ``u_{M+e}_i``) and the assignment's min/max (or none
-    when the assignment is a key: then it is the key column)."""
+    when the assignment is a key: then it is the key column). ``ordered`` sorts the rows by
+    (cluster, keys), for :func:`cluster_meat_from_cells`."""
     t = design.table
     assignment_is_key = assignment in design.keys
     extra = {"cluster": t[cluster]} if assignment_is_key else {"cluster": t[cluster],
@@ -527,7 +533,8 @@ def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: st
         f"u_{m}_{i}": (inner[f"we_{m}"] if parts[i] is None else inner[f"we_{m}"] * inner[f"g_{i}"]).sum()
         for m, indices in enumerate(used) for i in indices
     }
-    return inner.group_by(["cluster", *keys]).aggregate(**sums, **arm_aggs)
+    cells = inner.group_by(["cluster", *keys]).aggregate(**sums, **arm_aggs)
+    return cells.order_by(["cluster", *keys]) if ordered else cells
 
 
 def _assignment_columns(design: Design, assignment: str) -> tuple[str, str]:
@@ -546,38 +553,51 @@ class ClusterMeat(NamedTuple):
 
 
 def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, assignment: str,
-                            aux: Sequence[Auxiliary] = ()) -> ClusterMeat:
-    r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query` (as columns), in
-    numpy: :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`, and each auxiliary
-    regression's own Σ_g s_g s_g'. The rows are put in (cluster, key) order first, so the sums
-    repeat bit for bit."""
-    aliases = key_aliases(design.keys)
-    codes = [np.unique(columns[name], return_inverse=True)[1] for name in ["cluster", *aliases.values()]]
-    order = np.lexsort(codes[::-1])
-    cluster_index = codes[0][order]
-    n_clusters = int(cluster_index.max()) + 1
-    keys = {key: columns[alias][order] for key, alias in aliases.items()}
+                            levels: Sequence[Any], aux: Sequence[Auxiliary] = ()) -> ClusterMeat:
+    r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query` (as columns, in
+    (cluster, key) order), in numpy: :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`,
+    and each auxiliary regression's own Σ_g s_g s_g'; with the clusters that hold each assignment
+    level (``levels``) and those that hold several.
+
+    The rows arrive sorted, so a cluster is a run of rows: its sums are one ``reduceat`` in row order
+    (repeatable bit for bit) and Σ_g s_g s_g' one matrix product; nothing is hashed or re-sorted.
+    """
+    cluster = columns["cluster"]
+    n_rows = len(cluster)
+    starts = np.flatnonzero(np.concatenate([[True], cluster[1:] != cluster[:-1]]))
+    n_clusters = len(starts)
+    keys = {key: columns[alias] for key, alias in key_aliases(design.keys).items()}
     parts = _numeric_parts(design)
-    factors = {label: indicator_product(keys, design.columns[label], len(order)) for label in design.z}
+    factors = {label: indicator_product(keys, design.columns[label], n_rows)
+               for label in design.z if design.columns[label].indicators}
 
-    def score_columns(equation: int, regressors: Sequence[str]) -> Iterator[NDArray[np.float64]]:
-        for label in regressors:
-            i = parts.index(design.columns[label].numeric)
-            # NULL (an empty sum) is 0.
-            yield factors[label] * np.nan_to_num(columns[f"u_{equation}_{i}"][order].astype(float), nan=0.0)
+    def outer(equations: Sequence[tuple[int, Sequence[str]]]) -> NDArray[np.float64]:
+        # one contiguous row of n_rows values per score (writes and reduceat stay cache-friendly)
+        scores = np.empty((sum(len(regressors) for _, regressors in equations), n_rows))
+        j = 0
+        for equation, regressors in equations:
+            for label in regressors:
+                u = np.asarray(columns[f"u_{equation}_{parts.index(design.columns[label].numeric)}"],
+                               dtype=float)
+                if design.columns[label].indicators:
+                    np.multiply(factors[label], u, out=scores[j])
+                else:
+                    scores[j] = u
+                j += 1
+        empty = np.isnan(scores)  # NULL (an empty sum) is 0
+        if empty.any():
+            scores[empty] = 0.0
+        per_cluster = scores if n_clusters == n_rows else np.add.reduceat(scores, starts, axis=1)
+        return per_cluster @ per_cluster.T
 
-    def metric_scores() -> Iterator[NDArray[np.float64]]:
-        for m in range(len(design.y)):
-            yield from score_columns(m, design.z)
-
+    meat = outer([(m, design.z) for m in range(len(design.y))])
+    aux_meats = tuple(outer([(len(design.y) + e, a.regressors)]) for e, a in enumerate(aux))
     low, high = _assignment_columns(design, assignment)
-    arms = np.unique(np.concatenate([columns[low], columns[high]]), return_inverse=True)[1]
-    both = np.concatenate([codes[0], codes[0]])
-    mixed = clusters_with_several_arms(both, arms, n_clusters)
-    per_arm = clusters_per_arm(both, np.concatenate([columns[low], columns[high]]))
-    meat = outer_of_cluster_sums(metric_scores(), cluster_index, n_clusters)
-    aux_meats = tuple(outer_of_cluster_sums(score_columns(len(design.y) + e, a.regressors), cluster_index,
-                                            n_clusters) for e, a in enumerate(aux))
+    holds = np.column_stack([
+        np.logical_or.reduceat((columns[low] == level) | (columns[high] == level), starts)
+        for level in levels])
+    per_arm = {level: int(count) for level, count in zip(levels, holds.sum(axis=0), strict=True)}
+    mixed = int((holds.sum(axis=1) > 1).sum())
     return ClusterMeat(meat, n_clusters, mixed, per_arm, aux_meats)
 
 

@@ -118,11 +118,12 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
     aux = diagnostic_regressions(design, moments)
     if cluster is not None:
         assignment = spec.experiment.intent_to_treat
-        if grouped.cluster_cells_fit(spec.experiment.design.cluster_count_bound, len(rows), design, len(aux)):
-            p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment, aux)
+        if grouped.cluster_cells_fit(spec.experiment.design.cluster_count_bound, len(rows), design, aux):
+            p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment, aux, ordered=True)
             queries["pass2"] = p2
             columns = runner.run_columns(p2, "pass 2: cluster scores by design cell")
-            found = grouped.cluster_meat_from_cells(columns, design, assignment, aux)
+            found = grouped.cluster_meat_from_cells(columns, design, assignment,
+                                                    spec.experiment.design.arms, aux)
             return design, Passes.clustered(moments, solution, found, queries, aux)
         levels = spec.experiment.design.arms
         p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment, levels, aux)
