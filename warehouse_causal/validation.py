@@ -16,6 +16,7 @@ import functools
 import inspect
 import math
 import numbers
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -40,13 +41,14 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Constraint:
+class Constraint(ABC):
     """One set of allowed values: ``accepts`` decides, ``description`` says it in words."""
 
     description: str = "a valid value"
 
-    def accepts(self, value: Any) -> bool:  # pragma: no cover - every subclass overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is allowed."""
 
     def normalize(self, value: Any) -> Any:
         """The accepted value in its canonical type (e.g. a numpy float as a Python float)."""
