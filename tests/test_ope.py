@@ -40,6 +40,16 @@ def _model(table) -> wc.LinearModel:
         return exp.add_metric("r", ["x", "seg"]).fit(wc.LinearModel)
 
 
+def _design_rows(x: pd.DataFrame, arms: np.ndarray) -> pd.DataFrame:
+    """The design rows ``x`` with every row's arm set to ``arms`` (dummies and interactions)."""
+    rows = x.copy()
+    for arm in (1, 2):
+        rows[f"a[{arm}]"] = (arms == arm).astype(float)
+        for c in ("x", "seg"):
+            rows[f"a[{arm}]:{c}"] = rows[f"a[{arm}]"] * x[c]
+    return rows
+
+
 def test_ips_and_snips_reproduce_the_reference() -> None:
     evaluation = _model(wc.table(simulate_logs(5_000, 42))).evaluate_policy(POLICY)
     frame = evaluation.to_pandas().set_index("estimator")
@@ -59,12 +69,7 @@ def test_all_estimators_equal_a_hand_computation() -> None:
     target = np.where(df.x > 0.5, 2, np.where(df.seg == 1, 1, 0))
 
     def rows_for(arms: np.ndarray) -> pd.DataFrame:
-        rows = x.copy()
-        for arm in (1, 2):
-            rows[f"a[{arm}]"] = (arms == arm).astype(float)
-            for c in ("x", "seg"):
-                rows[f"a[{arm}]:{c}"] = rows[f"a[{arm}]"] * x[c]
-        return rows
+        return _design_rows(x, arms)
 
     q_target, q_logged = rows_for(target) @ fit.params, rows_for(df.a.to_numpy()) @ fit.params
     w = (df.a.to_numpy() == target) / df.p.to_numpy()
@@ -131,15 +136,7 @@ def _hand_inputs(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float, np.nd
     v_beta = n / (n - k) * bread @ meat @ bread
     target = np.where(df.x > 0.5, 2, np.where(df.seg == 1, 1, 0))
 
-    def rows_for(arms: np.ndarray) -> np.ndarray:
-        rows = x.copy()
-        for arm in (1, 2):
-            rows[f"a[{arm}]"] = (arms == arm).astype(float)
-            for c in ("x", "seg"):
-                rows[f"a[{arm}]:{c}"] = rows[f"a[{arm}]"] * x[c]
-        return rows.to_numpy()
-
-    under_policy = rows_for(target)
+    under_policy = _design_rows(x, target).to_numpy()
     q_target, q_logged = under_policy @ beta, xm @ beta
     w = (df.a.to_numpy() == target) / df.p.to_numpy()
     terms = np.column_stack([w, w * r, q_target, w * (r - q_logged), r])
