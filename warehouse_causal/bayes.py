@@ -23,6 +23,7 @@ from warehouse_causal.errors import DesignError, InvalidParameterError
 from warehouse_causal.models import LinearModel, Strategy, reparametrisation
 from warehouse_causal.policy import CovariateColumn, RewardDistribution, RewardModel
 from warehouse_causal.spec import ModelSpec
+from warehouse_causal.tables import TableResult
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
 
 __all__ = ["BayesianLinearRegression", "NormalInverseGamma", "PosteriorEffects"]
@@ -115,8 +116,8 @@ def _reward_model(model: LinearModel, posteriors: tuple[MultivariateT, ...]) -> 
     )
 
 
-@dataclass(frozen=True)
-class PosteriorEffects:
+@dataclass(frozen=True, repr=False)
+class PosteriorEffects(TableResult):
     """Posterior effect rows (metric, arm, segment): mean, sd, credible interval, P(effect > 0).
 
     ``distributions`` holds, per metric, the joint posterior of that metric's rows (they share β),
@@ -144,11 +145,8 @@ class PosteriorEffects:
                           "ci_upper": float(hi[j]), "prob_positive": float(positive[j]), "n": self.n[i]}
         return [out[i] for i in sorted(out)]
 
-    def to_pandas(self) -> Any:
-        """The rows of ``to_dicts`` as a DataFrame."""
-        import pandas as pd
-
-        return pd.DataFrame(self.to_dicts())
+    def caption(self) -> str:
+        return f"Posterior effects ({100 * (1 - self.alpha):g}% credible intervals)"
 
     @validated("PosteriorEffects.infer_rank", draws=Integer(1, 10**8), seed=Integer(0))
     def infer_rank(self, draws: int = 200_000, seed: int = 0) -> Any:

@@ -21,6 +21,7 @@ from warehouse_causal.algebra.ppi import ArmSums, audit_mean, judge_mean, ppi_la
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.errors import DesignError
 from warehouse_causal.moments import shifted
+from warehouse_causal.tables import TableResult
 
 if TYPE_CHECKING:
     from warehouse_causal.models import LinearModel
@@ -30,17 +31,19 @@ __all__ = ["CalibratedEffects", "calibrated_effect"]
 ESTIMATORS = ("judge", "audit", "ppi", "ppi++")
 
 
-@dataclass(frozen=True)
-class CalibratedEffects:
+@dataclass(frozen=True, repr=False)
+class CalibratedEffects(TableResult):
     """Rows (metric, arm, estimator) with estimate, std_error, CI and the λ used."""
 
     rows: tuple[dict[str, Any], ...]
     queries: tuple[QueryRecord, ...]
 
-    def to_pandas(self) -> Any:
-        import pandas as pd
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per (metric, arm, estimator): judge, audit, ppi, ppi++."""
+        return [dict(r) for r in self.rows]
 
-        return pd.DataFrame(list(self.rows))
+    def caption(self) -> str:
+        return "Judge-scored effects calibrated to the human audit (raw judge, audit only, PPI, PPI++)"
 
 
 def _query(model: LinearModel) -> ir.Table:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 import time
 import warnings
-from typing import Any
 
 import warehouse_causal as wc
 from warehouse_causal.demo import DemoTruth, simulate_support_rollout
+from warehouse_causal.tables import strict_json
 
 __all__ = ["main"]
 
@@ -120,18 +119,6 @@ def _run(args: argparse.Namespace) -> int:
         Path(args.report).write_text(effects.report(decision) if html_report else memo(effects, decision))
         print(f"wrote {args.report}")
     return 0
-
-
-def strict_json(value: Any) -> Any:
-    """``value`` with every non-finite float made valid JSON: NaN (no valid number, e.g. a p-value
-    with too few clusters) becomes null, ±inf (an unbounded interval) the strings "inf"/"-inf"."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:

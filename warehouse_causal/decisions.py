@@ -25,6 +25,7 @@ import numpy as np
 from warehouse_causal.diagnostics import BALANCE_P, BALANCE_SMD, WEAK_F
 from warehouse_causal.errors import InvalidParameterError, check_option
 from warehouse_causal.experiment import SRM_ALPHA
+from warehouse_causal.tables import TableResult
 from warehouse_causal.validation import Real
 
 if TYPE_CHECKING:
@@ -61,8 +62,8 @@ class ArmDecision:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Decision:
+@dataclass(frozen=True, repr=False)
+class Decision(TableResult):
     """Verdicts per arm; ``to_pandas`` gives one row per arm."""
 
     primary: str
@@ -71,12 +72,14 @@ class Decision:
     alpha: float
     arms: tuple[ArmDecision, ...]
 
-    def to_pandas(self) -> Any:
-        import pandas as pd
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per arm: verdict, the primary's estimate and interval, and the reasons."""
+        return [{"arm": a.arm, "verdict": a.verdict, "primary_estimate": a.primary_estimate,
+                 "primary_lower": a.primary_lower, "primary_upper": a.primary_upper,
+                 "reasons": "; ".join(a.reasons)} for a in self.arms]
 
-        return pd.DataFrame([{"arm": a.arm, "verdict": a.verdict, "primary_estimate": a.primary_estimate,
-                              "primary_lower": a.primary_lower, "primary_upper": a.primary_upper,
-                              "reasons": "; ".join(a.reasons)} for a in self.arms])
+    def caption(self) -> str:
+        return f"Decision on {self.primary!r} (segment {self.segment!r}, {self.evidence} intervals)"
 
     def __str__(self) -> str:
         return "\n".join(f"{a.arm}: {a.verdict.upper()} — " + "; ".join(a.reasons) for a in self.arms)

@@ -23,6 +23,7 @@ from warehouse_causal.backends import QueryRecord
 from warehouse_causal.errors import InvalidParameterError
 from warehouse_causal.frozen import read_only, values_equal
 from warehouse_causal.segments import ALL
+from warehouse_causal.tables import TableResult
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, MappingOf, Real, validated
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class Sequential(NamedTuple):
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class Effects:
+class Effects(TableResult):
     """Effects of arms vs control by metric and segment; create with ``model.infer_effect(...)``.
 
     Columns of ``to_pandas()``: metric, arm, segment, estimate, std_error, ci_lower, ci_upper,
@@ -167,11 +168,6 @@ class Effects:
             for i in range(len(self.metric))
         ]
 
-    def to_pandas(self) -> Any:
-        """A tidy pandas DataFrame with the columns in ``COLUMNS``."""
-        import pandas as pd
-
-        return pd.DataFrame(self.to_dicts(), columns=list(COLUMNS))
 
     def to_markdown(self, digits: int = 4) -> str:
         """A compact markdown table: estimate, CI, p-values and anytime-valid CI per row."""
@@ -187,14 +183,10 @@ class Effects:
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
+    def caption(self) -> str:
         kind = "relative lift" if self.relative else "effect"
-        return f"Effects ({kind}, {len(self.metric)} rows)\n{self.to_markdown()}"
-
-    __repr__ = __str__
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
+        inference = "" if self.inference == "classical" else f"; inference: {self.inference}"
+        return f"Effects ({kind}, {len(self.metric)} rows{inference})"
 
     # -- linear maps ------------------------------------------------------------------------------
     def _mapped(self, weights: NDArray[np.float64], metric: list[str], arm: list[str],

@@ -47,6 +47,7 @@ from warehouse_causal.moments import (
     score_table,
     sum_of_products,
 )
+from warehouse_causal.tables import TableResult
 from warehouse_causal.terms import check_columns
 from warehouse_causal.validation import NONE, InstanceOf, Integer, Options, Real, validated
 
@@ -166,8 +167,8 @@ def _topological(edges: tuple[tuple[str, str], ...], treatment: str, outcome: st
     return tuple((n, tuple(parents[n])) for n in [*order, outcome])
 
 
-@dataclass(frozen=True)
-class MediationEffects:
+@dataclass(frozen=True, repr=False)
+class MediationEffects(TableResult):
     """Rows: each path, the direct effect, each mediator's total and the total, with delta-method and
     Monte-Carlo intervals. ``assumptions`` says what identifies each kind of row."""
 
@@ -183,21 +184,23 @@ class MediationEffects:
     assumptions: tuple[str, ...]
     queries: tuple[QueryRecord, ...] = field(repr=False, compare=False)
 
-    def to_pandas(self) -> Any:
-        import pandas as pd
-
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per row: path, kind, estimate, std_error, ci_lower, ci_upper, p_value and the
+        Monte-Carlo interval and p-value."""
         se = np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
         _, p, lower, upper = wald_inference(self.estimate, se, NORMAL, self.alpha)
-        return pd.DataFrame({
-            "path": self.label, "kind": self.kind, "estimate": self.estimate, "std_error": se,
-            "ci_lower": lower, "ci_upper": upper, "p_value": p,
-            "mc_ci_lower": self.mc_lower, "mc_ci_upper": self.mc_upper, "mc_p_value": self.mc_p_value,
-        })
+        return [{"path": self.label[i], "kind": self.kind[i], "estimate": float(self.estimate[i]),
+                 "std_error": float(se[i]), "ci_lower": float(lower[i]), "ci_upper": float(upper[i]),
+                 "p_value": float(p[i]), "mc_ci_lower": float(self.mc_lower[i]),
+                 "mc_ci_upper": float(self.mc_upper[i]), "mc_p_value": float(self.mc_p_value[i])}
+                for i in range(len(self.label))]
+
+    def caption(self) -> str:
+        return f"Mediation: path effects ({self.covariance} covariance)"
 
     def __str__(self) -> str:
-        frame = self.to_pandas()
         notes = "\n".join(f"- {a}" for a in self.assumptions)
-        return f"{frame.to_string(index=False)}\n\nAssumptions:\n{notes}"
+        return f"{self.caption()}\n{self.to_markdown()}\n\nAssumptions:\n{notes}"
 
 
 def _mediator_columns(model: LinearModel, graph: CausalGraph, runner: QueryRunner) -> list[BasisColumn]:

@@ -29,6 +29,7 @@ from warehouse_causal.algebra.inference import NORMAL, wald_inference
 from warehouse_causal.algebra.ope import TERMS, policy_values
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.errors import DesignError, ExpressionError, OverlapWarning, check_alpha
+from warehouse_causal.tables import TableResult
 from warehouse_causal.terms import referenced_columns, resolve_value
 
 if TYPE_CHECKING:
@@ -41,8 +42,8 @@ ESTIMATORS = ("ips", "snips", "dm", "dr", "logged")
 MIN_PROPENSITY = 0.01
 
 
-@dataclass(frozen=True)
-class PolicyEvaluation:
+@dataclass(frozen=True, repr=False)
+class PolicyEvaluation(TableResult):
     """Estimated value of the target policy by estimator and metric, with overlap diagnostics."""
 
     rows: tuple[dict[str, Any], ...]
@@ -52,11 +53,13 @@ class PolicyEvaluation:
     min_propensity: float
     queries: tuple[QueryRecord, ...]
 
-    def to_pandas(self) -> Any:
-        """metric, estimator, estimate, std_error, ci_lower, ci_upper."""
-        import pandas as pd
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per (metric, estimator): estimate, std_error, ci_lower, ci_upper."""
+        return [dict(r) for r in self.rows]
 
-        return pd.DataFrame(list(self.rows))
+    def caption(self) -> str:
+        return (f"Off-policy value: {self.matched:,} of {self.nobs:,} logged rows match the policy "
+                f"(effective sample size {self.effective_sample_size:,.0f})")
 
 
 def _check_policy(label: str, expr: ir.Value, model: LinearModel) -> None:
