@@ -65,3 +65,20 @@ def test_effects_json_is_strict_with_few_clusters() -> None:
             wc.LinearModel)
     row = json.loads(model.infer_effect().to_json())[0]
     assert row["ci_lower"] == "-inf" and row["ci_upper"] == "inf" and row["av_p_value"] is None
+
+
+def test_diagnostics_and_queries_display_as_tables_and_stay_tuples() -> None:
+    df = simulate(Sim(n=2_000, encouragement=True, clusters=60, seed=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wc.WarehouseCausalWarning)
+        exp = wc.ExperimentData(wc.table(df), intent_to_treat="z", treated="d", cluster_by="team")
+        model = exp.add_metric("y", ["x1"]).fit(wc.LinearModel)
+    for table, first_column in ((model.first_stage, "term"), (model.balance, "covariate"),
+                                (model.queries, "purpose")):
+        assert isinstance(table, tuple) and isinstance(table, TableResult)
+        assert table.to_dicts()[0][first_column] == (
+            table[0].purpose if first_column == "purpose" else getattr(table[0], first_column))
+        assert repr(table).startswith(table.caption()) and f"| {first_column} |" in repr(table)
+    (first,) = model.first_stage[:1]
+    assert first.term == "d[1]" and first.covariance == "CR1"
+    assert [q["purpose"] for q in json.loads(model.queries.to_json())] == [q.purpose for q in model.queries]

@@ -175,6 +175,10 @@ class QueryRecord:
         """The SQL text the backend ran."""
         return to_sql(self.expr, dialect=self.dialect)
 
+    def as_row(self) -> dict[str, Any]:
+        """purpose, rows returned, seconds and dialect (the SQL is ``.sql``)."""
+        return {"purpose": self.purpose, "rows": self.rows, "seconds": self.seconds, "dialect": self.dialect}
+
 
 @dataclass
 class QueryRunner:

@@ -51,6 +51,7 @@ from warehouse_causal.passes import Passes, centred_covariance, hc_meat, run_pas
 from warehouse_causal.randomization import RandomizationInference, choose_inference, randomization_inference
 from warehouse_causal.results import ModelResultsMixin
 from warehouse_causal.spec import ModelSpec
+from warehouse_causal.tables import RowTable
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
 
 __all__ = ["LinearModel", "reparametrisation"]
@@ -182,7 +183,7 @@ class LinearModel(ModelResultsMixin):
             cov[rows, cols], cov[cols, rows] = between[rows, cols], between[cols, rows]
         cov.setflags(write=False)
         return replace(self, cov=cov, cross_metric_covariance=not np.isnan(cov).any(),
-                       queries=tuple(runner.records))
+                       queries=RowTable(runner.records, "Warehouse queries of this fit"))
 
     @validated("LinearModel.calibrated_effect", alpha=(Real(0, 1), NONE))
     def calibrated_effect(self, alpha: float | None = None) -> CalibratedEffects:
@@ -259,7 +260,9 @@ class LinearModel(ModelResultsMixin):
             arms=design.arms, treatment_terms=design.treatment, nobs=passes.moments.nobs,
             df_resid=passes.moments.nobs - len(design.x), n_clusters=passes.n_clusters,
             covariance=covariance, strategy=chosen, strategy_reason=reason, interacted=interacted,
-            alpha=alpha, first_stage=first_stage, balance=balance, queries=tuple(runner.records),
+            alpha=alpha, first_stage=RowTable(first_stage, "First stage: strength of the instruments"),
+            balance=RowTable(balance, "Covariate balance across assignment arms"),
+            queries=RowTable(runner.records, "Warehouse queries of this fit"),
             spec=spec, query_exprs=read_only(passes.queries), design=design, covariate_means=read_only(means),
             moments=passes.moments, cross_metric_covariance=passes.cross_metric,
             inference=chosen_inference, clusters_per_arm=read_only(passes.clusters_per_arm),

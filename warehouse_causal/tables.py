@@ -13,7 +13,7 @@ import math
 from abc import ABC, abstractmethod
 from typing import Any
 
-__all__ = ["TableResult", "format_value", "strict_json"]
+__all__ = ["RowTable", "TableResult", "format_value", "strict_json"]
 
 
 def strict_json(value: Any) -> Any:
@@ -90,3 +90,21 @@ class TableResult(ABC):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+class RowTable(TableResult, tuple):
+    """A tuple of rows (named tuples, or objects with ``as_row``) that displays as a table: it still
+    iterates, indexes and compares as the tuple it is."""
+
+    _caption: str
+
+    def __new__(cls, rows: Any = (), caption: str = "rows") -> RowTable:
+        table = super().__new__(cls, rows)
+        table._caption = caption
+        return table
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [row.as_row() if hasattr(row, "as_row") else dict(row._asdict()) for row in self]
+
+    def caption(self) -> str:
+        return self._caption
