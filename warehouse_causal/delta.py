@@ -33,7 +33,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.algebra.anytime import optimal_g, rho2_exact
-from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
 from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES, quadratic_form
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.effects import Effects, Sequential
@@ -41,8 +40,6 @@ from warehouse_causal.errors import (
     DesignError,
     DesignWarning,
     InvalidParameterError,
-    check_alpha,
-    check_option,
 )
 from warehouse_causal.grouped import sort_cells
 from warehouse_causal.moments import category_levels
@@ -182,10 +179,7 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
                  relative: bool = False, alpha: float = 0.05, planned_n: int | None = None,
                  adjust: str = "holm") -> Effects:
     """Effects of every arm on every metric in the population ("all") and in each segment."""
-    owner = "LinearModel.infer_effect"
-    check_option(adjust, "adjust", owner, ADJUSTMENTS)
-    check_option(relative, "relative", owner, (True, False))
-    check_alpha(alpha, owner)
+    owner = "LinearModel.infer_effect"  # its @validated declaration checks the other options
     if planned_n is not None and not (isinstance(planned_n, int) and planned_n > len(model.terms) + 1):
         raise InvalidParameterError(
             f"The 'planned_n' parameter of {owner} must be an integer above the number of model terms "

@@ -34,7 +34,7 @@ from warehouse_causal.algebra.paths import (
     stacked_covariance,
 )
 from warehouse_causal.backends import QueryRecord, QueryRunner
-from warehouse_causal.errors import DesignError, InvalidParameterError, check_option
+from warehouse_causal.errors import DesignError, InvalidParameterError
 from warehouse_causal.moments import (
     BasisColumn,
     Design,
@@ -270,7 +270,7 @@ def _meat_query(design: Design, system: PathSystem, cluster: str | None) -> Any:
 def mediate(model: LinearModel, graph: Any, mediator: str | None = None, covariance: str = "robust",
             sims: int = 100_000, seed: int = 0, alpha: float | None = None) -> MediationEffects:
     """Path decomposition of the effect of T on the graph's outcome (module docstring)."""
-    check_option(covariance, "covariance", "mediate_effect", COVARIANCES)
+    # the options are checked by MediationSpec.mediate_effect's @validated declaration
     alpha = model.alpha if alpha is None else alpha
     dag = CausalGraph.build(graph, model)
     if mediator is not None and mediator not in dag.mediators:

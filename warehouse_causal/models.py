@@ -38,8 +38,6 @@ from warehouse_causal.effects import Effects
 from warehouse_causal.errors import (
     DesignError,
     InvalidParameterError,
-    check_alpha,
-    check_option,
 )
 from warehouse_causal.frozen import read_only, values_equal
 from warehouse_causal.moments import (
@@ -204,13 +202,8 @@ class LinearModel(ModelResultsMixin):
              strategy: Strategy = "auto", alpha: float = 0.05,
              cross_metric_covariance: bool = True, inference: Inference = "auto",
              permutations: int = 2_000, seed: int = 0) -> LinearModel:
-        exp, owner = spec.experiment, "LinearModel.fit"
+        exp = spec.experiment  # the options are checked by the @validated declaration
         covariance = covariance or ("CR1" if exp.cluster_by else "HC1")
-        check_option(covariance, "covariance", owner, COVARIANCE_TYPES)
-        check_option(strategy, "strategy", owner, get_args(Strategy))
-        check_option(interacted, "interacted", owner, (True, False))
-        check_option(cross_metric_covariance, "cross_metric_covariance", owner, (True, False))
-        check_alpha(alpha, owner)
         if covariance in CLUSTERED_TYPES and exp.cluster_by is None:
             raise InvalidParameterError(
                 f"covariance={covariance!r} needs a cluster column: pass cluster_by=... to ExperimentData."

@@ -28,7 +28,7 @@ import numpy as np
 from warehouse_causal.algebra.inference import NORMAL, wald_inference
 from warehouse_causal.algebra.ope import TERMS, policy_values
 from warehouse_causal.backends import QueryRecord, QueryRunner
-from warehouse_causal.errors import DesignError, ExpressionError, OverlapWarning, check_alpha
+from warehouse_causal.errors import DesignError, ExpressionError, OverlapWarning
 from warehouse_causal.tables import TableResult
 from warehouse_causal.terms import referenced_columns, resolve_value
 
@@ -161,7 +161,7 @@ def evaluate_policy(model: LinearModel, policy: Any, alpha: float | None = None)
         raise DesignError("evaluate_policy needs the logging probability: ExperimentData(propensity=...).")
     if exp.is_iv:
         raise DesignError("evaluate_policy needs the logged action as the arm received (no instrument).")
-    alpha = check_alpha(model.alpha if alpha is None else alpha, "evaluate_policy")
+    alpha = model.alpha if alpha is None else alpha  # checked by LinearModel.evaluate_policy
     label, expr = resolve_value(policy, exp.table, "policy")
     _check_policy(label, expr, model)
     runner = QueryRunner()
