@@ -197,6 +197,19 @@ def provisional_centre(mean: float | None, sd: float | None, minimum: int | None
 CANCELLATION_RATIO = 1e6
 
 
+def _weighted_moments(rows: list[dict[str, Any]], aliases: Sequence[tuple[str, str]]
+                      ) -> list[tuple[float, float]]:
+    """For each (Σw·g, Σw·g²) alias pair, the weighted mean and mean square of g over the cells
+    (NaN when the weights sum to 0)."""
+    sum_w = sum(float(r["sw"] or 0.0) for r in rows)
+    out = []
+    for first, second in aliases:
+        s = sum(float(r[first] or 0.0) for r in rows)
+        ss = sum(float(r[second] or 0.0) for r in rows)
+        out.append((s / sum_w, ss / sum_w) if sum_w > 0 else (np.nan, np.nan))
+    return out
+
+
 def recentred_shifts(rows: list[dict[str, Any]], terms: Sequence[Any], shifts: dict[str, float | int],
                      aliases: Sequence[tuple[str, str]]) -> dict[str, float | int]:
     r"""The terms whose cell sums show catastrophic cancellation, with a better shift for each.
@@ -206,15 +219,11 @@ def recentred_shifts(rows: list[dict[str, Any]], terms: Sequence[Any], shifts: d
     is re-centred when :math:`m^2 > ` ``CANCELLATION_RATIO`` · v; a term constant at its shift
     (:math:`\sum wg^2 = 0`) is exact and left alone.
     """
-    sum_w = sum(float(r["sw"] or 0.0) for r in rows)
     better: dict[str, float | int] = {}
-    for term, (first, second) in zip(terms, aliases, strict=True):
-        s = sum(float(r[first] or 0.0) for r in rows)
-        ss = sum(float(r[second] or 0.0) for r in rows)
-        if ss == 0.0 or sum_w <= 0.0:
+    for term, (mean, mean_square) in zip(terms, _weighted_moments(rows, aliases), strict=True):
+        if mean_square == 0.0 or np.isnan(mean_square):
             continue
-        mean = s / sum_w
-        variance = ss / sum_w - mean * mean
+        variance = mean_square - mean * mean
         if variance <= 0.0 or mean * mean > CANCELLATION_RATIO * variance:
             shift = shifts[term.label]
             integer = isinstance(shift, int)
@@ -240,12 +249,10 @@ def constant_metric_error(rows: list[dict[str, Any]], metrics: Sequence[Any],
                           aliases: Sequence[tuple[str, str]]) -> DesignError | None:
     """A metric with no variation (every row equal, up to rounding) has effect 0 with standard error
     0 and an undefined p-value: an error that names it, as constant covariates get."""
-    sum_w = sum(float(r["sw"] or 0.0) for r in rows)
-    for term, (first, second) in zip(metrics, aliases, strict=True):
-        s = sum(float(r[first] or 0.0) for r in rows)
-        ss = sum(float(r[second] or 0.0) for r in rows)
-        mean_square = ss / sum_w if sum_w > 0 else 0.0
-        if mean_square - (s / sum_w) ** 2 <= 8 * np.finfo(float).eps * mean_square:
+    for term, (mean, mean_square) in zip(metrics, _weighted_moments(rows, aliases), strict=True):
+        if np.isnan(mean_square):
+            continue
+        if mean_square - mean**2 <= 8 * np.finfo(float).eps * mean_square:
             return DesignError(
                 f"The metric {term.label!r} is constant (it takes one value in every row): its effect "
                 "is 0 with no uncertainty, so there is nothing to test. Drop it, or check the column.")
