@@ -127,7 +127,8 @@ def test_without_cross_metric_covariance(covariance: str) -> None:
         block = slice(m * k, (m + 1) * k)
         np.testing.assert_allclose(lean.cov[block, block], full.cov[block, block], rtol=1e-10)
     assert np.isnan(lean.cov[:k, k:]).all() and np.isnan(lean.cov[k:, :k]).all()
-    sums = {name: sum(c.startswith("q_") for c in model.query_exprs["pass2"].columns)
+    # the contract names entry n of the pass-2 block "meat" meat_n (warehouse_causal.contract)
+    sums = {name: sum(c.startswith("meat_") for c in model.query_exprs["pass2"].columns)
             for name, model in [("full", full), ("lean", lean)]}
     assert sums["lean"] * 3 == sums["full"] * 2  # metric pairs (0,0), (1,1) of (0,0), (0,1), (1,1)
     if covariance == "HC1":

@@ -25,7 +25,6 @@ import ibis
 import ibis.common.exceptions as ibis_errors
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
-from numpy.typing import NDArray
 
 from warehouse_causal.errors import InvalidParameterError, UnsupportedBackendError
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, check_param
@@ -189,12 +188,6 @@ class QueryRunner:
     def run(self, expr: ir.Table, purpose: str) -> list[dict[str, Any]]:
         """Execute ``expr`` and return its rows as dicts keyed by column alias."""
         return self.run_arrow(expr, purpose).to_pylist()
-
-    def run_columns(self, expr: ir.Table, purpose: str) -> dict[str, NDArray[Any]]:
-        """Execute ``expr`` and return its columns as numpy arrays: for results of many rows (such as
-        one row per (cluster, cell)), where a dict per row would cost far more memory."""
-        table = self.run_arrow(expr, purpose).combine_chunks()  # one buffer per column: cheap to_numpy
-        return {name: table.column(name).to_numpy() for name in table.column_names}
 
     def run_arrow(self, expr: ir.Table, purpose: str) -> pa.Table:
         """Execute ``expr``, log it, and return the result as an Arrow table."""

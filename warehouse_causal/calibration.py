@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import ibis.expr.types as ir
 import numpy as np
 
 from warehouse_causal.algebra.inference import NORMAL, wald_inference
 from warehouse_causal.algebra.ppi import ArmSums, audit_mean, judge_mean, ppi_lambda, ppi_mean
 from warehouse_causal.backends import QueryRecord, QueryRunner
+from warehouse_causal.contract import KEY, Columns, Named
 from warehouse_causal.errors import DesignError
 from warehouse_causal.moments import shifted
 from warehouse_causal.tables import TableResult
@@ -46,10 +46,16 @@ class CalibratedEffects(TableResult):
         return "Judge-scored effects calibrated to the human audit (raw judge, audit only, PPI, PPI++)"
 
 
-def _query(model: LinearModel) -> ir.Table:
+#: The sums of :class:`ArmSums`, in its field order, as the blocks of the calibration query.
+_SUMS = ("audited", "human", "judge", "humansq", "judgesq", "humanjudge", "unaudited", "judgeu", "judgesqu")
+
+
+def _query(model: LinearModel) -> Named:
+    """GROUP BY arm: per calibrated metric i, the audited and unaudited counts and the sums of
+    :class:`ArmSums` (block per sum, entry i)."""
     exp = model.spec.experiment
     t = exp.table
-    aggs: dict[str, ir.Value] = {}
+    aggs = Columns()
     for i, (metric, human) in enumerate(model.spec.calibration):
         term = next(m for m in model.spec.metrics if m.label == metric)
         # Judge and human scores share a scale, so both are shifted by the judge metric's K (the
@@ -58,18 +64,12 @@ def _query(model: LinearModel) -> ir.Table:
         shift = model.design.columns[metric].shift
         s, y = shifted(term.expr, shift), shifted(t[human], shift)
         audited, unaudited = y.notnull(), y.isnull()
-        aggs.update({
-            f"n_{i}": audited.cast("int64").sum(), f"sy_{i}": y.sum(), f"ss_{i}": s.sum(where=audited),
-            f"syy_{i}": (y * y).sum(), f"sss_{i}": (s * s).sum(where=audited), f"sys_{i}": (y * s).sum(),
-            f"bign_{i}": unaudited.cast("int64").sum(), f"ssu_{i}": s.sum(where=unaudited),
-            f"sssu_{i}": (s * s).sum(where=unaudited),
-        })
-    return t.group_by(arm=t[exp.intent_to_treat]).aggregate(**aggs)
-
-
-def _sums(row: dict[str, Any], i: int) -> ArmSums:
-    keys = ("n", "sy", "ss", "syy", "sss", "sys", "bign", "ssu", "sssu")
-    return ArmSums(*(float(row[f"{k}_{i}"] or 0.0) for k in keys))
+        sums = (audited.cast("int64").sum(), y.sum(), s.sum(where=audited), (y * y).sum(),
+                (s * s).sum(where=audited), (y * s).sum(), unaudited.cast("int64").sum(),
+                s.sum(where=unaudited), (s * s).sum(where=unaudited))
+        for block, expr in zip(_SUMS, sums, strict=True):
+            aggs.add(block, i, expr)
+    return aggs.aggregate(t, by={exp.intent_to_treat: t[exp.intent_to_treat]})
 
 
 def calibrated_effect(model: LinearModel, alpha: float | None = None) -> CalibratedEffects:
@@ -82,10 +82,12 @@ def calibrated_effect(model: LinearModel, alpha: float | None = None) -> Calibra
                           "instrument; analyse the judge metric with the LinearModel instead.")
     alpha = model.alpha if alpha is None else alpha
     runner = QueryRunner()
-    rows = {r["arm"]: r for r in runner.run(_query(model), "calibration: audited and unaudited sums")}
+    found = _query(model).run(runner, "calibration: audited and unaudited sums")
+    cell = {arm: c for c, arm in enumerate(found.values(KEY, exp.intent_to_treat))}
     out = []
     for i, (metric, human) in enumerate(model.spec.calibration):
-        sums = {arm: _sums(rows[arm], i) for arm in exp.design.arms}
+        sums = {arm: ArmSums(*(float(found.column(block, i)[cell[arm]]) for block in _SUMS))
+                for arm in exp.design.arms}
         for arm, s in sums.items():
             if s.n < 2 or s.big_n < 1:
                 raise DesignError(f"Arm {arm!r} has {int(s.n)} audited and {int(s.big_n)} unaudited rows of "

@@ -20,7 +20,8 @@ within the cell, so they compress only without weights.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ibis.expr.types as ir
@@ -28,10 +29,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
+from warehouse_causal.contract import KEY, Columns, Named, Sums
 from warehouse_causal.errors import InvalidParameterError
 from warehouse_causal.grouped import (
     ClusterMeat,
     Probe,
+    TermSums,
     check_null_keys,
     check_terms,
     clusters_per_arm,
@@ -40,15 +43,13 @@ from warehouse_causal.grouped import (
     outer_of_cluster_sums,
 )
 from warehouse_causal.moments import (
+    CLUSTER,
     DISCRETE_MAX_DISTINCT,
     Auxiliary,
     Design,
     Moments,
-    cell_keys,
     design_keys,
     indicator_product,
-    key_aliases,
-    key_exprs,
     shifted,
     weighted_sum,
 )
@@ -56,10 +57,12 @@ from warehouse_causal.spec import ModelSpec
 
 __all__ = [
     "MAX_CELLS",
+    "CompressedCells",
     "cells_query",
     "check_cells",
     "cluster_meat_from_cells",
     "hc_meat_from_cells",
+    "metric_sums",
     "moments_from_cells",
     "plan",
 ]
@@ -72,42 +75,59 @@ def _numeric_covariates(spec: ModelSpec) -> list[Any]:
     return [c for c in spec.covariates if not c.categorical]
 
 
-def cells_query(spec: ModelSpec, shifts: dict[str, float], cluster: str | None, limit: int) -> ir.Table:
+def _covariate_key(j: int) -> tuple[str, int]:
+    """The group key of the raw numeric covariate j (design keys are labels: strings)."""
+    return ("covariate", j)
+
+
+def cells_query(spec: ModelSpec, shifts: dict[str, float], cluster: str | None, limit: int) -> Named:
     """GROUP BY the design keys, the raw numeric covariates (and the cluster) with the per-cell
-    sums and NULL counts of the metrics; at most ``limit`` + 1 rows come back."""
+    sums and NULL counts of the metrics; at most ``limit`` + 1 rows come back.
+
+    Blocks: ``rows`` n, ``weight`` Σw, ``weightsquared`` Σw², per metric m ``nulls``, ``y`` Σw·y_m,
+    ``wy`` Σw²·y_m, and per pair m ≤ l ``yy`` Σw·y_m·y_l and ``wyy`` Σw²·y_m·y_l."""
     t, w = spec.experiment.table, spec.experiment.weight_expr()
-    keys = key_exprs(design_keys(spec))
+    keys: dict[Any, ir.Value] = dict(design_keys(spec))
     # Raw values, cast in numpy: grouping by a small integer is far cheaper than by its double.
-    keys.update({f"v_{j}": c.expr for j, c in enumerate(_numeric_covariates(spec))})
+    keys.update({_covariate_key(j): c.expr for j, c in enumerate(_numeric_covariates(spec))})
     if cluster is not None:
-        keys["cluster"] = t[cluster]
+        keys[CLUSTER] = t[cluster]
     ys = [shifted(m.expr, shifts[m.label]) for m in spec.metrics]
     w2 = w * w if w is not None else None
-    aggs: dict[str, ir.Value] = {"n": t.count(), "sw": weighted_sum(t, [w]), "sw2": weighted_sum(t, [w2])}
-    for m, y in enumerate(ys):
-        aggs[f"nulls_{m}"] = t.count() - spec.metrics[m].expr.count()
-        aggs[f"sy_{m}"] = weighted_sum(t, [w, y])
-        aggs[f"sy2_{m}"] = weighted_sum(t, [w2, y])
-    for a, b in itertools.combinations_with_replacement(range(len(ys)), 2):
-        aggs[f"syy_{a}_{b}"] = weighted_sum(t, [w, ys[a], ys[b]])
-        aggs[f"syy2_{a}_{b}"] = weighted_sum(t, [w2, ys[a], ys[b]])
-    return t.group_by(**keys).aggregate(**aggs).limit(limit + 1)
+    aggs = Columns()
+    aggs.add("rows", None, t.count())
+    aggs.add("weight", None, weighted_sum(t, [w]))
+    aggs.add("weightsquared", None, weighted_sum(t, [w2]))
+    aggs.update("nulls", {m: t.count() - metric.expr.count() for m, metric in enumerate(spec.metrics)})
+    aggs.update("y", {m: weighted_sum(t, [w, y]) for m, y in enumerate(ys)})
+    aggs.update("wy", {m: weighted_sum(t, [w2, y]) for m, y in enumerate(ys)})
+    pairs = list(itertools.combinations_with_replacement(range(len(ys)), 2))
+    aggs.update("yy", {(a, b): weighted_sum(t, [w, ys[a], ys[b]]) for a, b in pairs})
+    aggs.update("wyy", {(a, b): weighted_sum(t, [w2, ys[a], ys[b]]) for a, b in pairs})
+    return aggs.aggregate(t, by=keys).limit(limit + 1)
 
 
-def check_cells(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunner) -> None:
+def metric_sums(found: Sums, n_metrics: int) -> TermSums:
+    """Σw and each metric's (Σw·y, Σw·y²) over the cells: for re-centring and the constant check."""
+    return TermSums(found.total("weight"), [(found.total("y", m), found.total("yy", (m, m)))
+                                            for m in range(n_metrics)])
+
+
+def check_cells(found: Sums, spec: ModelSpec, runner: QueryRunner) -> None:
     """NULL covariates (a NULL cell key), NaN/infinite numeric covariates, and NULL or
     NaN/infinite metrics are errors."""
     numeric = _numeric_covariates(spec)
-    check_null_keys(rows, {
-        **{alias: key for key, alias in key_aliases(design_keys(spec)).items()},
-        **{f"v_{j}": c.label for j, c in enumerate(numeric)},
+    check_null_keys(found, {
+        **{key: key for key in design_keys(spec)},
+        **{_covariate_key(j): c.label for j, c in enumerate(numeric)},
     })
-    nobs = sum(int(r["n"]) for r in rows)
+    nobs = int(found.total("rows"))
     for j, covariate in enumerate(numeric):
-        if not np.isfinite(np.array([r[f"v_{j}"] for r in rows], dtype=float)).all():
+        if not np.isfinite(np.array(found.values(KEY, _covariate_key(j)), dtype=float)).all():
             raise non_finite_error(spec, covariate, "covariate", nobs, runner)
-    check_terms(rows, spec, runner, [
-        (metric, "metric", f"nulls_{m}", f"syy_{m}_{m}") for m, metric in enumerate(spec.metrics)
+    check_terms(nobs, spec, runner, [
+        (metric, "metric", found.total("nulls", m), found.total("yy", (m, m)))
+        for m, metric in enumerate(spec.metrics)
     ])
 
 
@@ -118,56 +138,62 @@ def _design_labels(design: Design) -> tuple[str, ...]:
     )
 
 
-def _cell_arrays(rows: list[dict[str, Any]], design: Design) -> dict[str, NDArray[np.float64]]:
-    """Each design column's value per cell (indicators of the keys × shifted numeric covariate),
-    and the per-cell sums as ``#name``."""
-    keys = cell_keys(rows, list(design.keys))
-    numeric = design.numeric_covariates
-    raw = {label: np.array([r[f"v_{j}"] for r in rows], dtype=float) for j, label in enumerate(numeric)}
-    out: dict[str, NDArray[np.float64]] = {design.intercept: np.ones(len(rows))}
+@dataclass(frozen=True, eq=False)
+class CompressedCells:
+    """Per cell: each design column's value (indicators of the keys × shifted numeric covariate)
+    and the sums of :func:`cells_query`; the cluster of each cell when clustered."""
+
+    values: Mapping[str, NDArray[np.float64]]
+    sums: Sums
+
+    def __getitem__(self, label: str) -> NDArray[np.float64]:
+        return self.values[label]
+
+
+def _cell_arrays(found: Sums, design: Design, numeric_covariates: Sequence[str]) -> CompressedCells:
+    keys = found.keys()
+    raw = {label: np.array(found.values(KEY, _covariate_key(j)), dtype=float)
+           for j, label in enumerate(numeric_covariates)}
+    out: dict[str, NDArray[np.float64]] = {design.intercept: np.ones(found.n_cells)}
     for label in _design_labels(design):
         column = design.columns[label]
-        value = indicator_product(keys, column, len(rows))
+        value = indicator_product(keys, column, found.n_cells)
         if column.numeric is not None:
             value = value * (raw[column.numeric] - design.columns[column.numeric].shift)
         out[label] = value
-    for key in rows[0]:
-        if not key.startswith(("k_", "v_", "nulls_")) and key != "cluster":
-            out[f"#{key}"] = np.array([r[key] for r in rows], dtype=float)
-    return out
+    return CompressedCells(out, found)
 
 
-def moments_from_cells(rows: list[dict[str, Any]], design: Design) -> tuple[Moments, dict]:
+def moments_from_cells(found: Sums, design: Design, spec: ModelSpec) -> tuple[Moments, CompressedCells]:
     """The pass-1 moments, computed from cells; also returns the per-cell arrays for the meats."""
-    cells = _cell_arrays(rows, design)
+    cells = _cell_arrays(found, design, [c.label for c in _numeric_covariates(spec)])
     labels = design.labels
     u = len(labels)
     m_index = {y: m for m, y in enumerate(design.y)}
     matrix = np.empty((u, u))
-    sw = cells["#sw"]
+    sw = found.column("weight")
     for i, j in itertools.combinations_with_replacement(range(u), 2):
         a, b = labels[i], labels[j]
         if a in m_index and b in m_index:
-            lo, hi = sorted((m_index[a], m_index[b]))
-            value = cells[f"#syy_{lo}_{hi}"].sum()
+            value = found.total("yy", tuple(sorted((m_index[a], m_index[b]))))
         elif b in m_index:
-            value = (cells[a] * cells[f"#sy_{m_index[b]}"]).sum()
+            value = (cells[a] * found.column("y", m_index[b])).sum()
         elif a in m_index:
-            value = (cells[b] * cells[f"#sy_{m_index[a]}"]).sum()
+            value = (cells[b] * found.column("y", m_index[a])).sum()
         else:
             value = (sw * cells[a] * cells[b]).sum()
         matrix[i, j] = matrix[j, i] = value
-    moments = Moments(labels, matrix, int(cells["#n"].sum()), float(sw.sum()), float(cells["#sw2"].sum()))
+    moments = Moments(labels, matrix, int(found.total("rows")), float(sw.sum()), found.total("weightsquared"))
     return moments, cells
 
 
-def _fitted(cells: dict, design: Design, params: NDArray[np.float64]) -> NDArray[np.float64]:
+def _fitted(cells: CompressedCells, design: Design, params: NDArray[np.float64]) -> NDArray[np.float64]:
     x = np.column_stack([cells[label] for label in design.x])
     return x @ params  # (cells, M)
 
 
 def hc_meat_from_cells(
-    cells: dict, design: Design, params: NDArray[np.float64],
+    cells: CompressedCells, design: Design, params: NDArray[np.float64],
     ztz_inv: NDArray[np.float64], power: int,
 ) -> NDArray[np.float64]:
     """Σ_i w² e_m e_l z z' / (1 − h)^power from cells (constant weights when power > 0)."""
@@ -177,50 +203,58 @@ def hc_meat_from_cells(
     kz = z.shape[1]
     factor = np.ones(z.shape[0])
     if power:
-        h = np.einsum("ca,ab,cb->c", z, ztz_inv, z) * (cells["#sw"] / cells["#n"])
+        h = np.einsum("ca,ab,cb->c", z, ztz_inv, z) * _mean_weight(cells.sums)
         factor = (1.0 - h) ** (-power)
     meat = np.empty((kz * n_metrics, kz * n_metrics))
     for a, b in itertools.product(range(n_metrics), repeat=2):
         lo, hi = sorted((a, b))
-        r = (cells[f"#syy2_{lo}_{hi}"] - yhat[:, b] * cells[f"#sy2_{a}"]
-             - yhat[:, a] * cells[f"#sy2_{b}"] + yhat[:, a] * yhat[:, b] * cells["#sw2"])
+        found = cells.sums
+        r = (found.column("wyy", (lo, hi)) - yhat[:, b] * found.column("wy", a)
+             - yhat[:, a] * found.column("wy", b) + yhat[:, a] * yhat[:, b] * found.column("weightsquared"))
         meat[a * kz:(a + 1) * kz, b * kz:(b + 1) * kz] = (z * (r * factor)[:, None]).T @ z
     return (meat + meat.T) / 2.0
 
 
-def _aux_residuals(cells: dict, equation: Auxiliary) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _mean_weight(found: Sums) -> NDArray[np.float64]:
+    """Σw / n per cell: the weight of every row of the cell (leverage needs it constant)."""
+    return found.column("weight") / found.column("rows")
+
+
+def _aux_residuals(cells: CompressedCells, equation: Auxiliary
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(regressors per cell, residual d − z'π per cell): both are constant within a cell."""
     z = np.column_stack([cells[label] for label in equation.regressors])
     return z, cells[equation.dependent] - z @ equation.coefs
 
 
-def aux_hc_meats_from_cells(cells: dict, design: Design, aux: Sequence[Auxiliary],
+def aux_hc_meats_from_cells(cells: CompressedCells, design: Design, aux: Sequence[Auxiliary],
                             ztz_inv: NDArray[np.float64], power: int) -> tuple[NDArray[np.float64], ...]:
     """Σ w² r² z z' of each auxiliary regression from cells (the fit's leverage when its regressors
     are all of Z)."""
     out = []
     for equation in aux:
         z, r = _aux_residuals(cells, equation)
-        weight = cells["#sw2"] * r * r
+        weight = cells.sums.column("weightsquared") * r * r
         if power and equation.regressors == design.z:
             full = np.column_stack([cells[label] for label in design.z])
-            h = np.einsum("ca,ab,cb->c", full, ztz_inv, full) * (cells["#sw"] / cells["#n"])
+            h = np.einsum("ca,ab,cb->c", full, ztz_inv, full) * _mean_weight(cells.sums)
             weight = weight * (1.0 - h) ** (-power)
         out.append((z * weight[:, None]).T @ z)
     return tuple(out)
 
 
 def cluster_meat_from_cells(
-    rows: list[dict[str, Any]], cells: dict, design: Design, params: NDArray[np.float64],
+    cells: CompressedCells, design: Design, params: NDArray[np.float64],
     levels: Sequence[Any], aux: Sequence[Auxiliary] = (),
 ) -> ClusterMeat:
     """Σ_g s_g s_g' from (cell, cluster) sums, each auxiliary regression's own, the clusters with
     several arms and the clusters per instrument level (``levels`` in the design's order)."""
-    _, cluster_index = np.unique(np.array([str(r["cluster"]) for r in rows]), return_inverse=True)
+    found = cells.sums
+    _, cluster_index = np.unique(np.array([str(c) for c in found.values(KEY, CLUSTER)]), return_inverse=True)
     n_clusters = int(cluster_index.max()) + 1
     z = np.column_stack([cells[label] for label in design.z])
     yhat = _fitted(cells, design, params)
-    scores = (z[:, a] * (cells[f"#sy_{m}"] - yhat[:, m] * cells["#sw"])
+    scores = (z[:, a] * (found.column("y", m) - yhat[:, m] * found.column("weight"))
               for m in range(len(design.y)) for a in range(z.shape[1]))
     # the arm of a cell is its pattern of instrument dummies: level 0 when none is set
     dummies = np.column_stack([cells[label] for label in design.instruments])
@@ -230,7 +264,7 @@ def cluster_meat_from_cells(
     aux_meats = []
     for equation in aux:
         z_aux, r = _aux_residuals(cells, equation)
-        aux_scores = (z_aux[:, a] * r * cells["#sw"] for a in range(z_aux.shape[1]))
+        aux_scores = (z_aux[:, a] * r * found.column("weight") for a in range(z_aux.shape[1]))
         aux_meats.append(outer_of_cluster_sums(aux_scores, cluster_index, n_clusters))
     meat = outer_of_cluster_sums(scores, cluster_index, n_clusters)
     return ClusterMeat(meat, n_clusters, mixed, per_arm, tuple(aux_meats))

@@ -41,7 +41,6 @@ from warehouse_causal.errors import (
     DesignWarning,
     InvalidParameterError,
 )
-from warehouse_causal.grouped import sort_cells
 from warehouse_causal.moments import category_levels
 from warehouse_causal.segments import (
     ALL,
@@ -88,8 +87,8 @@ def _segment_sums(model: LinearModel, segments: list[Segment], runner: QueryRunn
     if cells is not None and masks is not None:
         per_segment = [cells.subset(mask) for mask in masks]
     else:
-        rows = sort_cells(runner.run(segment_query(design, segments), "segments: sizes and covariate means"))
-        per_segment = segment_cells(rows, design, len(segments))
+        found = segment_query(design, segments).run(runner, "segments: sizes and covariate means")
+        per_segment = segment_cells(found, design, len(segments))
     sizes = np.array([int(c.n.sum()) for c in per_segment])
     sum_w = np.array([float(c.sum_w.sum()) for c in per_segment])
     sums = np.array([[c.weighted_sum(col) for col in columns] for c in per_segment])

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -39,22 +39,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
+from warehouse_causal.contract import KEY, Columns, Named, Sums
 from warehouse_causal.errors import DesignError, PrecisionWarning
 from warehouse_causal.moments import (
+    CLUSTER,
     Auxiliary,
     BasisColumn,
     Cells,
     Design,
     Moments,
     Prepared,
-    cell_column,
-    cell_keys,
     check_levels,
-    cluster_sum_of_products,
     design_keys,
     indicator_product,
-    key_aliases,
-    key_exprs,
     missing_values_error,
     product_sum,
     residual_exprs,
@@ -65,6 +62,7 @@ from warehouse_causal.spec import ModelSpec
 
 __all__ = [
     "CANCELLATION_RATIO",
+    "CLUSTER",
     "IN_PROCESS_BACKENDS",
     "MAX_CLUSTER_CELLS",
     "MAX_CLUSTER_VALUES",
@@ -72,6 +70,7 @@ __all__ = [
     "PROBE_ROWS",
     "ClusterMeat",
     "Probe",
+    "TermSums",
     "check_null_keys",
     "check_terms",
     "cluster_cells_fit",
@@ -90,12 +89,11 @@ __all__ = [
     "pass1_query",
     "probe",
     "provisional_centre",
-    "read_aux_cluster_meats",
     "read_aux_hc_meats",
+    "read_cluster_meat",
     "read_hc_meat",
     "read_moments",
     "recentred_shifts",
-    "sort_cells",
     "warn_precision",
 ]
 
@@ -124,15 +122,6 @@ class Probe:
     levels: dict[str, int]  # categorical covariates
 
 
-def sort_cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Cells in a fixed order (by their keys), so numpy's sums over them, and hence the fit, repeat
-    bit for bit: GROUP BY returns groups in any order."""
-    def key(row: dict[str, Any]) -> tuple[str, ...]:
-        return tuple(repr(row[k]) for k in sorted(row) if k.startswith(("k_", "v_")) or k == "cluster")
-
-    return sorted(rows, key=key)
-
-
 def _numeric_terms(spec: ModelSpec) -> list[Any]:
     return [t for t in spec.covariates if not t.categorical] + list(spec.metrics)
 
@@ -143,28 +132,28 @@ def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
     covariates = {t.label for t in spec.covariates}
     categorical = [t for t in spec.covariates if t.categorical]
     integer = [i for i, t in enumerate(terms) if t.expr.type().is_integer()]
-    projected = spec.experiment.table.select(
-        **{f"v_{i}": t.expr.cast("float64") for i, t in enumerate(terms)},
-        **{f"r_{i}": terms[i].expr.cast("int64") for i in integer},
-        **{f"c_{i}": t.expr for i, t in enumerate(categorical)},
-    ).limit(PROBE_ROWS)
-    aggs: dict[str, ir.Value] = {"n": projected.count()}
-    for i in range(len(categorical)):
-        aggs[f"levels_{i}"] = projected[f"c_{i}"].nunique()
-    for i, term in enumerate(terms):
-        aggs[f"mean_{i}"] = projected[f"v_{i}"].mean()
-        aggs[f"sd_{i}"] = projected[f"v_{i}"].std(how="pop")
-        if term.label in covariates:
-            aggs[f"distinct_{i}"] = projected[f"v_{i}"].nunique()
-    for i in integer:
-        aggs[f"min_{i}"] = projected[f"r_{i}"].min()
-    row = runner.run(projected.aggregate(**aggs), f"probe (first {PROBE_ROWS:,} rows: shifts)")[0]
+    columns = Columns()
+    columns.update("value", {i: t.expr.cast("float64") for i, t in enumerate(terms)})
+    columns.update("integer", {i: terms[i].expr.cast("int64") for i in integer})
+    columns.update("category", {i: t.expr for i, t in enumerate(categorical)})
+    rows = columns.select(spec.experiment.table).limit(PROBE_ROWS)
+    aggs = Columns()
+    aggs.add("rows", None, rows.table.count())
+    aggs.update("levels", {i: rows["category", i].nunique() for i in range(len(categorical))})
+    aggs.update("mean", {i: rows["value", i].mean() for i in range(len(terms))})
+    aggs.update("sd", {i: rows["value", i].std(how="pop") for i in range(len(terms))})
+    aggs.update("distinct", {i: rows["value", i].nunique() for i, t in enumerate(terms)
+                             if t.label in covariates})
+    aggs.update("minimum", {i: rows["integer", i].min() for i in integer})
+    found = aggs.aggregate(rows.table).run(runner, f"probe (first {PROBE_ROWS:,} rows: shifts)")
     shifts = {
-        term.label: provisional_centre(row[f"mean_{i}"], row[f"sd_{i}"], row.get(f"min_{i}"), i in integer)
+        term.label: provisional_centre(found.value("mean", i), found.value("sd", i),
+                                       found.value("minimum", i) if i in integer else None, i in integer)
         for i, term in enumerate(terms)
     }
-    distinct = {t.label: int(row[f"distinct_{i}"] or 0) for i, t in enumerate(terms) if t.label in covariates}
-    levels = {t.label: int(row[f"levels_{i}"] or 0) for i, t in enumerate(categorical)}
+    distinct = {t.label: int(found.value("distinct", i) or 0) for i, t in enumerate(terms)
+                if t.label in covariates}
+    levels = {t.label: int(found.value("levels", i) or 0) for i, t in enumerate(categorical)}
     return Probe(shifts, distinct, levels)
 
 
@@ -197,30 +186,31 @@ def provisional_centre(mean: float | None, sd: float | None, minimum: int | None
 CANCELLATION_RATIO = 1e6
 
 
-def _weighted_moments(rows: list[dict[str, Any]], aliases: Sequence[tuple[str, str]]
-                      ) -> list[tuple[float, float]]:
-    """For each (Σw·g, Σw·g²) alias pair, the weighted mean and mean square of g over the cells
-    (NaN when the weights sum to 0)."""
-    sum_w = sum(float(r["sw"] or 0.0) for r in rows)
-    out = []
-    for first, second in aliases:
-        s = sum(float(r[first] or 0.0) for r in rows)
-        ss = sum(float(r[second] or 0.0) for r in rows)
-        out.append((s / sum_w, ss / sum_w) if sum_w > 0 else (np.nan, np.nan))
-    return out
+class TermSums(NamedTuple):
+    """Σw over all rows, and each term's (Σw·g, Σw·g²) around its shift: what re-centring and the
+    constant-metric check read from a pass."""
+
+    sum_w: float
+    sums: list[tuple[float, float]]
+
+    def weighted_moments(self) -> list[tuple[float, float]]:
+        """Each term's weighted mean and mean square around its shift (NaN when Σw = 0)."""
+        if self.sum_w <= 0:
+            return [(np.nan, np.nan)] * len(self.sums)
+        return [(s / self.sum_w, ss / self.sum_w) for s, ss in self.sums]
 
 
-def recentred_shifts(rows: list[dict[str, Any]], terms: Sequence[Any], shifts: dict[str, float | int],
-                     aliases: Sequence[tuple[str, str]]) -> dict[str, float | int]:
+def recentred_shifts(found: TermSums, terms: Sequence[Any], shifts: dict[str, float | int]
+                     ) -> dict[str, float | int]:
     r"""The terms whose cell sums show catastrophic cancellation, with a better shift for each.
 
-    ``aliases`` holds the (Σw·g, Σw·g²) aliases of each term; :math:`m = \sum wg/\sum w` and
+    ``found`` holds the (Σw·g, Σw·g²) of each term; :math:`m = \sum wg/\sum w` and
     :math:`v = \sum wg^2/\sum w - m^2` are the weighted mean and variance around the shift. A term
     is re-centred when :math:`m^2 > ` ``CANCELLATION_RATIO`` · v; a term constant at its shift
     (:math:`\sum wg^2 = 0`) is exact and left alone.
     """
     better: dict[str, float | int] = {}
-    for term, (mean, mean_square) in zip(terms, _weighted_moments(rows, aliases), strict=True):
+    for term, (mean, mean_square) in zip(terms, found.weighted_moments(), strict=True):
         if mean_square == 0.0 or np.isnan(mean_square):
             continue
         variance = mean_square - mean * mean
@@ -245,11 +235,10 @@ def warn_precision(terms: Iterable[str]) -> None:
     )
 
 
-def constant_metric_error(rows: list[dict[str, Any]], metrics: Sequence[Any],
-                          aliases: Sequence[tuple[str, str]]) -> DesignError | None:
+def constant_metric_error(found: TermSums, metrics: Sequence[Any]) -> DesignError | None:
     """A metric with no variation (every row equal, up to rounding) has effect 0 with standard error
     0 and an undefined p-value: an error that names it, as constant covariates get."""
-    for term, (mean, mean_square) in zip(metrics, _weighted_moments(rows, aliases), strict=True):
+    for term, (mean, mean_square) in zip(metrics, found.weighted_moments(), strict=True):
         if np.isnan(mean_square):
             continue
         if mean_square - mean**2 <= 8 * np.finfo(float).eps * mean_square:
@@ -262,20 +251,21 @@ def constant_metric_error(rows: list[dict[str, Any]], metrics: Sequence[Any],
 # -- pass 1 ------------------------------------------------------------------------------------
 
 
-def pass1_query(spec: ModelSpec, shifts: dict[str, float]) -> ir.Table:
-    r"""GROUP BY the design keys: n, Σw, Σw², NULL counts, Σ w g_i and Σ w g_i g_j (numeric g)."""
+def pass1_query(spec: ModelSpec, shifts: dict[str, float]) -> Named:
+    r"""GROUP BY the design keys: n (``rows``), Σw (``weight``), Σw² (``weight2``), the NULLs of each
+    numeric term i (``nulls``), Σ w g_i (``sum``) and Σ w g_i g_j (``product``, i ≤ j)."""
     t, w = spec.experiment.table, spec.experiment.weight_expr()
     terms = _numeric_terms(spec)
     values = [shifted(term.expr, shifts[term.label]) for term in terms]
-    aggs: dict[str, ir.Value] = {
-        "n": t.count(), "sw": weighted_sum(t, [w]), "sw2": weighted_sum(t, [w, w]),
-    }
-    for i, term in enumerate(terms):
-        aggs[f"nulls_{i}"] = t.count() - term.expr.count()
-        aggs[f"s_{i}"] = weighted_sum(t, [values[i], w])
-    for i, j in itertools.combinations_with_replacement(range(len(terms)), 2):
-        aggs[f"ss_{i}_{j}"] = weighted_sum(t, [values[i], values[j], w])
-    return t.group_by(**key_exprs(design_keys(spec))).aggregate(**aggs).limit(MAX_GROUPS + 1)
+    aggs = Columns()
+    aggs.add("rows", None, t.count())
+    aggs.add("weight", None, weighted_sum(t, [w]))
+    aggs.add("weightsquared", None, weighted_sum(t, [w, w]))
+    aggs.update("nulls", {i: t.count() - term.expr.count() for i, term in enumerate(terms)})
+    aggs.update("sum", {i: weighted_sum(t, [values[i], w]) for i in range(len(terms))})
+    aggs.update("product", {(i, j): weighted_sum(t, [values[i], values[j], w])
+                            for i, j in itertools.combinations_with_replacement(range(len(terms)), 2)})
+    return aggs.aggregate(t, by=design_keys(spec)).limit(MAX_GROUPS + 1)
 
 
 def non_finite_error(spec: ModelSpec, term: Any, role: str, nobs: int, runner: QueryRunner
@@ -283,51 +273,57 @@ def non_finite_error(spec: ModelSpec, term: Any, role: str, nobs: int, runner: Q
     """Count the NaN and infinite values of a term (an extra query, on the error path only)."""
     t = spec.experiment.table
     value = term.expr.cast("float64")
-    row = runner.run(t.aggregate(nan=value.isnan().cast("int64").sum(),
-                                 inf=value.isinf().cast("int64").sum()),
-                     f"count NaN values of {term.label}")[0]
-    if row["nan"]:
-        return missing_values_error(role, term.label, int(row["nan"]), nobs, "NaN")
+    counts = Columns()
+    counts.add("nan", None, value.isnan().cast("int64").sum())
+    counts.add("inf", None, value.isinf().cast("int64").sum())
+    found = counts.aggregate(t).run(runner, f"count NaN values of {term.label}")
+    if found.value("nan"):
+        return missing_values_error(role, term.label, int(found.value("nan")), nobs, "NaN")
     return DesignError(
-        f"The {role} {term.label!r} has {int(row['inf'] or 0)} infinite value(s) out of {nobs} rows "
-        "(e.g. from a division by zero); filter or fix them."
+        f"The {role} {term.label!r} has {int(found.value('inf') or 0)} infinite value(s) out of {nobs} "
+        "rows (e.g. from a division by zero); filter or fix them."
     )
 
 
-def check_terms(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunner,
-                terms: Sequence[tuple[Any, str, str, str]]) -> None:
-    """For each (term, role, NULL-count alias, Σ square alias): NULLs are an error, and so is a
-    non-finite sum of squares (NaN or inf, then counted by one more query)."""
-    nobs = sum(int(r["n"]) for r in rows)
-    for term, role, nulls_alias, square_alias in terms:
-        nulls = sum(int(r[nulls_alias] or 0) for r in rows)
+def check_terms(nobs: int, spec: ModelSpec, runner: QueryRunner,
+                terms: Sequence[tuple[Any, str, float, float]]) -> None:
+    """For each (term, role, NULL count, Σ square): NULLs are an error, and so is a non-finite sum of
+    squares (NaN or inf, then counted by one more query)."""
+    for term, role, nulls, square in terms:
         if nulls:
-            raise missing_values_error(role, term.label, nulls, nobs)
-        if not np.isfinite(sum(float(r[square_alias] or 0.0) for r in rows)):
+            raise missing_values_error(role, term.label, int(nulls), nobs)
+        if not np.isfinite(square):
             raise non_finite_error(spec, term, role, nobs, runner)
 
 
-def check_null_keys(rows: list[dict[str, Any]], columns: dict[str, str]) -> None:
-    """A cell whose key column (alias → covariate label) is NULL holds rows with a NULL covariate."""
-    nobs = sum(int(r["n"]) for r in rows)
-    for alias, label in columns.items():
-        nulls = sum(int(r["n"]) for r in rows if r[alias] is None)
+def check_null_keys(found: Sums, keys: Mapping[Hashable, str]) -> None:
+    """A cell whose group key (key → covariate label) is NULL holds rows with a NULL covariate."""
+    n = found.column("rows")
+    nobs = int(n.sum())
+    for key, label in keys.items():
+        nulls = int(n[np.array([v is None for v in found.values(KEY, key)], dtype=bool)].sum())
         if nulls:
             raise missing_values_error("covariate", label, nulls, nobs)
 
 
-def _check_cells(rows: list[dict[str, Any]], spec: ModelSpec, runner: QueryRunner) -> None:
-    if len(rows) > MAX_GROUPS:
+def _term_sums(found: Sums, indices: Iterable[int], first: str, second: str) -> TermSums:
+    return TermSums(found.total("weight"),
+                    [(found.total(first, i), found.total(second, (i, i))) for i in indices])
+
+
+def _check_cells(found: Sums, spec: ModelSpec, runner: QueryRunner) -> None:
+    if found.n_cells > MAX_GROUPS:
         raise DesignError(
             f"The arms and categorical covariates combine into more than {MAX_GROUPS:,} cells; group "
             "rare levels of the categorical covariates (e.g. a CASE expression) first."
         )
     covariates = {t.label for t in spec.covariates}
-    check_terms(rows, spec, runner, [
-        (term, "covariate" if term.label in covariates else "metric", f"nulls_{i}", f"ss_{i}_{i}")
+    check_terms(int(found.total("rows")), spec, runner, [
+        (term, "covariate" if term.label in covariates else "metric", found.total("nulls", i),
+         found.total("product", (i, i)))
         for i, term in enumerate(_numeric_terms(spec))
     ])
-    check_null_keys(rows, {alias: key for key, alias in key_aliases(design_keys(spec)).items()})
+    check_null_keys(found, {key: key for key in design_keys(spec)})
 
 
 def _gram(cells: Cells, columns: Sequence[BasisColumn], products: dict[tuple[str, str], NDArray]
@@ -348,21 +344,20 @@ def _gram(cells: Cells, columns: Sequence[BasisColumn], products: dict[tuple[str
 
 
 def grouped_moments(spec: ModelSpec, shifts: dict[str, float | int], runner: QueryRunner
-                    ) -> tuple[list[dict[str, Any]], Prepared, ir.Table]:
-    """Run the grouped pass 1 and check it; returns (cell rows, what the layout needs, query).
+                    ) -> tuple[Sums, Prepared, ir.Table]:
+    """Run the grouped pass 1 and check it; returns (cell sums, what the layout needs, query).
 
     When the sums show catastrophic cancellation (the probe's rows were unlike the rest), pass 1
     runs once more around the means it found (:func:`recentred_shifts`)."""
     terms = _numeric_terms(spec)
-    aliases = [(f"s_{i}", f"ss_{i}_{i}") for i in range(len(terms))]
     for attempt in range(2):
         query = pass1_query(spec, shifts)
-        rows = sort_cells(runner.run(query, "pass 1: cross products by design cell"
-                                     + (" (re-centred)" if attempt else "")))
-        if not rows:
+        purpose = "pass 1: cross products by design cell" + (" (re-centred)" if attempt else "")
+        found = query.run(runner, purpose)
+        if not found.n_cells:
             raise DesignError("The experiment table is empty.")
-        _check_cells(rows, spec, runner)
-        better = recentred_shifts(rows, terms, shifts, aliases)
+        _check_cells(found, spec, runner)
+        better = recentred_shifts(_term_sums(found, range(len(terms)), "sum", "product"), terms, shifts)
         if not better:
             break
         if attempt:
@@ -370,41 +365,38 @@ def grouped_moments(spec: ModelSpec, shifts: dict[str, float | int], runner: Que
         else:
             shifts = {**shifts, **better}
     n_covariates = len(terms) - len(spec.metrics)
-    constant = constant_metric_error(rows, spec.metrics, aliases[n_covariates:])
+    constant = constant_metric_error(
+        _term_sums(found, range(n_covariates, len(terms)), "sum", "product"), spec.metrics)
     if constant is not None:
         raise constant
-    prepared = Prepared(dict(shifts), levels_from_cells(rows, spec), sum(int(r["n"]) for r in rows))
-    return rows, prepared, query
+    prepared = Prepared(dict(shifts), levels_from_cells(found, spec), int(found.total("rows")))
+    return found, prepared, query.table
 
 
-def levels_from_cells(rows: list[dict[str, Any]], spec: ModelSpec) -> dict[str, tuple[Any, ...]]:
-    """The sorted levels of each categorical covariate: the values of its key column ``k_i``."""
-    categorical = {t.label for t in spec.covariates if t.categorical}
+def levels_from_cells(found: Sums, spec: ModelSpec) -> dict[str, tuple[Any, ...]]:
+    """The sorted levels of each categorical covariate: the values of its group key."""
     levels = {}
-    for key, alias in key_aliases(design_keys(spec)).items():
-        if key in categorical:
-            values = sorted({r[alias] for r in rows}, key=lambda v: (str(type(v)), v))
-            levels[key] = tuple(check_levels(key, values))
+    for term in spec.covariates:
+        if term.categorical and term.label not in levels:
+            values = sorted(set(found.values(KEY, term.label)), key=lambda v: (str(type(v)), v))
+            levels[term.label] = tuple(check_levels(term.label, values))
     return levels
 
 
-def read_moments(rows: list[dict[str, Any]], spec: ModelSpec, design: Design) -> Moments:
-    """The full U'WU over the design's basis columns, assembled from the cell sums."""
-    terms = _numeric_terms(spec)
-    labels = [t.label for t in terms]
-    keys = list(design_keys(spec))
-
+def read_moments(found: Sums, spec: ModelSpec, design: Design) -> Moments:
+    """The full U'WU over the design's basis columns, assembled from the cell sums of pass 1."""
+    labels = [t.label for t in _numeric_terms(spec)]
     cells = Cells(
-        keys=cell_keys(rows, keys), n=cell_column(rows, "n"), sum_w=cell_column(rows, "sw"),
-        sums={label: cell_column(rows, f"s_{i}") for i, label in enumerate(labels)},
+        keys={key: found.key(key) for key in design_keys(spec)}, n=found.column("rows"),
+        sum_w=found.column("weight"), sums={label: found.column("sum", i) for i, label in enumerate(labels)},
     )
     products = {}
     for i, j in itertools.combinations_with_replacement(range(len(labels)), 2):
-        products[(labels[i], labels[j])] = products[(labels[j], labels[i])] = cell_column(rows, f"ss_{i}_{j}")
+        products[(labels[i], labels[j])] = products[(labels[j], labels[i])] = found.column("product", (i, j))
     columns = [design.columns[label] for label in design.labels]
     matrix = _gram(cells, columns, products)
     return Moments(design.labels, matrix, int(cells.n.sum()), float(cells.sum_w.sum()),
-                   float(cell_column(rows, "sw2").sum()), cells)
+                   found.total("weightsquared"), cells)
 
 
 # -- pass 2 ------------------------------------------------------------------------------------
@@ -421,19 +413,26 @@ def _parts_of(design: Design, regressors: Sequence[str]) -> list[int]:
     return sorted({parts.index(design.columns[label].numeric) for label in regressors})
 
 
-def _scored_rows(design: Design, params: NDArray[np.float64], extra: dict[str, ir.Value],
-                 aux: Sequence[Auxiliary] = ()) -> tuple[ir.Table, list[str | None]]:
-    """Project keys, w·e_m per metric (then w·r_e per auxiliary regression, as ``we_{M+e}``) and
-    each numeric factor of Z once per row."""
+#: The group key of the assignment column when it is not a design key.
+ASSIGNMENT = ("assignment",)
+
+
+def _scored_rows(design: Design, params: NDArray[np.float64], extra: dict[Hashable, ir.Value],
+                 aux: Sequence[Auxiliary] = (), leverage: ir.Value | None = None
+                 ) -> tuple[Named, list[str | None]]:
+    """Project the design keys (and ``extra`` group keys), w·e_m per metric (``score``; then w·r_e
+    per auxiliary regression as ``score`` M+e), each numeric factor of Z once per row (``factor``)
+    and the leverage factor, if any (``leverage``)."""
     parts = _numeric_parts(design)
-    cols: dict[str, ir.Value] = {**extra, **key_exprs(design.keys)}
+    columns = Columns()
     residuals = [*residual_exprs(design, params), *(a.residual(design) for a in aux)]
-    for m, e in enumerate(residuals):
-        cols[f"we_{m}"] = e if design.weight is None else design.weight * e
-    for i, part in enumerate(parts):
-        if part is not None:
-            cols[f"g_{i}"] = design.columns[part].value()
-    return design.table.select(**cols), parts
+    columns.update("score", {m: e if design.weight is None else design.weight * e
+                             for m, e in enumerate(residuals)})
+    columns.update("factor", {i: design.columns[part].value() for i, part in enumerate(parts)
+                              if part is not None})
+    if leverage is not None:
+        columns.add("leverage", None, leverage)
+    return columns.select(design.table, keys={**design.keys, **extra}), parts
 
 
 def metric_pairs(n_metrics: int, cross_metric: bool) -> list[tuple[int, int]]:
@@ -444,62 +443,62 @@ def metric_pairs(n_metrics: int, cross_metric: bool) -> list[tuple[int, int]]:
 
 
 def hc_meat_query(design: Design, params: NDArray[np.float64], factor: ir.Value | None,
-                  pairs: list[tuple[int, int]], aux: Sequence[Auxiliary] = ()) -> ir.Table:
+                  pairs: list[tuple[int, int]], aux: Sequence[Auxiliary] = ()) -> Named:
     r"""GROUP BY keys: :math:`\sum w^2 e_m e_l g_a g_b` (× ``factor``) for a ≤ b and the metric
-    ``pairs`` (m, l): all M·(M+1)/2 of them for the joint covariance, or fewer (see
-    :func:`metric_pairs`); and for each auxiliary regression its own block over the numeric factors
-    of its regressors (× ``factor`` when they are all of Z, so the leverage is the fit's)."""
-    inner, parts = _scored_rows(design, params, {} if factor is None else {"f": factor}, aux)
-    f = inner["f"] if factor is not None else None
-    g = [None if p is None else inner[f"g_{i}"] for i, p in enumerate(parts)]
-    aggs = {
-        f"q_{m}_{n}_{a}_{b}": product_sum([inner[f"we_{m}"], inner[f"we_{n}"], g[a], g[b], f])
+    ``pairs`` (m, l) (block ``meat``, entries (m, l, a, b)): all M·(M+1)/2 of them for the joint
+    covariance, or fewer (see :func:`metric_pairs`); and for each auxiliary regression e its own
+    block over the numeric factors of its regressors (block ``side``, entries (e, a, b); × ``factor``
+    when they are all of Z, so the leverage is the fit's)."""
+    inner, parts = _scored_rows(design, params, {}, aux, leverage=factor)
+    f = inner["leverage", None] if factor is not None else None
+    g = [None if p is None else inner["factor", i] for i, p in enumerate(parts)]
+    aggs = Columns()
+    aggs.update("meat", {
+        (m, n, a, b): product_sum([inner["score", m], inner["score", n], g[a], g[b], f])
         for m, n in pairs
         for a, b in itertools.combinations_with_replacement(range(len(parts)), 2)
-    }
+    })
     n_metrics = len(design.y)
     for e, equation in enumerate(aux):
-        we, scale = inner[f"we_{n_metrics + e}"], f if equation.regressors == design.z else None
+        we, scale = inner["score", n_metrics + e], f if equation.regressors == design.z else None
         for a, b in itertools.combinations_with_replacement(_parts_of(design, equation.regressors), 2):
-            aggs[f"aux_{e}_{a}_{b}"] = product_sum([we, we, g[a], g[b], scale])
-    return inner.group_by(list(key_aliases(design.keys).values())).aggregate(**aggs)
+            aggs.add("side", (e, a, b), product_sum([we, we, g[a], g[b], scale]))
+    return aggs.aggregate(inner.table, by={key: inner.key(key) for key in design.keys})
 
 
-def read_hc_meat(rows: list[dict[str, Any]], design: Design, pairs: list[tuple[int, int]]
-                 ) -> NDArray[np.float64]:
+def read_hc_meat(found: Sums, design: Design, pairs: list[tuple[int, int]]) -> NDArray[np.float64]:
     """The (kz·M)² HC meat, metric-major, from the per-cell sums of :func:`hc_meat_query`; the
     blocks of metric pairs not summed are left at 0 (see ``without_cross_metric_blocks``)."""
-    keys = cell_keys(rows, list(design.keys))
+    keys = found.keys()
     parts = _numeric_parts(design)
     z = [design.columns[label] for label in design.z]
-    factors = [indicator_product(keys, c, len(rows)) for c in z]
+    factors = [indicator_product(keys, c, found.n_cells) for c in z]
     part_of = [parts.index(c.numeric) for c in z]
     kz, n_metrics = len(z), len(design.y)
-    sums = {name: cell_column(rows, name) for name in rows[0] if name.startswith("q_")}
     meat = np.zeros((kz * n_metrics, kz * n_metrics))
     for m, n in pairs:
         for a, b in itertools.product(range(kz), repeat=2):
             pa, pb = sorted((part_of[a], part_of[b]))
-            value = float((factors[a] * factors[b] * sums[f"q_{m}_{n}_{pa}_{pb}"]).sum())
+            value = float((factors[a] * factors[b] * found.column("meat", (m, n, pa, pb))).sum())
             meat[m * kz + a, n * kz + b] = meat[n * kz + b, m * kz + a] = value
     return meat
 
 
-def read_aux_hc_meats(rows: list[dict[str, Any]], design: Design, aux: Sequence[Auxiliary]
+def read_aux_hc_meats(found: Sums, design: Design, aux: Sequence[Auxiliary]
                       ) -> tuple[NDArray[np.float64], ...]:
     r"""Each auxiliary regression's HC meat :math:`\sum w^2 r^2 z z'` over its regressors, from the
     per-cell sums of :func:`hc_meat_query`."""
-    keys = cell_keys(rows, list(design.keys))
+    keys = found.keys()
     parts = _numeric_parts(design)
     out = []
     for e, equation in enumerate(aux):
         columns = [design.columns[label] for label in equation.regressors]
-        factors = [indicator_product(keys, c, len(rows)) for c in columns]
+        factors = [indicator_product(keys, c, found.n_cells) for c in columns]
         part_of = [parts.index(c.numeric) for c in columns]
         meat = np.empty((len(columns), len(columns)))
         for a, b in itertools.combinations_with_replacement(range(len(columns)), 2):
             pa, pb = sorted((part_of[a], part_of[b]))
-            per_cell = cell_column(rows, f"aux_{e}_{pa}_{pb}")
+            per_cell = found.column("side", (e, pa, pb))
             meat[a, b] = meat[b, a] = float((factors[a] * factors[b] * per_cell).sum())
         out.append(meat)
     return tuple(out)
@@ -522,31 +521,36 @@ def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Des
 
 
 def cluster_cells_query(design: Design, params: NDArray[np.float64], cluster: str, assignment: str,
-                        aux: Sequence[Auxiliary] = (), ordered: bool = False) -> ir.Table:
-    r"""GROUP BY (cluster, keys) → :math:`u_{m,i} = \sum w e_m g_i` (then the auxiliary regressions'
-    sums over the numeric factors they use, as ``u_{M+e}_i``) and the assignment's min/max (or none
-    when the assignment is a key: then it is the key column). ``ordered`` sorts the rows by
-    (cluster, keys), for :func:`cluster_meat_from_cells`."""
+                        aux: Sequence[Auxiliary] = (), ordered: bool = False) -> Named:
+    r"""GROUP BY (cluster, keys) → :math:`u_{m,i} = \sum w e_m g_i` (block ``cell``, entries (m, i);
+    then the auxiliary regressions' sums over the numeric factors they use, as (M+e, i)) and the
+    assignment's min/max (``lowest``/``highest``; none when the assignment is a key: then it is the
+    key column). ``ordered`` sorts the rows by (cluster, keys), for :func:`cluster_meat_from_cells`."""
     t = design.table
     assignment_is_key = assignment in design.keys
-    extra = {"cluster": t[cluster]} if assignment_is_key else {"cluster": t[cluster],
-                                                               "assignment": t[assignment]}
+    extra: dict[Hashable, ir.Value] = {CLUSTER: t[cluster]}
+    if not assignment_is_key:
+        extra[ASSIGNMENT] = t[assignment]
     inner, parts = _scored_rows(design, params, extra, aux)
-    arm_aggs = {} if assignment_is_key else {"amin": inner.assignment.min(),
-                                             "amax": inner.assignment.max()}
-    keys = list(key_aliases(design.keys).values())
     used = [range(len(parts))] * len(design.y) + [_parts_of(design, a.regressors) for a in aux]
-    sums = {
-        f"u_{m}_{i}": (inner[f"we_{m}"] if parts[i] is None else inner[f"we_{m}"] * inner[f"g_{i}"]).sum()
+    aggs = Columns()
+    aggs.update("cell", {
+        (m, i): (inner["score", m] if parts[i] is None else inner["score", m] * inner["factor", i]).sum()
         for m, indices in enumerate(used) for i in indices
-    }
-    cells = inner.group_by(["cluster", *keys]).aggregate(**sums, **arm_aggs)
-    return cells.order_by(["cluster", *keys]) if ordered else cells
+    })
+    if not assignment_is_key:
+        aggs.add("lowest", None, inner.key(ASSIGNMENT).min())
+        aggs.add("highest", None, inner.key(ASSIGNMENT).max())
+    cells = aggs.aggregate(inner.table, by={key: inner.key(key) for key in [CLUSTER, *design.keys]})
+    return cells.ordered() if ordered else cells
 
 
-def _assignment_columns(design: Design, assignment: str) -> tuple[str, str]:
-    alias = key_aliases(design.keys).get(assignment)
-    return (alias, alias) if alias is not None else ("amin", "amax")
+def _assignment_range(found: Sums, design: Design, assignment: str) -> tuple[NDArray[Any], NDArray[Any]]:
+    """The lowest and highest assignment level per (cluster, cell) row."""
+    if assignment in design.keys:
+        level = found.key_array(assignment)
+        return level, level
+    return found.array("lowest"), found.array("highest")
 
 
 class ClusterMeat(NamedTuple):
@@ -559,21 +563,21 @@ class ClusterMeat(NamedTuple):
     aux: tuple[NDArray[np.float64], ...] = ()  # each auxiliary regression's meat
 
 
-def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, assignment: str,
+def cluster_meat_from_cells(found: Sums, design: Design, assignment: str,
                             levels: Sequence[Any], aux: Sequence[Auxiliary] = ()) -> ClusterMeat:
-    r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query` (as columns, in
-    (cluster, key) order), in numpy: :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`,
-    and each auxiliary regression's own Σ_g s_g s_g'; with the clusters that hold each assignment
-    level (``levels``) and those that hold several.
+    r"""Σ_g s_g s_g' from the (cluster, cell) rows of :func:`cluster_cells_query` (in (cluster, key)
+    order), in numpy: :math:`s_{g,(m,a)} = \sum_{c \in g} f_a(k_c)\,u_{c,m,i_a}`, and each auxiliary
+    regression's own Σ_g s_g s_g'; with the clusters that hold each assignment level (``levels``)
+    and those that hold several.
 
     The rows arrive sorted, so a cluster is a run of rows: its sums are one ``reduceat`` in row order
     (repeatable bit for bit) and Σ_g s_g s_g' one matrix product; nothing is hashed or re-sorted.
     """
-    cluster = columns["cluster"]
+    cluster = found.key_array(CLUSTER)
     n_rows = len(cluster)
     starts = np.flatnonzero(np.concatenate([[True], cluster[1:] != cluster[:-1]]))
     n_clusters = len(starts)
-    keys = {key: columns[alias] for key, alias in key_aliases(design.keys).items()}
+    keys = {key: found.key_array(key) for key in design.keys}
     parts = _numeric_parts(design)
     factors = {label: indicator_product(keys, design.columns[label], n_rows)
                for label in design.z if design.columns[label].indicators}
@@ -584,24 +588,20 @@ def cluster_meat_from_cells(columns: dict[str, NDArray[Any]], design: Design, as
         j = 0
         for equation, regressors in equations:
             for label in regressors:
-                u = np.asarray(columns[f"u_{equation}_{parts.index(design.columns[label].numeric)}"],
-                               dtype=float)
+                u = found.column("cell", (equation, parts.index(design.columns[label].numeric)))
                 if design.columns[label].indicators:
                     np.multiply(factors[label], u, out=scores[j])
                 else:
                     scores[j] = u
                 j += 1
-        empty = np.isnan(scores)  # NULL (an empty sum) is 0
-        if empty.any():
-            scores[empty] = 0.0
         per_cluster = scores if n_clusters == n_rows else np.add.reduceat(scores, starts, axis=1)
         return per_cluster @ per_cluster.T
 
     meat = outer([(m, design.z) for m in range(len(design.y))])
     aux_meats = tuple(outer([(len(design.y) + e, a.regressors)]) for e, a in enumerate(aux))
-    low, high = _assignment_columns(design, assignment)
+    low, high = _assignment_range(found, design, assignment)
     holds = np.column_stack([
-        np.logical_or.reduceat((columns[low] == level) | (columns[high] == level), starts)
+        np.logical_or.reduceat((low == level) | (high == level), starts)
         for level in levels])
     per_arm = {level: int(count) for level, count in zip(levels, holds.sum(axis=0), strict=True)}
     mixed = int((holds.sum(axis=1) > 1).sum())
@@ -640,56 +640,68 @@ def clusters_with_several_arms(cluster_index: NDArray[np.intp], arm_codes: NDArr
 
 
 def cluster_meat_query(design: Design, params: NDArray[np.float64], cluster: str,
-                       assignment: str, levels: Sequence[Any], aux: Sequence[Auxiliary] = ()) -> ir.Table:
+                       assignment: str, levels: Sequence[Any], aux: Sequence[Auxiliary] = ()) -> Named:
     r"""The clustered meat in SQL, for many clusters: the (cluster, cell) sums of
     :func:`cluster_cells_query`; GROUP BY cluster → :math:`s_{g,(m,a)} = \sum_c f_a(k_c) u_{c,m,i_a}`;
-    then :math:`\sum_g s_g s_g'` and G in one nested aggregate.
+    then :math:`\sum_g s_g s_g'` (block ``meat``, entries (i, j) over the stacked scores), G
+    (``clusters``) in one nested aggregate.
 
-    Also counts clusters whose rows carry more than one assignment arm, and the clusters that hold
-    each assignment level (``arm_0``, ``arm_1``, ... in the order of ``levels``). Each auxiliary
-    regression e adds its own block ``x_{e}_{a}_{b}`` of products over its regressors.
+    Also counts clusters whose rows carry more than one assignment arm (``mixed``), and the clusters
+    that hold each assignment level (``holds``, by level index in ``levels``). Each auxiliary
+    regression e adds its own block of products over its regressors (``side``, entries (e, a, b)).
     """
     per_cell = cluster_cells_query(design, params, cluster, assignment, aux)
     parts = _numeric_parts(design)
-    aliases = key_aliases(design.keys)
 
     def scores(equation: int, regressors: Sequence[str]) -> list[ir.Value]:
         out = []
         for label in regressors:
             column = design.columns[label]
-            score: ir.Value = per_cell[f"u_{equation}_{parts.index(column.numeric)}"]
+            score: ir.Value = per_cell["cell", (equation, parts.index(column.numeric))]
             for key, level in column.indicators:
-                score = ibis.ifelse(per_cell[aliases[key]] == level, score, 0.0)
+                score = ibis.ifelse(per_cell.key(key) == level, score, 0.0)
             out.append(score)
         return out
 
+    if assignment in design.keys:
+        low = high = per_cell.key(assignment)
+    else:
+        low, high = per_cell["lowest", None], per_cell["highest", None]
     main = [s for m in range(len(design.y)) for s in scores(m, design.z)]
     side = [scores(len(design.y) + e, a.regressors) for e, a in enumerate(aux)]
-    low, high = _assignment_columns(design, assignment)
-    per_cluster_scores = per_cell.select(
-        "cluster", amin=per_cell[low], amax=per_cell[high],
-        **{f"c_{i}": s for i, s in enumerate(main)},
-        **{f"a_{e}_{i}": s for e, block in enumerate(side) for i, s in enumerate(block)},
-    )
-    mixed = (per_cluster_scores.amin.min() != per_cluster_scores.amax.max()).cast("int64")
-    holds = {f"arm_{i}": ((per_cluster_scores.amin == level) | (per_cluster_scores.amax == level))
-             .cast("int64").max() for i, level in enumerate(levels)}
-    blocks = {f"x_{e}": [per_cluster_scores[f"a_{e}_{i}"] for i in range(len(block))]
-              for e, block in enumerate(side)}
-    return cluster_sum_of_products(
-        per_cluster_scores, [per_cluster_scores[f"c_{i}"] for i in range(len(main))], blocks=blocks,
-        mixed=mixed, **holds,
-    )
+    per_cluster = Columns()
+    per_cluster.update("score", {i: s.sum() for i, s in enumerate(main)})
+    per_cluster.update("side", {(e, i): s.sum() for e, block in enumerate(side) for i, s in enumerate(block)})
+    per_cluster.add("mixed", None, (low.min() != high.max()).cast("int64"))
+    per_cluster.update("holds", {i: ((low == level) | (high == level)).cast("int64").max()
+                                 for i, level in enumerate(levels)})
+    clusters = per_cluster.aggregate(per_cell.table, by={CLUSTER: per_cell.key(CLUSTER)})
+    outer = Columns()
+    outer.update("meat", {(i, j): (clusters["score", i] * clusters["score", j]).sum()
+                          for i, j in itertools.combinations_with_replacement(range(len(main)), 2)})
+    outer.update("side", {
+        (e, a, b): (clusters["side", (e, a)] * clusters["side", (e, b)]).sum()
+        for e, block in enumerate(side)
+        for a, b in itertools.combinations_with_replacement(range(len(block)), 2)
+    })
+    outer.add("clusters", None, clusters.table.count())
+    outer.add("mixed", None, clusters["mixed", None].sum())
+    outer.update("holds", {i: clusters["holds", i].sum() for i in range(len(levels))})
+    return outer.aggregate(clusters.table)
 
 
-def read_aux_cluster_meats(row: dict[str, Any], aux: Sequence[Auxiliary]) -> tuple[NDArray[np.float64], ...]:
-    """Each auxiliary regression's Σ_g s_g s_g' from the ``x_{e}_{a}_{b}`` sums of
-    :func:`cluster_meat_query`."""
-    out = []
-    for e, equation in enumerate(aux):
-        size = len(equation.regressors)
-        meat = np.empty((size, size))
+def read_cluster_meat(found: Sums, design: Design, levels: Sequence[Any], aux: Sequence[Auxiliary]
+                      ) -> ClusterMeat:
+    """The clustered meat, the cluster counts and each auxiliary regression's Σ_g s_g s_g' from the
+    one row of :func:`cluster_meat_query`."""
+    def symmetric(size: int, entry: Any) -> NDArray[np.float64]:
+        out = np.empty((size, size))
         for a, b in itertools.combinations_with_replacement(range(size), 2):
-            meat[a, b] = meat[b, a] = float(row[f"x_{e}_{a}_{b}"] or 0.0)
-        out.append(meat)
-    return tuple(out)
+            out[a, b] = out[b, a] = found.total(*entry(a, b))
+        return out
+
+    meat = symmetric(len(design.z) * len(design.y), lambda a, b: ("meat", (a, b)))
+    aux_meats = tuple(symmetric(len(equation.regressors), lambda a, b, e=e: ("side", (e, a, b)))
+                      for e, equation in enumerate(aux))
+    return ClusterMeat(meat, int(found.total("clusters")), int(found.total("mixed")),
+                       {level: int(found.total("holds", i)) for i, level in enumerate(levels)}, aux_meats)

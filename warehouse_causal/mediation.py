@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import ibis.expr.types as ir
 import numpy as np
 from numpy.typing import NDArray
 
@@ -34,8 +36,10 @@ from warehouse_causal.algebra.paths import (
     stacked_covariance,
 )
 from warehouse_causal.backends import QueryRecord, QueryRunner
+from warehouse_causal.contract import Columns, Named
 from warehouse_causal.errors import DesignError, InvalidParameterError
 from warehouse_causal.moments import (
+    CLUSTER,
     BasisColumn,
     Design,
     Moments,
@@ -205,15 +209,15 @@ class MediationEffects(TableResult):
 
 def _mediator_columns(model: LinearModel, graph: CausalGraph, runner: QueryRunner) -> list[BasisColumn]:
     t = model.spec.experiment.table
-    aggs = {}
-    for i, m in enumerate(graph.mediators):
-        aggs[f"nulls_{i}"] = t[m].isnull().cast("int64").sum()
-        aggs[f"mean_{i}"] = t[m].cast("float64").mean()
-    row = runner.run(t.aggregate(**aggs), "mediators: NULLs and shifts")[0]
-    for i, m in enumerate(graph.mediators):
-        if row[f"nulls_{i}"]:
-            raise DesignError(f"Mediator {m!r} has {row[f'nulls_{i}']} NULL value(s); filter or fill them.")
-    return [BasisColumn(m, t[m], float(row[f"mean_{i}"])) for i, m in enumerate(graph.mediators)]
+    aggs = Columns()
+    aggs.update("nulls", {m: t[m].isnull().cast("int64").sum() for m in graph.mediators})
+    aggs.update("mean", {m: t[m].cast("float64").mean() for m in graph.mediators})
+    found = aggs.aggregate(t).run(runner, "mediators: NULLs and shifts")
+    for m in graph.mediators:
+        nulls = found.value("nulls", m)
+        if nulls:
+            raise DesignError(f"Mediator {m!r} has {nulls} NULL value(s); filter or fill them.")
+    return [BasisColumn(m, t[m], float(found.value("mean", m))) for m in graph.mediators]
 
 
 def _design(model: LinearModel, graph: CausalGraph, mediators: list[BasisColumn]) -> Design:
@@ -253,18 +257,18 @@ def _moments_of_the_fit(model: LinearModel, graph: CausalGraph) -> tuple[Design,
     return design, moments
 
 
-def _meat_query(design: Design, system: PathSystem, cluster: str | None) -> Any:
+def _meat_query(design: Design, system: PathSystem, cluster: str | None) -> Named:
     labels = design.labels
     blocks = []
     for eq in system.equations:
         regressors = [(labels[i], design.columns[labels[i]].value()) for i in eq.regressors]
         dependent = design.columns[labels[eq.dependent]].value()
         blocks.append((residual_expr(dependent, [v for _, v in regressors], eq.coef), regressors))
-    extra = {"cluster": design.table[cluster]} if cluster else {}
-    inner, scores = score_table(design.table, design.weight, blocks, extra)
+    keys: dict[Hashable, ir.Value] = {CLUSTER: design.table[cluster]} if cluster else {}
+    inner, scores = score_table(design.table, design.weight, blocks, keys)
     if cluster:
         return cluster_sum_of_products(inner, scores)
-    return inner.aggregate(**sum_of_products(scores))
+    return sum_of_products(scores).aggregate(inner.table)
 
 
 def mediate(model: LinearModel, graph: Any, mediator: str | None = None, covariance: str = "robust",
@@ -283,8 +287,8 @@ def mediate(model: LinearModel, graph: Any, mediator: str | None = None, covaria
         design, moments = reused
     else:
         design = _design(model, dag, _mediator_columns(model, dag, runner))
-        row = runner.run(cross_products_query(design), "mediation: cross products")[0]
-        moments = read_cross_products(row, design)
+        moments = read_cross_products(cross_products_query(design).run(runner, "mediation: cross products"),
+                                      design)
     base = (design.intercept, dag.treatment, *design.covariates)
     system = fit_paths(moments.matrix, moments.labels, dag.treatment, base, dag.nodes, float(moments.nobs))
     cluster = model.spec.experiment.cluster_by  # clustered whenever the design declares clusters
@@ -292,9 +296,9 @@ def mediate(model: LinearModel, graph: Any, mediator: str | None = None, covaria
         cov = classical_covariance(system)
         inference = "classical (block-diagonal, RSS/(n - p) per equation)"
     else:
-        row = runner.run(_meat_query(design, system, cluster), "mediation: stacked scores")[0]
-        meat = read_meat(row, system.theta.size)
-        g = int(row["n_clusters"]) if cluster else None
+        found = _meat_query(design, system, cluster).run(runner, "mediation: stacked scores")
+        meat = read_meat(found, system.theta.size)
+        g = int(found.total("clusters")) if cluster else None
         cov = stacked_covariance(system, meat, g / (g - 1) if g else 1.0)
         inference = (f"stacked sandwich clustered by {cluster!r} (G = {g}, factor G/(G-1))" if g
                      else "stacked HC0 sandwich with cross-equation terms")

@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from warehouse_causal.backends import QueryRunner
+from warehouse_causal.contract import Columns, unused_name
 from warehouse_causal.errors import DesignWarning, InvalidParameterError
 from warehouse_causal.sql_expressions import sql_to_ibis_aggregate
 from warehouse_causal.terms import check_columns
@@ -115,24 +116,28 @@ def _offset(value: ir.Value, amount: float) -> ir.Value:
     return value + amount
 
 
-def _aggregate(metrics: list[Metric], table: ir.Table) -> ir.Table:
+def _aggregate(metrics: list[Metric], table: ir.Table) -> tuple[ir.Table, str]:
+    """One row per unit with each metric under its name, and the name of the unit column (one that
+    neither the source, the experiment table nor a metric uses)."""
     first = metrics[0]
     exp_key, src_key = first.keys
     events = first.source
+    taken = [*events.columns, *table.columns, *(m.name for m in metrics)]
+    unit, exposure = unused_name("_unit", taken), unused_name("_exposure", taken)
     if first.exposure is not None:
-        units = table.group_by(_unit=table[exp_key]).aggregate(_exposure=table[first.exposure].min())
-        events = events.inner_join(units, events[src_key] == units._unit)
+        units = table.group_by(**{unit: table[exp_key]}).aggregate(**{exposure: table[first.exposure].min()})
+        events = events.inner_join(units, events[src_key] == units[unit])
     aggs = {}
     for m in metrics:
         where = None
         if m.window is not None:
             start, end = m.window
             t = events[m.time]
-            where = (t >= _offset(events._exposure, start)) & (t < _offset(events._exposure, end))
+            where = (t >= _offset(events[exposure], start)) & (t < _offset(events[exposure], end))
         value = (sql_to_ibis_aggregate(m.value, events, where) if isinstance(m.value, str)
                  else m.value(events, where))
         aggs[m.name] = value.cast("float64")
-    return events.group_by(_unit=events[src_key]).aggregate(**aggs)
+    return events.group_by(**{unit: events[src_key]}).aggregate(**aggs), unit
 
 
 def attach_metrics(table: ir.Table, metrics: list[Metric], assignment: str, runner: QueryRunner) -> ir.Table:
@@ -147,9 +152,9 @@ def attach_metrics(table: ir.Table, metrics: list[Metric], assignment: str, runn
         groups.setdefault(m.group(), []).append(m)
     out = table
     for members in groups.values():
-        agg = _aggregate(members, table)
+        agg, unit = _aggregate(members, table)
         key = members[0].keys[0]
-        joined = out.left_join(agg, out[key] == agg._unit)
+        joined = out.left_join(agg, out[key] == agg[unit])
         out = joined.select(
             *[joined[c] for c in out.columns],
             **{m.name: ibis.coalesce(joined[m.name], ibis.literal(float(m.fill))) for m in members},
@@ -161,9 +166,13 @@ def attach_metrics(table: ir.Table, metrics: list[Metric], assignment: str, runn
 def _flag_units_in_several_arms(table: ir.Table, keys: set[str], assignment: str,
                                 runner: QueryRunner) -> None:
     for key in sorted(keys):
-        per_unit = table.group_by(key).aggregate(arms=table[assignment].nunique())
-        several = per_unit.filter(per_unit.arms > 1)
-        count = runner.run(several.aggregate(n=several.count()), f"units of {key} in several arms")[0]["n"]
+        arms = Columns()
+        arms.add("arms", None, table[assignment].nunique())
+        per_unit = arms.aggregate(table, by={key: table[key]})
+        several = per_unit.table.filter(per_unit["arms", None] > 1)
+        units = Columns()
+        units.add("units", None, several.count())
+        count = units.aggregate(several).run(runner, f"units of {key} in several arms").value("units")
         if count:
             warnings.warn(
                 f"{count} unit(s) of {key!r} appear in more than one arm of {assignment!r}; their events "

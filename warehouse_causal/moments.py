@@ -14,7 +14,7 @@ re-parametrised exactly to covariates centred at their weighted mean in :mod:`wa
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +24,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
+from warehouse_causal.contract import CLUSTER, KEY, Columns, Named, Sums
 from warehouse_causal.errors import DesignError
 from warehouse_causal.frozen import read_only, values_equal
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.terms import Term
 
 __all__ = [
+    "CLUSTER",
     "INTERCEPT",
     "Auxiliary",
     "BasisColumn",
@@ -38,15 +40,11 @@ __all__ = [
     "Moments",
     "Prepared",
     "category_levels",
-    "cell_column",
-    "cell_keys",
     "check_levels",
     "cluster_sum_of_products",
     "cross_products_query",
     "design_keys",
     "indicator_product",
-    "key_aliases",
-    "key_exprs",
     "layout_design",
     "leverage_expr",
     "missing_values_error",
@@ -132,26 +130,6 @@ class Design:
     def numeric_covariates(self) -> tuple[str, ...]:
         """The numeric (not dummy) covariate columns, in order."""
         return tuple(c for c in self.covariates if self.columns[c].numeric is not None)
-
-
-def key_aliases(keys: Iterable[str]) -> dict[str, str]:
-    """Each design key's query alias: ``k_0, k_1, ...`` in the order of ``keys``."""
-    return {key: f"k_{i}" for i, key in enumerate(keys)}
-
-
-def key_exprs(keys: dict[str, ir.Value]) -> dict[str, ir.Value]:
-    """The design keys under their query aliases (:func:`key_aliases`)."""
-    return {alias: keys[key] for key, alias in key_aliases(keys).items()}
-
-
-def cell_keys(rows: list[dict[str, Any]], keys: Sequence[str]) -> dict[str, NDArray[Any]]:
-    """Each design key's value per returned cell, read from its alias."""
-    return {key: np.array([r[alias] for r in rows], dtype=object) for key, alias in key_aliases(keys).items()}
-
-
-def cell_column(rows: list[dict[str, Any]], name: str) -> NDArray[np.float64]:
-    """One aggregate of every returned cell as floats (NULL, an empty sum, is 0)."""
-    return np.array([float(r[name] or 0.0) for r in rows])
 
 
 def indicator_product(keys: Mapping[str, NDArray[Any]], column: BasisColumn, size: int
@@ -245,10 +223,11 @@ def missing_values_error(role: str, label: str, count: int, nobs: int, what: str
 
 def category_levels(term: Term, table: ir.Table, runner: QueryRunner) -> list[Any]:
     """Sorted distinct values of a categorical term (at most MAX_LEVELS, else DesignError)."""
-    levels = table.select(level=term.expr)
-    query = levels.group_by("level").aggregate(n=levels.count()).order_by("level").limit(MAX_LEVELS + 1)
-    rows = runner.run(query, f"levels of {term.label}")
-    return check_levels(term.label, [r["level"] for r in rows])
+    counts = Columns()
+    counts.add("rows", None, table.count())
+    query = counts.aggregate(table, by={"level": term.expr}).ordered().limit(MAX_LEVELS + 1)
+    found = query.run(runner, f"levels of {term.label}", sort=False)
+    return check_levels(term.label, found.values(KEY, "level"))
 
 
 def check_levels(label: str, levels: Sequence[Any]) -> list[Any]:
@@ -383,27 +362,28 @@ def weighted_sum(table: ir.Table, factors: Sequence[ir.Value | None]) -> ir.Valu
     return table.count().cast("float64") if prod is None else prod.sum()
 
 
-def cross_products_query(design: Design) -> ir.Table:
-    """One aggregate with Σ w·u_i·u_j for every pair of basis columns, plus n, Σw, Σw²."""
+def cross_products_query(design: Design) -> Named:
+    """One aggregate with Σ w·u_i·u_j for every pair of basis columns (``product``, (i, j) with
+    i ≤ j), plus n (``rows``), Σw (``weight``), Σw² (``weightsquared``)."""
     t, w = design.table, design.weight
     values = [c.value() for c in design.columns.values()]
-    aggs: dict[str, ir.Value] = {
-        f"m_{i}_{j}": weighted_sum(t, [w, values[i], values[j]])
-        for i, j in itertools.combinations_with_replacement(range(len(values)), 2)
-    }
-    aggs["n"] = t.count()
-    aggs["sum_w"] = weighted_sum(t, [w])
-    aggs["sum_w2"] = weighted_sum(t, [w, w])
-    return t.aggregate(**aggs)
+    aggs = Columns()
+    aggs.update("product", {(i, j): weighted_sum(t, [w, values[i], values[j]])
+                            for i, j in itertools.combinations_with_replacement(range(len(values)), 2)})
+    aggs.add("rows", None, t.count())
+    aggs.add("weight", None, weighted_sum(t, [w]))
+    aggs.add("weightsquared", None, weighted_sum(t, [w, w]))
+    return aggs.aggregate(t)
 
 
-def read_cross_products(row: dict[str, Any], design: Design) -> Moments:
-    """Assemble the symmetric moment matrix from pass-1 aliases (read by name, never position)."""
+def read_cross_products(found: Sums, design: Design) -> Moments:
+    """Assemble the symmetric moment matrix from the sums of :func:`cross_products_query`."""
     u = len(design.columns)
     matrix = np.empty((u, u))
     for i, j in itertools.combinations_with_replacement(range(u), 2):
-        matrix[i, j] = matrix[j, i] = float(row[f"m_{i}_{j}"])
-    return Moments(design.labels, matrix, int(row["n"]), float(row["sum_w"]), float(row["sum_w2"]))
+        matrix[i, j] = matrix[j, i] = found.total("product", (i, j))
+    return Moments(design.labels, matrix, int(found.total("rows")), found.total("weight"),
+                   found.total("weightsquared"))
 
 
 # -- pass 2: meats ---------------------------------------------------------------------------
@@ -464,67 +444,51 @@ Block = tuple[ir.Value, list[tuple[str, ir.Value | None]]]
 
 
 def score_table(table: ir.Table, weight: ir.Value | None, blocks: list[Block],
-                extra: dict[str, ir.Value]) -> tuple[ir.Table, list[ir.Value]]:
-    r"""Project each block's weighted residual :math:`w e_j` and every regressor once, then form the
-    scores :math:`s_{j,a} = (w e_j)\,x_a` for each regressor a of block j (block-major).
+                keys: dict[Hashable, ir.Value]) -> tuple[Named, list[ir.Value]]:
+    r"""Project each block's weighted residual :math:`w e_j` and every regressor once (with the group
+    ``keys``), then form the scores :math:`s_{j,a} = (w e_j)\,x_a` for each regressor a of block j
+    (block-major).
 
     A block is (residual expression, [(label, regressor expression or None for the intercept)]);
     regressors shared by several blocks are projected once. Projecting first lets the engine
     evaluate each long residual expression once per row instead of once per score.
     """
-    cols = {f"we_{j}": product_of([weight, residual]) for j, (residual, _) in enumerate(blocks)}
-    regressors: dict[str, str] = {}
-    for _, columns in blocks:
-        for label, value in columns:
-            if value is not None and label not in regressors:
-                regressors[label] = f"x_{len(regressors)}"
-                cols[regressors[label]] = value
-    inner = table.select(**extra, **cols)
+    columns = Columns()
+    columns.update("residual", {j: product_of([weight, residual]) for j, (residual, _) in enumerate(blocks)})
+    for _, regressors in blocks:
+        for label, value in regressors:
+            if value is not None and ("regressor", label) not in columns:
+                columns.add("regressor", label, value)
+    inner = columns.select(table, keys=keys)
     scores = [
-        inner[f"we_{j}"] if value is None else inner[f"we_{j}"] * inner[regressors[label]]
-        for j, (_, columns) in enumerate(blocks) for label, value in columns
+        inner["residual", j] if value is None else inner["residual", j] * inner["regressor", label]
+        for j, (_, regressors) in enumerate(blocks) for label, value in regressors
     ]
     return inner, scores
 
 
-def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None) -> dict[str, ir.Value]:
-    """Aggregates q_i_j = Σ s_i s_j (× factor) over the upper triangle of the scores."""
-    return {
-        f"q_{i}_{j}": product_sum([scores[i], scores[j], factor])
-        for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)
-    }
+def sum_of_products(scores: list[ir.Value], factor: ir.Value | None = None) -> Columns:
+    """Σ s_i s_j (× factor) over the upper triangle of the scores: block ``meat``, entries (i, j)."""
+    aggs = Columns()
+    aggs.update("meat", {(i, j): product_sum([scores[i], scores[j], factor])
+                         for i, j in itertools.combinations_with_replacement(range(len(scores)), 2)})
+    return aggs
 
 
-def cluster_sum_of_products(inner: ir.Table, scores: list[ir.Value],
-                            blocks: dict[str, list[ir.Value]] | None = None,
-                            **per_cluster_extra: ir.Value) -> ir.Table:
-    r"""GROUP BY ``inner.cluster`` → :math:`s_g`, then :math:`\sum_g s_g s_g'` and G, one nested aggregate.
-
-    ``blocks`` are further groups of scores whose products are summed within each group only (as
-    ``{name}_{i}_{j}``); ``per_cluster_extra`` are further per-cluster aggregates, summed over
-    clusters in the outer query.
-    """
-    blocks = blocks or {}
-    per_cluster = inner.group_by("cluster").aggregate(
-        **{f"s_{i}": s.sum() for i, s in enumerate(scores)},
-        **{f"{name}_s_{i}": s.sum() for name, block in blocks.items() for i, s in enumerate(block)},
-        **per_cluster_extra,
-    )
-    sums = [per_cluster[f"s_{i}"] for i in range(len(scores))]
-    side = {
-        f"{name}_{i}_{j}": (per_cluster[f"{name}_s_{i}"] * per_cluster[f"{name}_s_{j}"]).sum()
-        for name, block in blocks.items()
-        for i, j in itertools.combinations_with_replacement(range(len(block)), 2)
-    }
-    return per_cluster.aggregate(
-        **sum_of_products(sums), **side, n_clusters=per_cluster.count(),
-        **{name: per_cluster[name].sum() for name in per_cluster_extra},
-    )
+def cluster_sum_of_products(inner: Named, scores: list[ir.Value]) -> Named:
+    r"""GROUP BY the CLUSTER key of ``inner`` → :math:`s_g`, then :math:`\sum_g s_g s_g'` (``meat``)
+    and G (``clusters``), one nested aggregate."""
+    per_cluster = Columns()
+    per_cluster.update("score", {i: s.sum() for i, s in enumerate(scores)})
+    clusters = per_cluster.aggregate(inner.table, by={CLUSTER: inner.key(CLUSTER)})
+    outer = sum_of_products([clusters["score", i] for i in range(len(scores))])
+    outer.add("clusters", None, clusters.table.count())
+    return outer.aggregate(clusters.table)
 
 
-def read_meat(row: dict[str, Any], size: int) -> NDArray[np.float64]:
-    """Assemble the symmetric size × size meat from the q_i_j aliases of :func:`sum_of_products`."""
+def read_meat(found: Sums, size: int) -> NDArray[np.float64]:
+    """Assemble the symmetric size × size meat from the ``meat`` sums of :func:`sum_of_products`."""
     meat = np.empty((size, size))
     for i, j in itertools.combinations_with_replacement(range(size), 2):
-        meat[i, j] = meat[j, i] = float(row[f"q_{i}_{j}"])
+        meat[i, j] = meat[j, i] = found.total("meat", (i, j))
     return meat

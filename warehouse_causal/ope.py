@@ -28,6 +28,7 @@ import numpy as np
 from warehouse_causal.algebra.inference import NORMAL, wald_inference
 from warehouse_causal.algebra.ope import TERMS, policy_values
 from warehouse_causal.backends import QueryRecord, QueryRunner
+from warehouse_causal.contract import Columns, Named, Sums
 from warehouse_causal.errors import DesignError, ExpressionError, OverlapWarning
 from warehouse_causal.tables import TableResult
 from warehouse_causal.terms import referenced_columns, resolve_value
@@ -103,47 +104,60 @@ def _prediction(model: LinearModel, values: dict[str, ir.Value], m: int, shift: 
     return out
 
 
-def _query(model: LinearModel, policy: ir.Value) -> ir.Table:
+def _query(model: LinearModel, policy: ir.Value) -> Named:
+    """Per row: the IPW weight W and, per metric m, the terms R (W·reward), Q (the model's prediction
+    under the policy), A (W·residual under the logged action) and L (the logged reward): their sums
+    (``sum``), the products within each metric (``product``), the design row under the policy
+    (``design``), n, the smallest propensity, rows off the arms and rows the policy matches."""
     exp, design = model.spec.experiment, model.design
     t = exp.table
     action, propensity = t[exp.intent_to_treat], t[exp.propensity].cast("float64")
     w = ibis.ifelse(action == policy, 1.0 / propensity, 0.0)
     under_policy, logged = _design_values(model, policy), _design_values(model, action)
-    terms: dict[str, ir.Value] = {"W": w}
+    columns = Columns()
+    columns.add("term", ("W", None), w)
     for m, y in enumerate(design.y):
         shift = design.columns[y].shift
         reward = design.columns[y].value()
-        terms[f"R{m}"] = w * reward
-        terms[f"Q{m}"] = _prediction(model, under_policy, m, shift)
-        terms[f"A{m}"] = w * (reward - _prediction(model, logged, m, shift))
-        terms[f"L{m}"] = reward
-    inner = t.select(**terms, **{f"d_{j}": under_policy[term] for j, term in enumerate(model.terms)},
-                     propensity=propensity, off_arm=(~policy.isin(exp.design.arms)).fill_null(True))
-    aggs: dict[str, ir.Value] = {
-        "n": inner.count(), "min_p": inner.propensity.min(), "bad": inner.off_arm.cast("int64").sum(),
-        "matched": (inner.W > 0).cast("int64").sum(),
-    }
-    aggs.update({f"s_{name}": inner[name].sum() for name in terms})
-    aggs.update({f"d_{j}": inner[f"d_{j}"].sum() for j in range(len(model.terms))})
+        columns.add("term", ("R", m), w * reward)
+        columns.add("term", ("Q", m), _prediction(model, under_policy, m, shift))
+        columns.add("term", ("A", m), w * (reward - _prediction(model, logged, m, shift)))
+        columns.add("term", ("L", m), reward)
+    columns.update("design", {j: under_policy[term] for j, term in enumerate(model.terms)})
+    columns.add("propensity", None, propensity)
+    columns.add("offarm", None, (~policy.isin(exp.design.arms)).fill_null(True))
+    inner = columns.select(t)
+    aggs = Columns()
+    aggs.add("rows", None, inner.table.count())
+    aggs.add("minimum", None, inner["propensity", None].min())
+    aggs.add("offarm", None, inner["offarm", None].cast("int64").sum())
+    aggs.add("matched", None, (inner["term", ("W", None)] > 0).cast("int64").sum())
+    terms = inner.entries("term")
+    aggs.update("sum", {term: inner["term", term].sum() for term in terms})
+    aggs.update("design", {j: inner["design", j].sum() for j in range(len(model.terms))})
     for m in range(len(design.y)):
-        names = ["W"] + [f"{x}{m}" for x in TERMS[1:]]
-        for a, b in itertools.combinations_with_replacement(names, 2):
-            aggs[f"p_{a}_{b}"] = (inner[a] * inner[b]).sum()
-    return inner.aggregate(**aggs)
+        for a, b in itertools.combinations_with_replacement(_metric_terms(m), 2):
+            aggs.add("product", (a, b), (inner["term", a] * inner["term", b]).sum())
+    return aggs.aggregate(inner.table)
 
 
-def _estimates(row: dict[str, Any], model: LinearModel, m: int, alpha: float) -> list[dict[str, Any]]:
+def _metric_terms(m: int) -> list[tuple[str, int | None]]:
+    """The terms of metric m in the order of :data:`TERMS`: W, then R, Q, A, L of metric m."""
+    return [("W", None)] + [(name, m) for name in TERMS[1:]]
+
+
+def _estimates(found: Sums, model: LinearModel, m: int, alpha: float) -> list[dict[str, Any]]:
     """The estimators of metric m from the aggregate's sums (see :mod:`warehouse_causal.algebra.ope`),
     with normal intervals."""
-    n = float(row["n"])
-    names = ["W"] + [f"{x}{m}" for x in TERMS[1:]]
-    sums = np.array([float(row[f"s_{name}"]) for name in names])
+    n = found.total("rows")
+    names = _metric_terms(m)
+    sums = np.array([found.total("sum", name) for name in names])
     products = np.empty((len(names), len(names)))
     for (i, a), (j, b) in itertools.combinations_with_replacement(enumerate(names), 2):
-        products[i, j] = products[j, i] = float(row[f"p_{a}_{b}"])
+        products[i, j] = products[j, i] = found.total("product", (a, b))
     shift = float(model.design.columns[model.design.y[m]].shift)
     k = len(model.terms)
-    d_bar = np.array([float(row[f"d_{j}"]) / n for j in range(k)])
+    d_bar = np.array([found.total("design", j) / n for j in range(k)])
     v_beta = model.cov[m * k:(m + 1) * k, m * k:(m + 1) * k]
     results = policy_values(sums, products, n, d_bar, v_beta, shift)
     estimate = np.array([est for est, _ in results.values()])
@@ -165,23 +179,25 @@ def evaluate_policy(model: LinearModel, policy: Any, alpha: float | None = None)
     label, expr = resolve_value(policy, exp.table, "policy")
     _check_policy(label, expr, model)
     runner = QueryRunner()
-    row = runner.run(_query(model, expr), "off-policy evaluation sums")[0]
-    if row["bad"]:
+    found = _query(model, expr).run(runner, "off-policy evaluation sums")
+    off_arm, matched, rows = int(found.total("offarm")), int(found.total("matched")), int(found.total("rows"))
+    if off_arm:
         raise ExpressionError(
-            f"The policy {label!r} gives {row['bad']} row(s) a value that is not an arm "
+            f"The policy {label!r} gives {off_arm} row(s) a value that is not an arm "
             f"({list(exp.design.arms)}) or NULL; every row needs an arm."
         )
-    if row["matched"] == 0:
+    if matched == 0:
         raise DesignError(
             f"The policy {label!r} never agrees with a logged action: there is no overlap to evaluate it."
         )
-    ess = float(row["s_W"]) ** 2 / float(row["p_W_W"])
-    if row["min_p"] < MIN_PROPENSITY:
+    weight = ("W", None)
+    ess = found.total("sum", weight) ** 2 / found.total("product", (weight, weight))
+    smallest = float(found.value("minimum"))
+    if smallest < MIN_PROPENSITY:
         warnings.warn(
-            f"Near-deterministic logging: the smallest propensity is {row['min_p']:.2g}. IPS-type estimates "
-            f"rest on few heavily weighted rows (effective sample size {ess:,.0f} of {row['n']:,}).",
+            f"Near-deterministic logging: the smallest propensity is {smallest:.2g}. IPS-type estimates "
+            f"rest on few heavily weighted rows (effective sample size {ess:,.0f} of {rows:,}).",
             OverlapWarning, stacklevel=3,
         )
-    rows = [r for m in range(len(model.metrics)) for r in _estimates(row, model, m, alpha)]
-    return PolicyEvaluation(tuple(rows), int(row["n"]), int(row["matched"]), ess, float(row["min_p"]),
-                            tuple(runner.records))
+    estimates = [r for m in range(len(model.metrics)) for r in _estimates(found, model, m, alpha)]
+    return PolicyEvaluation(tuple(estimates), rows, matched, ess, smallest, tuple(runner.records))

@@ -31,6 +31,7 @@ from warehouse_causal.algebra import (
 from warehouse_causal.algebra.linalg import solve_spd
 from warehouse_causal.algebra.sandwich import leverage_power
 from warehouse_causal.backends import QueryRunner
+from warehouse_causal.contract import Named, Sums
 from warehouse_causal.diagnostics import diagnostic_regressions
 from warehouse_causal.errors import CollinearityError, DesignError, InvalidParameterError, PrecisionWarning
 from warehouse_causal.moments import (
@@ -40,7 +41,6 @@ from warehouse_causal.moments import (
     Prepared,
     layout_design,
     leverage_expr,
-    read_meat,
 )
 from warehouse_causal.spec import ModelSpec
 
@@ -107,10 +107,10 @@ class Passes:
 def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, runner: QueryRunner,
                  cluster: str | None, covariance: str, cross_metric: bool) -> tuple[Design, Passes]:
     """Pass 1 grouped by the design cells, the 2SLS solve, then pass 2 (see :mod:`grouped`)."""
-    rows, prepared, p1 = grouped.grouped_moments(spec, shifts, runner)
+    cells, prepared, p1 = grouped.grouped_moments(spec, shifts, runner)
     design = layout_design(spec, prepared, interacted)
     _check_identified(design)
-    moments = grouped.read_moments(rows, spec, design)
+    moments = grouped.read_moments(cells, spec, design)
     solution, ztz = solve(design, moments)
     queries: dict[str, Any] = {"pass1": p1}
     if covariance == "iid":
@@ -118,21 +118,17 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
     aux = diagnostic_regressions(design, moments)
     if cluster is not None:
         assignment = spec.experiment.intent_to_treat
-        if grouped.cluster_cells_fit(spec.experiment.design.cluster_count_bound, len(rows), design, aux):
-            p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment, aux, ordered=True)
-            queries["pass2"] = p2
-            columns = runner.run_columns(p2, "pass 2: cluster scores by design cell")
-            found = grouped.cluster_meat_from_cells(columns, design, assignment,
-                                                    spec.experiment.design.arms, aux)
-            return design, Passes.clustered(moments, solution, found, queries, aux)
         levels = spec.experiment.design.arms
+        if grouped.cluster_cells_fit(spec.experiment.design.cluster_count_bound, cells.n_cells, design, aux):
+            p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment, aux, ordered=True)
+            queries["pass2"] = p2.table
+            sums = p2.run(runner, "pass 2: cluster scores by design cell", sort=False)
+            found = grouped.cluster_meat_from_cells(sums, design, assignment, levels, aux)
+            return design, Passes.clustered(moments, solution, found, queries, aux)
         p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment, levels, aux)
-        queries["pass2"] = p2
-        row = runner.run(p2, "pass 2: cluster scores by design cell")[0]
-        found = grouped.ClusterMeat(
-            read_meat(row, len(design.z) * len(design.y)), int(row["n_clusters"]), int(row["mixed"] or 0),
-            {level: int(row[f"arm_{i}"] or 0) for i, level in enumerate(levels)},
-            grouped.read_aux_cluster_meats(row, aux))
+        queries["pass2"] = p2.table
+        found = grouped.read_cluster_meat(p2.run(runner, "pass 2: cluster scores by design cell"),
+                                          design, levels, aux)
         return design, Passes.clustered(moments, solution, found, queries, aux)
     # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: skipped when not wanted.
     cross_metric = cross_metric or len(design.y) == 1
@@ -155,8 +151,9 @@ def hc_meat(design: Design, solution: IVSolution, ztz: NDArray[np.float64], cova
         ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
         factor = 1.0 / (1.0 - leverage_expr(design, ztz_inv)) ** power
     query = grouped.hc_meat_query(design, solution.params, factor, pairs, aux)
-    rows = grouped.sort_cells(runner.run(query, purpose))
-    return query, grouped.read_hc_meat(rows, design, pairs), grouped.read_aux_hc_meats(rows, design, aux)
+    found = query.run(runner, purpose)
+    return (query.table, grouped.read_hc_meat(found, design, pairs),
+            grouped.read_aux_hc_meats(found, design, aux))
 
 
 def _check_identified(design: Design) -> None:
@@ -167,16 +164,15 @@ def _check_identified(design: Design) -> None:
         )
 
 
-def _run_compressed(spec: ModelSpec, rows: list[dict[str, Any]], query: Any, shifts: dict[str, float],
+def _run_compressed(spec: ModelSpec, found: Sums, query: Any, shifts: dict[str, float],
                     interacted: bool, runner: QueryRunner, cluster: str | None,
                     covariance: str) -> tuple[Design, Passes]:
     """Moments and meats from the rows of the compressed cells query (one scan in all), checked by
     :func:`compression.check_cells`."""
-    prepared = Prepared(dict(shifts), grouped.levels_from_cells(rows, spec),
-                        sum(int(r["n"]) for r in rows))
+    prepared = Prepared(dict(shifts), grouped.levels_from_cells(found, spec), int(found.total("rows")))
     design = layout_design(spec, prepared, interacted)
     _check_identified(design)
-    moments, cells = compression.moments_from_cells(rows, design)
+    moments, cells = compression.moments_from_cells(found, design, spec)
     solution, ztz = solve(design, moments)
     queries: dict[str, Any] = {"cells": query}
     if covariance == "iid":
@@ -184,8 +180,8 @@ def _run_compressed(spec: ModelSpec, rows: list[dict[str, Any]], query: Any, shi
     aux = diagnostic_regressions(design, moments)
     if cluster is not None:
         levels = spec.experiment.design.instrument_levels
-        found = compression.cluster_meat_from_cells(rows, cells, design, solution.params, levels, aux)
-        return design, Passes.clustered(moments, solution, found, queries, aux)
+        clustered = compression.cluster_meat_from_cells(cells, design, solution.params, levels, aux)
+        return design, Passes.clustered(moments, solution, clustered, queries, aux)
     ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
     power = leverage_power(covariance)
     meat = compression.hc_meat_from_cells(cells, design, solution.params, ztz_inv, power)
@@ -193,25 +189,25 @@ def _run_compressed(spec: ModelSpec, rows: list[dict[str, Any]], query: Any, shi
     return design, Passes(moments, solution, meat, None, 0, queries, aux=aux, aux_meats=aux_meats)
 
 
-def _recentred_cells(spec: ModelSpec, rows: list[dict[str, Any]], query: Any,
-                     shifts: dict[str, float | int], cluster: str | None, limit: int, runner: QueryRunner
-                     ) -> tuple[list[dict[str, Any]], Any, dict[str, float | int]]:
+def _recentred_cells(spec: ModelSpec, found: Sums, query: Named, shifts: dict[str, float | int],
+                     cluster: str | None, limit: int, runner: QueryRunner
+                     ) -> tuple[Sums, Named, dict[str, float | int]]:
     """The compressed cells, queried once more around better metric shifts when their sums cancel
     catastrophically (see :func:`grouped.recentred_shifts`); constant metrics are refused."""
-    aliases = [(f"sy_{m}", f"syy_{m}_{m}") for m in range(len(spec.metrics))]
-    better = grouped.recentred_shifts(rows, spec.metrics, shifts, aliases)
+    n_metrics = len(spec.metrics)
+    better = grouped.recentred_shifts(compression.metric_sums(found, n_metrics), spec.metrics, shifts)
     if better:
         shifts = {**shifts, **better}
         query = compression.cells_query(spec, shifts, cluster, limit)
-        rows = grouped.sort_cells(runner.run(query, "compressed cells (re-centred)"))
-        compression.check_cells(rows, spec, runner)
-        still = grouped.recentred_shifts(rows, spec.metrics, shifts, aliases)
+        found = query.run(runner, "compressed cells (re-centred)")
+        compression.check_cells(found, spec, runner)
+        still = grouped.recentred_shifts(compression.metric_sums(found, n_metrics), spec.metrics, shifts)
         if still:
             grouped.warn_precision(still)
-    constant = grouped.constant_metric_error(rows, spec.metrics, aliases)
+    constant = grouped.constant_metric_error(compression.metric_sums(found, n_metrics), spec.metrics)
     if constant is not None:
         raise constant
-    return rows, query, shifts
+    return found, query, shifts
 
 
 def run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy: str,
@@ -230,15 +226,15 @@ def run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy:
     if attempt:
         shifts = found.shifts
         query = compression.cells_query(spec, shifts, cluster, limit)
-        rows = grouped.sort_cells(runner.run(query, "compressed cells"))
-        if not rows:
+        cells = query.run(runner, "compressed cells")
+        if not cells.n_cells:
             raise DesignError("The experiment table is empty.")
-        if len(rows) <= limit:
-            compression.check_cells(rows, spec, runner)
-            rows, query, shifts = _recentred_cells(spec, rows, query, shifts, cluster, limit, runner)
-            design, passes = _run_compressed(spec, rows, query, shifts, interacted, runner,
+        if cells.n_cells <= limit:
+            compression.check_cells(cells, spec, runner)
+            cells, query, shifts = _recentred_cells(spec, cells, query, shifts, cluster, limit, runner)
+            design, passes = _run_compressed(spec, cells, query.table, shifts, interacted, runner,
                                              cluster, covariance)
-            return design, passes, "compressed", f"{len(rows)} cells for {exp.design.nobs} rows"
+            return design, passes, "compressed", f"{cells.n_cells} cells for {exp.design.nobs} rows"
         if strategy == "compressed":
             raise InvalidParameterError(
                 f"strategy='compressed' found more than {limit} cells; use 'moments' or 'auto'."

@@ -34,6 +34,7 @@ from warehouse_causal.algebra.randomization import (
     randomization_p_value,
 )
 from warehouse_causal.backends import QueryRunner
+from warehouse_causal.contract import CLUSTER, Columns, Named, Sums
 from warehouse_causal.errors import DesignError, DesignWarning
 from warehouse_causal.moments import Design, weighted_sum
 
@@ -104,31 +105,36 @@ def _value(design: Design, label: str) -> ir.Value | None:
     return design.columns[label].value()
 
 
-def cluster_moments_query(design: Design, cluster: str, assignment: str) -> ir.Table:
+def cluster_moments_query(design: Design, cluster: str, assignment: str) -> Named:
     """GROUP BY cluster: Σw·u_a·u_b over u = [1, covariates, treated dummies, metrics] (upper
-    triangle, covariate and treated rows only, as the statistics need) and the assignment's range."""
+    triangle, covariate and treated rows only, as the statistics need: ``gram`` (i, j) over
+    [1, covariates], ``cross`` (i, j) with the treated dummies and metrics) and the assignment's
+    range (``lowest``, ``highest``), ordered by cluster (the draws must not depend on GROUP BY order)."""
     t, w = design.table, design.weight
     covariates = [None, *(_value(design, c) for c in design.covariates)]
     others = [*(_value(design, d) for d in design.treatment), *(_value(design, y) for y in design.y)]
-    aggs: dict[str, ir.Value] = {"n": t.count(), "amin": t[assignment].min(), "amax": t[assignment].max()}
-    for i, j in itertools.combinations_with_replacement(range(len(covariates)), 2):
-        aggs[f"g_{i}_{j}"] = weighted_sum(t, [w, covariates[i], covariates[j]])
-    for i, j in itertools.product(range(len(covariates)), range(len(others))):
-        aggs[f"o_{i}_{j}"] = weighted_sum(t, [w, covariates[i], others[j]])
-    return t.group_by(cluster=t[cluster]).aggregate(**aggs)
+    aggs = Columns()
+    aggs.add("rows", None, t.count())
+    aggs.add("lowest", None, t[assignment].min())
+    aggs.add("highest", None, t[assignment].max())
+    aggs.update("gram", {(i, j): weighted_sum(t, [w, covariates[i], covariates[j]])
+                         for i, j in itertools.combinations_with_replacement(range(len(covariates)), 2)})
+    aggs.update("cross", {(i, j): weighted_sum(t, [w, covariates[i], others[j]])
+                          for i, j in itertools.product(range(len(covariates)), range(len(others)))})
+    return aggs.aggregate(t, by={CLUSTER: t[cluster]}).ordered()
 
 
-def _arrays(columns: dict[str, NDArray[Any]], design: Design) -> tuple[NDArray, NDArray]:
+def _arrays(found: Sums, design: Design) -> tuple[NDArray, NDArray]:
     """(G, k0, k0) Gram of [1, covariates] and (G, k0, q + M) cross sums, per cluster."""
     k0 = 1 + len(design.covariates)
     n_other = len(design.treatment) + len(design.y)
-    size = len(columns["n"])
+    size = found.n_cells
     gram = np.empty((size, k0, k0))
     for i, j in itertools.combinations_with_replacement(range(k0), 2):
-        gram[:, i, j] = gram[:, j, i] = np.nan_to_num(columns[f"g_{i}_{j}"].astype(float))
+        gram[:, i, j] = gram[:, j, i] = found.column("gram", (i, j))
     cross = np.empty((size, k0, n_other))
     for i, j in itertools.product(range(k0), range(n_other)):
-        cross[:, i, j] = np.nan_to_num(columns[f"o_{i}_{j}"].astype(float))
+        cross[:, i, j] = found.column("cross", (i, j))
     return gram, cross
 
 
@@ -187,21 +193,20 @@ def randomization_inference(spec: ModelSpec, design: Design, covariate_means: di
     assert exp.cluster_by is not None
     assignment = exp.instrument_column
     query = cluster_moments_query(design, exp.cluster_by, assignment)
-    columns = runner.run_columns(query, "randomization inference: per-cluster sums")
-    order = np.argsort(columns["cluster"], kind="stable")  # GROUP BY order varies; the draws must not
-    columns = {name: values[order] for name, values in columns.items()}
-    if (columns["amin"] != columns["amax"]).any():
+    found = query.run(runner, "randomization inference: per-cluster sums", sort=False)
+    if (found.array("lowest") != found.array("highest")).any():
         raise DesignError("Randomization inference needs the assignment to be constant within clusters.")
-    gram, cross = _arrays(columns, design)
+    gram, cross = _arrays(found, design)
     t = _centring(np.array([covariate_means[c] for c in design.covariates]))
     gram = np.einsum("ij,gjk,lk->gil", t, gram, t)
     cross = np.einsum("ij,gjk->gik", t, cross)
     q = len(design.treatment)
     levels = exp.design.instrument_levels
+    arm = found.array("lowest")
     comparisons, est, scale = {}, {}, {}
     for a, level in enumerate(levels[1:]):
-        in_pair = (columns["amin"] == levels[0]) | (columns["amin"] == level)
-        assigned = (columns["amin"] == level)[in_pair]
+        in_pair = (arm == levels[0]) | (arm == level)
+        assigned = (arm == level)[in_pair]
         pair_draws, exact = assignment_draws(assigned, draws, seed)
         if exp.is_iv:
             treated = cross[in_pair, :, 0]

@@ -19,14 +19,11 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
+from warehouse_causal.contract import Columns, Named, Sums
 from warehouse_causal.errors import DesignError, ExpressionError, InvalidParameterError
 from warehouse_causal.moments import (
     Cells,
     Design,
-    cell_column,
-    cell_keys,
-    key_aliases,
-    key_exprs,
     weighted_sum,
 )
 from warehouse_causal.spec import ModelSpec
@@ -110,39 +107,38 @@ def resolve_segments(conditions: Any, spec: ModelSpec) -> list[Segment]:
     return segments
 
 
-def segment_query(design: Design, segments: list[Segment]) -> ir.Table:
-    r"""One aggregate grouped by the design cells: per segment S, n_S, :math:`\sum_S w` and
-    :math:`\sum_S w (g - K_g)` for every numeric covariate g, as sums of products with the 0/1
-    indicator of the condition, projected once per row (branch-free; ``FILTER`` clauses were 2–3×
-    slower in DuckDB). Dummy covariates are cell keys, so their sums come from the cells (see
-    :func:`segment_cells`)."""
+def segment_query(design: Design, segments: list[Segment]) -> Named:
+    r"""One aggregate grouped by the design cells: per segment S, n_S (``rows``), :math:`\sum_S w`
+    (``weight``) and :math:`\sum_S w (g - K_g)` for every numeric covariate g (``sum``, entries
+    (S, g)), as sums of products with the 0/1 indicator of the condition, projected once per row
+    (branch-free; ``FILTER`` clauses were 2–3× slower in DuckDB). Dummy covariates are cell keys, so
+    their sums come from the cells (see :func:`segment_cells`)."""
     t, w = design.table, design.weight
     numeric = design.numeric_covariates
-    cols: dict[str, ir.Value] = key_exprs(design.keys)
-    cols.update({f"c_{s}": seg.condition.fill_null(False).cast("float64")
-                 for s, seg in enumerate(segments) if seg.condition is not None})
-    cols.update({f"v_{i}": design.columns[label].value() for i, label in enumerate(numeric)})
+    columns = Columns()
+    columns.update("condition", {s: seg.condition.fill_null(False).cast("float64")
+                                 for s, seg in enumerate(segments) if seg.condition is not None})
+    columns.update("covariate", {label: design.columns[label].value() for label in numeric})
     if w is not None:
-        cols["w"] = w
-    inner = t.select(**cols)
-    aggs: dict[str, ir.Value] = {}
+        columns.add("weight", None, w)
+    inner = columns.select(t, keys=design.keys)
+    weight = inner["weight", None] if w is not None else None
+    aggs = Columns()
     for s, segment in enumerate(segments):
-        ind = inner[f"c_{s}"] if segment.condition is not None else None
-        aggs[f"n_{s}"] = inner.count() if ind is None else ind.sum()
-        weight = inner.w if w is not None else None
-        aggs[f"sw_{s}"] = weighted_sum(inner, [ind, weight])
-        for i in range(len(numeric)):
-            aggs[f"m_{s}_{i}"] = weighted_sum(inner, [inner[f"v_{i}"], weight, ind])
-    return inner.group_by(list(key_aliases(design.keys).values())).aggregate(**aggs)
+        ind = inner["condition", s] if segment.condition is not None else None
+        aggs.add("rows", s, inner.table.count() if ind is None else ind.sum())
+        aggs.add("weight", s, weighted_sum(inner.table, [ind, weight]))
+        for label in numeric:
+            aggs.add("sum", (s, label), weighted_sum(inner.table, [inner["covariate", label], weight, ind]))
+    return aggs.aggregate(inner.table, by={key: inner.key(key) for key in design.keys})
 
 
-def segment_cells(rows: list[dict[str, Any]], design: Design, n_segments: int) -> list[Cells]:
+def segment_cells(found: Sums, design: Design, n_segments: int) -> list[Cells]:
     """Per segment, the :class:`Cells` of :func:`segment_query`'s rows (sums over its rows only)."""
-    numeric = design.numeric_covariates
-    keys = cell_keys(rows, list(design.keys))
+    keys = found.keys()
     return [
-        Cells(keys, cell_column(rows, f"n_{s}"), cell_column(rows, f"sw_{s}"),
-              {label: cell_column(rows, f"m_{s}_{i}") for i, label in enumerate(numeric)})
+        Cells(keys, found.column("rows", s), found.column("weight", s),
+              {label: found.column("sum", (s, label)) for label in design.numeric_covariates})
         for s in range(n_segments)
     ]
 
@@ -186,8 +182,9 @@ def cell_masks(segments: list[Segment], spec: ModelSpec, cells: Cells, runner: Q
         masks.append(None)
     if pending:
         assert table is not None
-        rows = runner.run(table.select(**{f"s_{s}": e for s, e in pending.items()}),
-                          "segments: conditions on the pass-1 cells (no scan)")
+        conditions = Columns()
+        conditions.update("condition", pending)
+        found = conditions.select(table).run(runner, "segments: conditions on the pass-1 cells (no scan)")
         for s in pending:
-            masks[s] = np.array([bool(r[f"s_{s}"]) for r in rows], dtype=bool)
+            masks[s] = np.array([bool(v) for v in found.values("condition", s)], dtype=bool)
     return [m for m in masks if m is not None]

@@ -1,16 +1,16 @@
 -- validate design
 SELECT
-  "t1"."assigned",
-  "t1"."used",
-  SUM("t1"."n") AS "n",
-  SUM(CASE WHEN "t1"."_wc_cluster" IS NULL THEN "t1"."n" ELSE 0 END) AS "cluster_nulls",
-  COUNT("t1"."_wc_cluster") AS "clusters"
+  "t1"."key_0",
+  "t1"."key_1",
+  SUM("t1"."rows") AS "rows",
+  SUM(CASE WHEN "t1"."key_2" IS NULL THEN "t1"."rows" ELSE 0 END) AS "clusternulls",
+  COUNT("t1"."key_2") AS "clusters"
 FROM (
   SELECT
-    "t0"."assigned",
-    "t0"."used",
-    "t0"."team_id" AS "_wc_cluster",
-    COUNT(*) AS "n"
+    "t0"."assigned" AS "key_0",
+    "t0"."used" AS "key_1",
+    "t0"."team_id" AS "key_2",
+    COUNT(*) AS "rows"
   FROM "memory"."main"."experiment" AS "t0"
   GROUP BY
     1,

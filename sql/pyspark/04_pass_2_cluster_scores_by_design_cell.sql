@@ -3,32 +3,32 @@ SELECT
   *
 FROM (
   SELECT
-    `t1`.`cluster`,
-    `t1`.`k_0`,
-    `t1`.`k_1`,
-    `t1`.`k_2`,
-    SUM(`t1`.`we_0`) AS `u_0_0`,
-    SUM(`t1`.`we_0` * `t1`.`g_1`) AS `u_0_1`,
-    SUM(`t1`.`we_0` * `t1`.`g_2`) AS `u_0_2`,
-    SUM(`t1`.`we_1`) AS `u_1_0`,
-    SUM(`t1`.`we_1` * `t1`.`g_1`) AS `u_1_1`,
-    SUM(`t1`.`we_1` * `t1`.`g_2`) AS `u_1_2`,
-    SUM(`t1`.`we_2`) AS `u_2_0`,
-    SUM(`t1`.`we_2` * `t1`.`g_1`) AS `u_2_1`,
-    SUM(`t1`.`we_2` * `t1`.`g_2`) AS `u_2_2`,
-    SUM(`t1`.`we_3`) AS `u_3_0`,
-    SUM(`t1`.`we_3` * `t1`.`g_1`) AS `u_3_1`,
-    SUM(`t1`.`we_3` * `t1`.`g_2`) AS `u_3_2`,
-    SUM(`t1`.`we_4`) AS `u_4_0`,
-    SUM(`t1`.`we_5`) AS `u_5_0`,
-    SUM(`t1`.`we_6`) AS `u_6_0`,
-    SUM(`t1`.`we_7`) AS `u_7_0`
+    `t1`.`key_3` AS `key_0`,
+    `t1`.`key_0` AS `key_1`,
+    `t1`.`key_1` AS `key_2`,
+    `t1`.`key_2` AS `key_3`,
+    SUM(`t1`.`score_0`) AS `cell_0`,
+    SUM(`t1`.`score_0` * `t1`.`factor_0`) AS `cell_1`,
+    SUM(`t1`.`score_0` * `t1`.`factor_1`) AS `cell_2`,
+    SUM(`t1`.`score_1`) AS `cell_3`,
+    SUM(`t1`.`score_1` * `t1`.`factor_0`) AS `cell_4`,
+    SUM(`t1`.`score_1` * `t1`.`factor_1`) AS `cell_5`,
+    SUM(`t1`.`score_2`) AS `cell_6`,
+    SUM(`t1`.`score_2` * `t1`.`factor_0`) AS `cell_7`,
+    SUM(`t1`.`score_2` * `t1`.`factor_1`) AS `cell_8`,
+    SUM(`t1`.`score_3`) AS `cell_9`,
+    SUM(`t1`.`score_3` * `t1`.`factor_0`) AS `cell_10`,
+    SUM(`t1`.`score_3` * `t1`.`factor_1`) AS `cell_11`,
+    SUM(`t1`.`score_4`) AS `cell_12`,
+    SUM(`t1`.`score_5`) AS `cell_13`,
+    SUM(`t1`.`score_6`) AS `cell_14`,
+    SUM(`t1`.`score_7`) AS `cell_15`
   FROM (
     SELECT
-      `t0`.`team_id` AS `cluster`,
-      `t0`.`used` AS `k_0`,
-      `t0`.`assigned` AS `k_1`,
-      `t0`.`region` AS `k_2`,
+      `t0`.`used` AS `key_0`,
+      `t0`.`assigned` AS `key_1`,
+      `t0`.`region` AS `key_2`,
+      `t0`.`team_id` AS `key_3`,
       (
         (
           (
@@ -81,7 +81,7 @@ FROM (
         -0.00001030354104544163 * (
           CAST(`t0`.`used` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'emea' AS DOUBLE)
         )
-      ) AS `we_0`,
+      ) AS `score_0`,
       (
         (
           (
@@ -136,7 +136,7 @@ FROM (
         -0.23581935957882222 * (
           CAST(`t0`.`used` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'emea' AS DOUBLE)
         )
-      ) AS `we_1`,
+      ) AS `score_1`,
       (
         (
           (
@@ -191,7 +191,7 @@ FROM (
         0.025820744282742072 * (
           CAST(`t0`.`used` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'emea' AS DOUBLE)
         )
-      ) AS `we_2`,
+      ) AS `score_2`,
       (
         (
           (
@@ -244,33 +244,33 @@ FROM (
         0.0218221028056749 * (
           CAST(`t0`.`assigned` = 1 AS DOUBLE) * CAST(`t0`.`region` = 'emea' AS DOUBLE)
         )
-      ) AS `we_3`,
+      ) AS `score_3`,
       (
         (
           `t0`.`pre_resolution` - 0.698983
         ) - 0.001465157844077155
       ) - (
         -0.0003217530374139688 * CAST(`t0`.`assigned` = 1 AS DOUBLE)
-      ) AS `we_4`,
+      ) AS `score_4`,
       (
         (
           `t0`.`tenure` - 2.99786
         ) - 0.013583134119528075
       ) - (
         0.023938094617714012 * CAST(`t0`.`assigned` = 1 AS DOUBLE)
-      ) AS `we_5`,
+      ) AS `score_5`,
       (
         CAST(`t0`.`region` = 'apac' AS DOUBLE) - 0.19658205076953827
       ) - (
         0.001736940625298645 * CAST(`t0`.`assigned` = 1 AS DOUBLE)
-      ) AS `we_6`,
+      ) AS `score_6`,
       (
         CAST(`t0`.`region` = 'emea' AS DOUBLE) - 0.3526883869678194
       ) - (
         0.002424680872884988 * CAST(`t0`.`assigned` = 1 AS DOUBLE)
-      ) AS `we_7`,
-      `t0`.`pre_resolution` - 0.698983 AS `g_1`,
-      `t0`.`tenure` - 2.99786 AS `g_2`
+      ) AS `score_7`,
+      `t0`.`pre_resolution` - 0.698983 AS `factor_0`,
+      `t0`.`tenure` - 2.99786 AS `factor_1`
     FROM `memory`.`main`.`experiment` AS `t0`
   ) AS `t1`
   GROUP BY
@@ -280,7 +280,7 @@ FROM (
     4
 ) AS `t2`
 ORDER BY
-  `t2`.`cluster` ASC NULLS LAST,
-  `t2`.`k_0` ASC NULLS LAST,
-  `t2`.`k_1` ASC NULLS LAST,
-  `t2`.`k_2` ASC NULLS LAST;
+  `t2`.`key_0` ASC NULLS LAST,
+  `t2`.`key_1` ASC NULLS LAST,
+  `t2`.`key_2` ASC NULLS LAST,
+  `t2`.`key_3` ASC NULLS LAST;
