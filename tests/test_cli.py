@@ -104,3 +104,33 @@ def test_run_mediation_from_parquet(tmp_path, capsys: pytest.CaptureFixture[str]
     rows = json.loads(capsys.readouterr().out)["mediation"]
     assert [r["path"] for r in rows] == ["T -> M1 -> Y", "T -> Y", "through M1", "total"]
     assert rows[0]["estimate"] + rows[1]["estimate"] == pytest.approx(rows[3]["estimate"], rel=1e-10)
+
+
+def test_plan_json_and_markdown_match_the_python_api(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import warehouse_causal as wc
+    from warehouse_causal.demo import simulate_support_rollout
+
+    history = simulate_support_rollout(20_000, 100, seed=5)
+    con = wc.connect(tmp_path / "history.duckdb")
+    con.create_table("history", history)
+    con.disconnect()
+    spec = {"connection": "history.duckdb", "table": "history",
+            "plan": {"arms": {"0": 0.5, "1": 0.5}, "cluster_by": "team_id", "compliance": 0.6},
+            "metrics": ["resolved"], "covariates": ["pre_resolution"],
+            "power": {"n": [100, 400]}, "sample_size": {"mde": 0.05}}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(spec))
+    assert main(["plan", str(path), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    expected = wc.ExperimentPlan(wc.table(history), cluster_by="team_id", compliance=0.6).add_metric(
+        "resolved", "pre_resolution").power(n=[100, 400])
+    assert [r["mde"] for r in document["power"]["rows"]] == pytest.approx(
+        [r["mde"] for r in expected.to_dicts()], rel=1e-12)
+    assert document["sample_size"]["rows"][0]["n"] == expected.sample_size(mde=0.05).to_dicts()[0]["n"]
+    assert main(["plan", str(path)]) == 0
+    assert "Minimum detectable LATE" in capsys.readouterr().out
+    path.write_text(json.dumps({**spec, "design": {}}))
+    with pytest.raises(wc.InvalidParameterError, match="Unknown keys"):
+        main(["plan", str(path)])

@@ -24,3 +24,12 @@ def fluent(table: Any) -> None:
     assert_type(bayes.infer_effect(), wc.PosteriorEffects)
     decision = effects.decide("y")
     assert_type(decision.arms[0].verdict, str)
+
+
+def planning(history: Any) -> None:
+    plan = wc.ExperimentPlan(history, arms={0: 0.5, 1: 0.5})
+    spec = plan.add_metric("y", ["x"])
+    assert_type(spec, wc.PlanSpec)
+    power = spec.power(n=[1_000])
+    assert_type(power, wc.PowerTable)
+    assert_type(power.sample_size(mde=0.1).to_dicts(), list[dict[str, Any]])

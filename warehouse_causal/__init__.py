@@ -24,6 +24,7 @@ from warehouse_causal.errors import (
 from warehouse_causal.experiment import ExperimentData
 from warehouse_causal.metrics import Metric
 from warehouse_causal.models import LinearModel
+from warehouse_causal.planning import ExperimentPlan, PlanSpec, PowerTable
 from warehouse_causal.policy import ContextVector, Policy, RewardModel, load_model
 from warehouse_causal.spec import ModelSpec
 
@@ -38,6 +39,7 @@ __all__ = [
     "DesignWarning",
     "Effects",
     "ExperimentData",
+    "ExperimentPlan",
     "ExpressionError",
     "InvalidParameterError",
     "LinearModel",
@@ -45,8 +47,10 @@ __all__ = [
     "ModelSpec",
     "NormalInverseGamma",
     "OverlapWarning",
+    "PlanSpec",
     "Policy",
     "PosteriorEffects",
+    "PowerTable",
     "PrecisionWarning",
     "RewardModel",
     "SampleRatioMismatchWarning",

@@ -14,6 +14,14 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     decision: {primary, guardrails: {metric: tolerance}}
     graph: "T -> m1 -> y; T -> y"      # mediation of the first metric's effect
 
+A plan document (the CLI's ``plan`` command) reads the history the same way::
+
+    connection, table: as above (the pre-experiment history)
+    plan: {arms: {arm: share}, cluster_by, compliance, propensity, time, unit}
+    metrics, covariates: as above
+    power: {alpha, power, n: [...], days: [...], sequential, correction}
+    sample_size: {mde, relative}     # optional: the size that reaches this MDE
+
 YAML needs PyYAML (``pip install 'warehouse_causal[yaml]'``); JSON needs nothing.
 """
 
@@ -26,14 +34,24 @@ from typing import Any
 import warehouse_causal as wc
 from warehouse_causal.errors import InvalidParameterError
 
-__all__ = ["load_spec", "run_spec"]
+__all__ = ["load_plan", "load_spec", "run_plan", "run_spec"]
 
 TOP_LEVEL = {"connection", "table", "design", "metrics", "covariates", "fit", "segments", "effects",
              "decision", "graph"}
+PLAN_LEVEL = {"connection", "table", "plan", "metrics", "covariates", "power", "sample_size"}
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
     """Read and check the top-level keys of an analysis document."""
+    return _load(path, TOP_LEVEL, ("table", "design", "metrics"))
+
+
+def load_plan(path: str | Path) -> dict[str, Any]:
+    """Read and check the top-level keys of a plan document."""
+    return _load(path, PLAN_LEVEL, ("table", "metrics"))
+
+
+def _load(path: str | Path, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:
     path = Path(path)
     text = path.read_text()
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -47,10 +65,10 @@ def load_spec(path: str | Path) -> dict[str, Any]:
         spec = json.loads(text)
     if not isinstance(spec, dict):
         raise InvalidParameterError(f"{path} must hold a mapping of analysis settings.")
-    unknown = sorted(set(spec) - TOP_LEVEL)
+    unknown = sorted(set(spec) - allowed)
     if unknown:
-        raise InvalidParameterError(f"Unknown keys {unknown} in {path}; allowed: {sorted(TOP_LEVEL)}.")
-    for key in ("table", "design", "metrics"):
+        raise InvalidParameterError(f"Unknown keys {unknown} in {path}; allowed: {sorted(allowed)}.")
+    for key in required:
         if key not in spec:
             raise InvalidParameterError(f"{path} needs a {key!r} entry.")
     return spec
@@ -81,6 +99,19 @@ def run_spec(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
         out["decision"] = effects.decide(**spec["decision"])
     if "graph" in spec:
         out["mediation"] = effects.with_graph(spec["graph"]).mediate_effect()
+    return out
+
+
+def run_plan(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
+    """Run the plan; returns the power table and, when asked, the sample sizes."""
+    settings = dict(spec.get("plan", {}))
+    if "arms" in settings:
+        settings["arms"] = {_arm(k): v for k, v in settings["arms"].items()}
+    plan = wc.ExperimentPlan(_table(spec, base), **settings)
+    power = plan.add_metric(spec["metrics"], spec.get("covariates")).power(**spec.get("power", {}))
+    out: dict[str, Any] = {"power": power}
+    if "sample_size" in spec:
+        out["sample_size"] = power.sample_size(**spec["sample_size"])
     return out
 
 

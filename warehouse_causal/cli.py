@@ -1,5 +1,5 @@
-"""Command line: ``warehouse-causal demo`` and ``warehouse-causal run analysis.json``
-(or ``python -m warehouse_causal ...``).
+"""Command line: ``warehouse-causal demo``, ``warehouse-causal run analysis.json`` and
+``warehouse-causal plan plan.json`` (or ``python -m warehouse_causal ...``).
 
 A thin layer over the public API: parse arguments, call it, format the output.
 """
@@ -121,6 +121,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from warehouse_causal.analysis_spec import load_plan, run_plan
+
+    result = run_plan(load_plan(args.spec), Path(args.spec).resolve().parent)
+    if args.format == "json":
+        document = {name: {"caption": table.caption(), "rows": table.to_dicts()}
+                    for name, table in result.items()}
+        print(json.dumps(strict_json(document), indent=2, default=str, allow_nan=False))
+        return 0
+    print("\n\n".join(f"{table.caption()}\n\n{table.to_markdown()}" for table in result.values()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="warehouse-causal", description=wc.__doc__)
@@ -139,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--sql", action="store_true", help="print the SQL of every query instead of results")
     run.add_argument("--report", help="also write the report: .html (self-contained page) or markdown memo")
     run.set_defaults(handler=_run)
+    plan = commands.add_parser("plan", help="power, MDE and sample size of a planned design, from history")
+    plan.add_argument("spec", help="plan file (.json, or .yaml with PyYAML installed)")
+    plan.add_argument("--format", choices=["md", "json"], default="md", help="markdown tables or JSON")
+    plan.set_defaults(handler=_plan)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
                         stream=sys.stderr)

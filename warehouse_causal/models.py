@@ -10,7 +10,7 @@ instrument, complier average effects (LATE; Imbens and Angrist 1994, doi:10.2307
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,6 +51,9 @@ from warehouse_causal.results import ModelResultsMixin
 from warehouse_causal.spec import ModelSpec
 from warehouse_causal.tables import RowTable
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
+
+if TYPE_CHECKING:
+    from warehouse_causal.planning import SampleSizes
 
 __all__ = ["LinearModel", "reparametrisation"]
 
@@ -141,6 +144,14 @@ class LinearModel(ModelResultsMixin):
 
     __eq__ = values_equal  # arrays compared element by element
     __hash__ = None  # type: ignore[assignment]
+
+    def days_left(self, mde: float, traffic_per_day: float | None = None, power: float = 0.8,
+                  alpha: float | None = None) -> SampleSizes:
+        """Mid-experiment: the units (clusters when clustered) still needed for ``power`` at an effect
+        of ``mde``, and the days left at ``traffic_per_day`` (see :func:`planning.days_left`)."""
+        from warehouse_causal.planning import days_left
+
+        return days_left(self, mde, traffic_per_day, power, alpha)
 
     @validated("LinearModel.infer_effect", over=(InstanceOf(str, "a column name"), NONE), relative=BOOLEAN,
                alpha=(Real(0, 1), NONE), planned_n=(Integer(2), NONE),

@@ -29,7 +29,9 @@ def strict_json(value: Any) -> Any:
 
 
 def format_value(column: str, value: Any, digits: int = 4) -> str:
-    """A cell as people read it: p-values below 0.001 as "< 0.001", NaN as "–"."""
+    """A cell as people read it: p-values below 0.001 as "< 0.001", NaN and None (not applicable) as "–"."""
+    if value is None:
+        return "–"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, float) and math.isnan(value):
