@@ -168,6 +168,11 @@ def test_planning_reads_the_history_once_and_once_more_for_days() -> None:
     assert scans(power.queries, table) == ["planning: history cross products by unit"]
     timed = wc.ExperimentPlan(table, cluster_by="team", time="day").add_metric("y", ["x"]).power(days=[3])
     assert len(scans(timed.queries, table)) == 2
+    # a categorical covariate's levels: one small GROUP BY, as the fit's
+    df["region"] = np.where(df.x > 0, "a", "b")
+    table = wc.table(df)
+    levels = wc.ExperimentPlan(table, cluster_by="team").add_metric("y", ["region"]).power(n=[50])
+    assert scans(levels.queries, table) == ["levels of region", "planning: history cross products by unit"]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -213,8 +218,11 @@ def test_histories_that_cannot_be_planned_from() -> None:
     with pytest.raises(DesignError, match="constant"):
         wc.ExperimentPlan(wc.table(df)).add_metric("y").power()
     df["c"] = "a"
+    df["y"] = np.arange(len(df), dtype=float)
     with pytest.raises(InvalidParameterError, match="string category"):
-        wc.ExperimentPlan(wc.table(df)).add_metric("y", ["c"])
+        wc.ExperimentPlan(wc.table(df)).add_metric("c")
+    with pytest.raises(DesignError, match="one level"):
+        wc.ExperimentPlan(wc.table(df)).add_metric("y", ["c"]).power()
     with pytest.raises(InvalidParameterError, match="'mde' parameter"):
         wc.ExperimentPlan(wc.table(_history(n=200))).add_metric("y").power().sample_size(mde=-1.0)
 
@@ -293,3 +301,71 @@ def test_simulated_experiments_detect_the_mde_80_percent_of_the_time(design: Des
     assert rates[0.0] <= 0.065, rates
     if not design.sequential:  # the confidence sequence is conservative at a fixed n, by design
         assert rates[0.0] >= 0.035, rates
+
+
+def test_categorical_covariates_are_their_dummies() -> None:
+    df = _history(n=5_000, r2=0.3)
+    df["region"] = np.where(df.x > 0.5, "b", np.where(df.x < -0.5, "c", "a"))
+    table = wc.table(df)
+    by_name = wc.ExperimentPlan(table).add_metric("y", ["region"]).power(n=[1_000]).to_dicts()[0]
+    dummies = ["CASE WHEN region = 'b' THEN 1 ELSE 0 END", "CASE WHEN region = 'c' THEN 1 ELSE 0 END"]
+    by_hand = wc.ExperimentPlan(table).add_metric("y", dummies).power(n=[1_000]).to_dicts()[0]
+    assert by_name["mde"] == pytest.approx(by_hand["mde"], rel=1e-12)
+    assert by_name["variance_reduction"] > 0.2
+
+
+@pytest.mark.parametrize("clustered", [False, True])
+def test_a_trigger_plans_on_triggered_units_and_reports_the_diluted_effect(clustered: bool) -> None:
+    df = _history(n=20_000, clusters=2_000 if clustered else None, icc=0.2)
+    df["hit"] = df.x > 0.3  # rows that would see the change
+    table = wc.table(df)
+    cluster = "team" if clustered else None
+    plan = wc.ExperimentPlan(table, cluster_by=cluster, trigger="hit")
+    row = plan.add_metric("y").power(n=[1_000]).to_dicts()[0]
+    units = df.groupby("team").hit.any() if clustered else df.hit
+    share = units.mean()
+    assert row["trigger_share"] == pytest.approx(share, rel=1e-12)
+    assert row["triggered"] == round(1_000 * share)
+    # the triggered rows alone, planned at the triggered units: the same MDE
+    alone = wc.ExperimentPlan(wc.table(df[df.hit]), cluster_by=cluster).add_metric("y").power(
+        n=[round(1_000 * share)]).to_dicts()[0]
+    exact = alone["mde"] * math.sqrt(round(1_000 * share) / (1_000 * share))  # alone was planned at a whole n
+    assert row["mde"] == pytest.approx(exact, rel=1e-9)
+    assert row["mde_overall"] == pytest.approx(row["mde"] * share, rel=1e-12)
+    assert row["mde_overall_relative"] == pytest.approx(row["mde_overall"] / df.y.mean(), rel=1e-9)
+    with pytest.raises(InvalidParameterError, match="'trigger' parameter"):
+        wc.ExperimentPlan(table, trigger="x + 1")
+
+
+@pytest.mark.parametrize("clustered", [False, True])
+def test_an_a_a_split_of_the_history_agrees_with_the_planned_standard_error(clustered: bool) -> None:
+    """Assign the history's units to arms by a hash in SQL and fit the planned model with the
+    design's covariance: its SE, scaled to the planned n, is the plan's (up to the split's noise)."""
+    df = _history(n=40_000, r2=0.4, clusters=4_000 if clustered else None, icc=0.3)
+    table = wc.table(df)
+    unit = table.team
+    assigned = table.mutate(arm=(unit.hash().abs() % 1000 < 500).cast("int64"))
+    exp = wc.ExperimentData(assigned, intent_to_treat="arm", cluster_by="team" if clustered else None)
+    model = exp.add_metric("y", ["x"]).fit(wc.LinearModel, inference="classical")
+    se = model.infer_effect().to_dicts()[0]["std_error"]
+    units = model.n_clusters if clustered else model.nobs
+    plan = wc.ExperimentPlan(table, cluster_by="team" if clustered else None).add_metric("y", ["x"])
+    planned = plan.power(n=[1_000]).to_dicts()[0]["se"]
+    assert units == (df.team.nunique() if clustered else len(df))
+    # measured: 0.99994 (rows) and 0.9996 (clusters) of the plan's SE
+    assert se * math.sqrt(units / 1_000) == pytest.approx(planned, rel=0.01)
+
+
+def test_the_plan_report_draws_a_power_curve_per_metric_and_the_plot_runs() -> None:
+    df = _history(n=5_000, clusters=500)
+    df["z"] = df.y * 2
+    power = wc.ExperimentPlan(wc.table(df), cluster_by="team", arms={0: 0.4, 1: 0.3, 2: 0.3}).add_metric(
+        ["y", "z"]).power(n=[100, 200, 400])
+    page = power.report()
+    assert page.count('<svg class="power"') == 2 and page.count('class="power-curve"') == 4
+    assert "http" not in page and "<script" not in page  # self-contained
+    assert "planned units" in page and ">0%<" in page  # axis label and ticks
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    ax = power.plot()
+    assert len(ax.get_lines()) == 4 and ax.get_xlabel() == "clusters"

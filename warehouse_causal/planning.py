@@ -29,10 +29,10 @@ from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.contract import CLUSTER, KEY, Columns, Named, Sums
 from warehouse_causal.errors import DesignError, InvalidParameterError
 from warehouse_causal.grouped import PROBE_ROWS, provisional_centre
-from warehouse_causal.moments import missing_values_error, shifted, weighted_sum
+from warehouse_causal.moments import category_levels, missing_values_error, shifted, weighted_sum
 from warehouse_causal.spec import _as_list
 from warehouse_causal.tables import TableResult
-from warehouse_causal.terms import Term, check_columns, resolve_term
+from warehouse_causal.terms import Term, check_columns, resolve_term, resolve_value
 from warehouse_causal.validation import (
     BOOLEAN,
     NONE,
@@ -73,11 +73,15 @@ class ExperimentPlan:
     time, unit : a date/timestamp (or integer day) column and the unit column, for durations
         (``power(days=...)``): units(d) are the distinct units first seen in the history's first d
         days. ``unit`` defaults to ``cluster_by``.
+    trigger : a condition (SQL or ibis boolean) on history rows: only units with a triggered row are
+        analysed (their triggered rows), as in triggered analysis (Deng & Hu 2015). The MDE is then
+        the effect on triggered units, and ``mde_overall`` = MDE × the triggered share of units is the
+        diluted effect on everyone (untriggered units unaffected).
     """
 
     def __init__(self, history: ir.Table, arms: Any = None, cluster_by: str | None = None,
                  compliance: float = 1.0, propensity: str | float | None = None,
-                 time: str | None = None, unit: str | None = None):
+                 time: str | None = None, unit: str | None = None, trigger: Any = None):
         owner = "ExperimentPlan"
         check_param(history, "history", owner, InstanceOf(ir.Table, "an ibis table (wc.table(...))"))
         arms = {0: 0.5, 1: 0.5} if arms is None else arms
@@ -101,6 +105,15 @@ class ExperimentPlan:
         self.propensity = propensity
         self.time = time
         self.unit = unit if unit is not None else cluster_by
+        self.trigger: ir.BooleanValue | None = None
+        self.trigger_label: str | None = None
+        if trigger is not None:
+            label, expr = resolve_value(trigger, history, "trigger")
+            if not expr.type().is_boolean():
+                raise InvalidParameterError(
+                    f"The 'trigger' parameter of {owner} must be a condition (a boolean SQL expression or "
+                    f"ibis expression). Got {label!r} of type {expr.type()} instead.")
+            self.trigger, self.trigger_label = expr, label
 
     @property
     def control(self) -> Any:
@@ -108,11 +121,12 @@ class ExperimentPlan:
         return next(iter(self.arms))
 
     def add_metric(self, y: Any, exogeneous_covariates: Any = None) -> PlanSpec:
-        """The metrics to plan for and the covariates the analysis will adjust for (numeric columns or
-        SQL expressions of ``history``, as in ``ExperimentData.add_metric``)."""
+        """The metrics to plan for (numeric) and the covariates the analysis will adjust for (columns or
+        SQL expressions of ``history``, as in ``ExperimentData.add_metric``; strings are categories,
+        one dummy per level but the first)."""
         owner = "ExperimentPlan.add_metric"
         metrics = [_numeric_term(s, self.history, "metric", owner) for s in _as_list(y, "y", owner)]
-        covariates = [_numeric_term(s, self.history, "covariate", owner)
+        covariates = [resolve_term(s, self.history, "covariate")
                       for s in _as_list(exogeneous_covariates, "exogeneous_covariates", owner)]
         if not metrics:
             raise InvalidParameterError(f"The 'y' parameter of {owner} must name at least one metric.")
@@ -136,10 +150,13 @@ class _History:
     """What the history query returned, reduced to the planning inputs."""
 
     variance: UnitVariance
-    means: NDArray[np.float64]  # metric means (row level, unshifted)
+    means: NDArray[np.float64]  # metric means (row level, unshifted; triggered rows with a trigger)
     rows: int
-    units: int  # randomization units (clusters when clustered)
+    units: int  # randomization units (clusters when clustered) in the history; triggered ones with a trigger
     kish: float
+    regressors: int  # 1 + covariate columns (categories expanded)
+    trigger_share: float = 1.0  # triggered units / all units
+    overall_means: NDArray[np.float64] | None = None  # metric means over every row (with a trigger)
 
 
 @dataclass(frozen=True)
@@ -182,7 +199,7 @@ class PlanSpec:
             sizes = [history.units]
         tests = (len(self.plan.arms) - 1) * len(self.metrics) if correction != "none" else 1
         planner = _Planner(self.plan, tuple(t.label for t in self.metrics), history, alpha, power, tests,
-                           sequential, 1 + len(self.covariates), arrivals)
+                           sequential, history.regressors, arrivals)
         for size in sizes:
             planner.check_size(size, owner)
         return PowerTable(planner, tuple(sizes), None if durations is None else tuple(durations),
@@ -196,43 +213,72 @@ def _positive_integers(value: Any, name: str, owner: str) -> list[int]:
     return [int(check_param(v, name, owner, Integer(low=1))) for v in values]
 
 
-def _history_query(spec: PlanSpec, shifts: dict[str, float | int]) -> tuple[Named, int]:
-    """One aggregate: Σ v_i v_j over rows for v = [1, covariates, metrics] (``product``), NULL counts,
-    the propensity checks and Σw, Σw²; grouped by the planned unit when clustered, then summed with
-    the products of the per-unit sums (``unitproduct``) and the unit count. Returns (query, size of v)."""
+def _covariate_columns(spec: PlanSpec, runner: QueryRunner) -> list[Term]:
+    """The covariates as numeric columns: a category becomes one 0/1 dummy per level but the first
+    (its levels from one small GROUP BY, as the fit's)."""
+    out: list[Term] = []
+    for term in spec.covariates:
+        if not term.categorical:
+            out.append(term)
+            continue
+        levels = category_levels(term, spec.plan.history, runner)
+        if len(levels) < 2:
+            raise DesignError(f"ExperimentPlan: the categorical covariate {term.label!r} has one level "
+                              "in the history; drop it.")
+        if any(level is None for level in levels):
+            raise DesignError(f"ExperimentPlan: the categorical covariate {term.label!r} has NULL values; "
+                              "fill them (e.g. COALESCE(column, 'unknown')).")
+        out += [Term(f"{term.label}[{level}]", (term.expr == level).cast("float64")) for level in levels[1:]]
+    return out
+
+
+def _history_query(spec: PlanSpec, covariates: Sequence[Term], shifts: Sequence[float]
+                   ) -> tuple[Named, int]:
+    """One aggregate: Σ t·v_i v_j over rows for v = [1, covariates, metrics] (``product``) with t the
+    0/1 trigger (1 without one), NULL counts, the propensity checks and Σw, Σw²; grouped by the
+    planned unit when clustered, then summed with the products of the per-unit sums
+    (``unitproduct``) and the unit counts. With a trigger, also every row's count and metric sums
+    (``allrows``, ``allsum``). Returns (query, size of v)."""
     plan, t = spec.plan, spec.plan.history
-    terms = [*spec.covariates, *spec.metrics]
+    terms = [*covariates, *spec.metrics]
     columns = Columns()
-    columns.update("value", {j: shifted(term.expr, shifts[term.label])
-                             for j, term in enumerate(terms, start=1)})
+    columns.update("value", {j: shifted(term.expr, shifts[j - 1]) for j, term in enumerate(terms, start=1)})
     if isinstance(plan.propensity, str):
         columns.add("propensity", None, t[plan.propensity].cast("float64"))
+    if plan.trigger is not None:
+        columns.add("trigger", None, plan.trigger.fill_null(False).cast("float64"))
     keys = {CLUSTER: t[plan.cluster_by]} if plan.cluster_by else {}
     rows = columns.select(t, keys=keys)
     size = 1 + len(terms)
+    trigger = rows["trigger", None] if plan.trigger is not None else None
     v: list[ir.Value | None] = [None, *(rows["value", j] for j in range(1, size))]
     pairs = list(itertools.combinations_with_replacement(range(size), 2))
     inner = Columns()
-    inner.update("product", {(i, j): weighted_sum(rows.table, [v[i], v[j]]) for i, j in pairs})
+    inner.update("product", {(i, j): weighted_sum(rows.table, [trigger, v[i], v[j]]) for i, j in pairs})
     inner.update("nulls", {j: rows.table.count() - rows["value", j].count() for j in range(1, size)})
     if isinstance(plan.propensity, str):
         p = rows["propensity", None]
         inner.add("badpropensity", None, ((p <= 0) | (p > 1) | p.isnull()).cast("int64").sum())
-        inner.add("weight", None, (1.0 / p).sum())
-        inner.add("weightsquared", None, (1.0 / (p * p)).sum())
+        inner.add("weight", None, weighted_sum(rows.table, [trigger, 1.0 / p]))
+        inner.add("weightsquared", None, weighted_sum(rows.table, [trigger, 1.0 / (p * p)]))
+    if trigger is not None:
+        inner.add("allrows", None, rows.table.count())
+        inner.update("allsum", {j: v[j].sum() for j in range(1 + len(covariates), size)})  # type: ignore[union-attr]
     if not keys:
         return inner.aggregate(rows.table), size
     per_unit = inner.aggregate(rows.table, by={CLUSTER: rows.key(CLUSTER)})
     outer = Columns()
-    outer.update("product", {pair: per_unit["product", pair].sum() for pair in pairs})
-    outer.update("nulls", {j: per_unit["nulls", j].sum() for j in range(1, size)})
-    for name in ("badpropensity", "weight", "weightsquared"):
+    for block in ("product", "nulls", "allsum"):
+        outer.update(block, {key: per_unit[block, key].sum() for key in per_unit.entries(block)})
+    for name in ("badpropensity", "weight", "weightsquared", "allrows"):
         if (name, None) in per_unit:
             outer.add(name, None, per_unit[name, None].sum())
-    # a unit's sum of v_j is its (0, j) product; their products summed over units
+    # a unit's (triggered) sum of v_j is its (0, j) product; their products summed over units
     outer.update("unitproduct", {(i, j): (per_unit["product", (0, i)] * per_unit["product", (0, j)]).sum()
                                  for i, j in pairs})
     outer.add("units", None, per_unit.table.count())
+    if trigger is not None:
+        outer.add("triggeredunits", None, (per_unit["product", (0, 0)] > 0).cast("int64").sum())
     return outer.aggregate(per_unit.table), size
 
 
@@ -246,19 +292,25 @@ def _symmetric(found: Sums, block: str, size: int) -> NDArray[np.float64]:
 def _read_history(spec: PlanSpec, runner: QueryRunner) -> _History:
     """The probe (bounded) for the shifts, then one query for every cross product (module notes)."""
     plan = spec.plan
-    terms = [*spec.covariates, *spec.metrics]
-    shifts = _shifts(terms, plan.history, runner)
-    query, size = _history_query(spec, shifts)
+    covariates = _covariate_columns(spec, runner)
+    shifts = _shifts([*covariates, *spec.metrics], plan.history, runner)
+    query, size = _history_query(spec, covariates, shifts)
     what = "by unit" if plan.cluster_by else "over rows"
     found = query.run(runner, f"planning: history cross products {what}")
     matrix = _symmetric(found, "product", size)
     n = round(float(matrix[0, 0]))
     if n == 0:
-        raise DesignError("ExperimentPlan: the history is empty.")
-    _check_values(found, spec, n, matrix)
-    unit_matrix, units = (matrix, n) if not plan.cluster_by else (
-        _symmetric(found, "unitproduct", size), int(found.total("units")))
-    p = 1 + len(spec.covariates)
+        raise DesignError("ExperimentPlan: the history is empty" + (" of triggered rows." if plan.trigger
+                                                                     is not None else "."))
+    _check_values(found, spec, covariates, n, matrix)
+    if plan.cluster_by:
+        unit_matrix = _symmetric(found, "unitproduct", size)
+        all_units = int(found.total("units"))
+        units = int(found.total("triggeredunits")) if plan.trigger is not None else all_units
+    else:
+        unit_matrix, units = matrix, n
+        all_units = int(found.total("allrows")) if plan.trigger is not None else n
+    p = 1 + len(covariates)
     if units <= p + 1:
         unit = "clusters" if plan.cluster_by else "rows"
         raise DesignError(f"ExperimentPlan: the history has {units} {unit}; planning needs more than "
@@ -277,16 +329,22 @@ def _read_history(spec: PlanSpec, runner: QueryRunner) -> _History:
     if constant:
         raise DesignError(f"ExperimentPlan: the metric(s) {constant} are constant in the history; "
                           "their variance, and so any MDE, is 0.")
-    means = matrix[0, y] / n + np.array([float(shifts[t.label]) for t in spec.metrics])
-    return _History(variance, means, n, units, float(kish))
+    metric_shifts = np.array(shifts[len(covariates):])
+    means = matrix[0, y] / n + metric_shifts
+    overall = None
+    if plan.trigger is not None:
+        every = int(found.total("allrows"))
+        overall = np.array([found.total("allsum", j) for j in range(p, size)]) / every + metric_shifts
+    return _History(variance, means, n, units, float(kish), p, units / all_units, overall)
 
 
-def _check_values(found: Sums, spec: PlanSpec, n: int, matrix: NDArray[np.float64]) -> None:
+def _check_values(found: Sums, spec: PlanSpec, covariates: Sequence[Term], n: int,
+                  matrix: NDArray[np.float64]) -> None:
     """NULL metrics or covariates, NaN/inf values and bad propensities are errors."""
-    for j, term in enumerate([*spec.covariates, *spec.metrics], start=1):
+    for j, term in enumerate([*covariates, *spec.metrics], start=1):
         nulls = int(found.total("nulls", j))
         if nulls:
-            raise missing_values_error("covariate" if j <= len(spec.covariates) else "metric", term.label,
+            raise missing_values_error("covariate" if j <= len(covariates) else "metric", term.label,
                                        nulls, n)
     if not np.isfinite(matrix).all():
         raise DesignError("ExperimentPlan: a metric or covariate of the history has NaN or infinite values.")
@@ -295,9 +353,9 @@ def _check_values(found: Sums, spec: PlanSpec, n: int, matrix: NDArray[np.float6
                           f"{spec.plan.propensity!r} are NULL or outside (0, 1].")
 
 
-def _shifts(terms: Sequence[Term], table: ir.Table, runner: QueryRunner) -> dict[str, float | int]:
-    """Provisional centres from the first PROBE_ROWS rows (as the fit's probe), so that the sums of
-    squares do not cancel."""
+def _shifts(terms: Sequence[Term], table: ir.Table, runner: QueryRunner) -> list[float]:
+    """Provisional centres of ``terms`` (in order) from the first PROBE_ROWS rows, as the fit's
+    probe, so that the sums of squares do not cancel."""
     columns = Columns()
     columns.update("value", {j: t.expr.cast("float64") for j, t in enumerate(terms)})
     sample = columns.select(table).limit(PROBE_ROWS)
@@ -305,8 +363,8 @@ def _shifts(terms: Sequence[Term], table: ir.Table, runner: QueryRunner) -> dict
     aggs.update("mean", {j: sample["value", j].mean() for j in range(len(terms))})
     aggs.update("sd", {j: sample["value", j].std(how="pop") for j in range(len(terms))})
     found = aggs.aggregate(sample.table).run(runner, f"planning: probe (first {PROBE_ROWS:,} rows: shifts)")
-    return {t.label: float(provisional_centre(found.value("mean", j), found.value("sd", j), None, False))
-            for j, t in enumerate(terms)}
+    return [float(provisional_centre(found.value("mean", j), found.value("sd", j), None, False))
+            for j in range(len(terms))]
 
 
 @dataclass(frozen=True)
@@ -386,7 +444,8 @@ class _Planner:
     @property
     def smallest_size(self) -> int:
         """The smallest planned size: 2 units in every arm and more units than model terms + 1."""
-        return max(self.terms + 2, math.ceil(2.0 / min(self.plan.arms.values()) - 1e-9))
+        analysed = max(self.terms + 2, math.ceil(2.0 / min(self.plan.arms.values()) - 1e-9))
+        return math.ceil(analysed / self.history.trigger_share - 1e-9)
 
     def check_size(self, units: int, owner: str) -> None:
         if units < self.smallest_size:
@@ -396,18 +455,24 @@ class _Planner:
                 f"with shares {list(self.plan.arms.values())} and {self.terms} model terms; plan at least "
                 f"{self.smallest_size} {what} (2 or more in every arm).")
 
+    def analysed(self, units: float) -> float:
+        """The units analysed of ``units`` randomized: the triggered share of them with a trigger."""
+        return units * self.history.trigger_share
+
     def se(self, units: float) -> NDArray[np.float64]:
-        """(metrics, treated arms) SE of the ITT difference at ``units`` planned units."""
+        """(metrics, treated arms) SE of the ITT difference at ``units`` planned (randomized) units."""
         control = self.plan.arms[self.plan.control]
+        analysed = self.analysed(units)
         return np.column_stack([
-            two_arm_se(self.history.variance.unit, units, self.plan.arms[a], control, self.history.kish)
+            two_arm_se(self.history.variance.unit, analysed, self.plan.arms[a], control, self.history.kish)
             for a in self.treated_arms])
 
     def radius(self, units: float) -> float | None:
         if not self.sequential:
             return None
         # the sequence's level is α/tests, like the fixed-n test's
-        return sequential_radius(units, self.terms, self.alpha / self.tests, bool(self.plan.cluster_by))
+        return sequential_radius(self.analysed(units), self.terms, self.alpha / self.tests,
+                                 bool(self.plan.cluster_by))
 
     def mde(self, units: float) -> NDArray[np.float64]:
         """(metrics, treated arms) minimum detectable effect (the LATE with compliance < 1)."""
@@ -470,8 +535,15 @@ class PowerTable(TableResult):
                         "variance_reduction": float(h.variance.variance_reduction[m]),
                         "design_effect": float(h.variance.design_effect[m]),
                         "kish_effect": h.kish,
-                        "planned_n": size if p.sequential else None,
+                        "planned_n": round(p.analysed(size)) if p.sequential else None,
                     })
+                    if h.overall_means is not None:
+                        overall = float(effects[m, a]) * h.trigger_share
+                        out[-1].update({
+                            "triggered": round(p.analysed(size)), "trigger_share": h.trigger_share,
+                            "mde_overall": overall,
+                            "mde_overall_relative": overall / abs(h.overall_means[m])
+                            if h.overall_means[m] != 0 else math.nan})
         return out
 
     def caption(self) -> str:
@@ -500,6 +572,12 @@ class PowerTable(TableResult):
                 rows.append({"metric": metric, "arm": str(arm), "mde": absolute, "n": units,
                              "rows": round(units * h.variance.rows_per_unit), "days": p.days_for(units)})
         return SampleSizes(tuple(rows), self.caption().replace("Minimum detectable", "Sample size for an"))
+
+    def report(self, title: str = "Experiment plan") -> str:
+        """A self-contained HTML page: the MDE table and a power curve per metric (inline SVG)."""
+        from warehouse_causal.report import render_power_html
+
+        return render_power_html(self, title)
 
     def plot(self, ax: Any = None) -> Any:
         """MDE against the planned size (or days), one line per (metric, arm); needs matplotlib."""
