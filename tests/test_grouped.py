@@ -101,3 +101,43 @@ def test_a_remote_warehouse_returns_fewer_cluster_cells(monkeypatch):
         remote = spec.fit(wc.LinearModel)
     assert in_process.queries[-1].rows > 1 and remote.queries[-1].rows == 1
     np.testing.assert_allclose(in_process.cov, remote.cov, rtol=1e-10)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("roles", [
+    {"intent_to_treat": "z"},
+    {"intent_to_treat": "z", "treated": "d"},  # encouragement: Z = the assignment, X = the take-up
+])
+def test_one_pass_clustered_fit_equals_the_two_pass_routes(roles, weighted, monkeypatch):
+    """With many dummies, pass 1 grouped by (cluster, cell) also gives the clustered meat: estimates,
+    covariance, diagnostics and cluster counts equal the two-pass routes (numpy and SQL meats)."""
+    df = _mixed_frame(n=4_000)
+    rng = np.random.default_rng(8)
+    df["day"] = rng.integers(0, 6, len(df)).astype(str)
+    df["device"] = np.where(df.x > 0.5, "ios", "web")
+    df["d"] = np.where(rng.uniform(size=len(df)) < 0.8, df.z, 0)
+    df["w"] = rng.uniform(0.5, 2.0, len(df))
+    exp = wc.ExperimentData(wc.table(df), cluster_by="team", weights="w" if weighted else None, **roles)
+    spec = exp.add_metric(["y", "x"] if "treated" not in roles else "y", ["day", "device"]
+                          if "treated" not in roles else ["x", "day", "device"])
+
+    def fit():
+        with pytest.warns(wc.DesignWarning, match="7 of 60 clusters"):
+            return spec.fit(wc.LinearModel)
+
+    one = fit()
+    assert [q.purpose for q in one.queries][-1] == "pass 1: cross products by cluster and design cell"
+    monkeypatch.setattr(grouped, "one_pass_cluster_limit", lambda *args: None)
+    two = fit()
+    assert two.queries[-1].purpose == "pass 2: cluster scores by design cell" and two.queries[-1].rows > 1
+    monkeypatch.setattr(grouped, "MAX_CLUSTER_CELLS", 0)
+    nested = fit()
+    assert nested.queries[-1].rows == 1
+    for other in (two, nested):
+        np.testing.assert_allclose(one.params, other.params, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(one.cov, other.cov, rtol=1e-9, atol=1e-15)
+        assert (one.n_clusters, one.clusters_per_arm) == (other.n_clusters, other.clusters_per_arm)
+        for a, b in zip(one.balance, other.balance, strict=True):
+            assert a.p_value == pytest.approx(b.p_value, rel=1e-8, abs=1e-15)
+        for a, b in zip(one.first_stage, other.first_stage, strict=True):
+            assert a.f_statistic == pytest.approx(b.f_statistic, rel=1e-8)

@@ -226,3 +226,20 @@ class Sums:
     def keys(self) -> dict[Any, NDArray[Any]]:
         """Every group key's values per cell."""
         return {k: self.key(k) for k in self._groups}
+
+    def codes(self, key: Hashable) -> tuple[NDArray[np.int64], list[Any]]:
+        """The group key ``key`` dictionary-encoded (in Arrow, cheap for many rows): a code per cell
+        (-1 for NULL) and the distinct values the codes index."""
+        encoded = pc.dictionary_encode(self._result.column(self._names[(KEY, key)])).chunk(0)
+        codes = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return codes, encoded.dictionary.to_pylist()
+
+    def collapse(self, keep: Sequence[Hashable]) -> Sums:
+        """The cells summed over every group key not in ``keep`` (e.g. (cluster, cell) rows into
+        cells), in Arrow. Every other column must be a sum (a count, Σ, Σ of products)."""
+        kept = [self._names[(KEY, k)] for k in keep]
+        sums = [name for (block, _), name in self._names.items() if block != KEY]
+        table = self._result.group_by(kept).aggregate([(name, "sum") for name in sums])
+        table = table.rename_columns({f"{name}_sum": name for name in sums})
+        names = {item: name for item, name in self._names.items() if item[0] != KEY or item[1] in keep}
+        return Sums(table, names, tuple(keep))

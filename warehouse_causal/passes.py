@@ -104,10 +104,24 @@ class Passes:
                    clusters_per_arm=found.per_arm, aux=aux, aux_meats=found.aux)
 
 
-def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, runner: QueryRunner,
+def _run_grouped(spec: ModelSpec, found: grouped.Probe, interacted: bool, runner: QueryRunner,
                  cluster: str | None, covariance: str, cross_metric: bool) -> tuple[Design, Passes]:
-    """Pass 1 grouped by the design cells, the 2SLS solve, then pass 2 (see :mod:`grouped`)."""
-    cells, prepared, p1 = grouped.grouped_moments(spec, shifts, runner)
+    """Pass 1 grouped by the design cells, the 2SLS solve, then pass 2 (see :mod:`grouped`); for a
+    clustered fit whose (cluster, cell) rows are few enough, pass 1 grouped by (cluster, keys)
+    gives the meat too (:func:`grouped.cluster_meat_from_products`), in one scan."""
+    exp = spec.experiment
+    limit = None
+    if cluster is not None and covariance != "iid":
+        backend = exp.table._find_backend(use_default=True).name
+        limit = grouped.one_pass_cluster_limit(spec, found, exp.design.cluster_count_bound, backend,
+                                               interacted)
+    first = None
+    if limit is not None:
+        first = grouped.grouped_moments(spec, found.shifts, runner, cluster, limit)
+    if first is None:
+        first = grouped.grouped_moments(spec, found.shifts, runner)
+        assert first is not None
+    cells, prepared, p1, cluster_rows = first
     design = layout_design(spec, prepared, interacted)
     _check_identified(design)
     moments = grouped.read_moments(cells, spec, design)
@@ -116,6 +130,10 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
     if covariance == "iid":
         return design, Passes(moments, solution, None, None, 0, queries)
     aux = diagnostic_regressions(design, moments)
+    if cluster is not None and cluster_rows is not None:
+        clustered = grouped.cluster_meat_from_products(cluster_rows, spec, design, solution.params,
+                                                       exp.intent_to_treat, exp.design.arms, aux)
+        return design, Passes.clustered(moments, solution, clustered, queries, aux)
     if cluster is not None:
         assignment = spec.experiment.intent_to_treat
         levels = spec.experiment.design.arms
@@ -123,13 +141,13 @@ def _run_grouped(spec: ModelSpec, shifts: dict[str, float], interacted: bool, ru
             p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment, aux, ordered=True)
             queries["pass2"] = p2.table
             sums = p2.run(runner, "pass 2: cluster scores by design cell", sort=False)
-            found = grouped.cluster_meat_from_cells(sums, design, assignment, levels, aux)
-            return design, Passes.clustered(moments, solution, found, queries, aux)
+            clustered = grouped.cluster_meat_from_cells(sums, design, assignment, levels, aux)
+            return design, Passes.clustered(moments, solution, clustered, queries, aux)
         p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment, levels, aux)
         queries["pass2"] = p2.table
-        found = grouped.read_cluster_meat(p2.run(runner, "pass 2: cluster scores by design cell"),
-                                          design, levels, aux)
-        return design, Passes.clustered(moments, solution, found, queries, aux)
+        clustered = grouped.read_cluster_meat(p2.run(runner, "pass 2: cluster scores by design cell"),
+                                              design, levels, aux)
+        return design, Passes.clustered(moments, solution, clustered, queries, aux)
     # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: skipped when not wanted.
     cross_metric = cross_metric or len(design.y) == 1
     pairs = grouped.metric_pairs(len(design.y), cross_metric)
@@ -240,8 +258,7 @@ def run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy:
                 f"strategy='compressed' found more than {limit} cells; use 'moments' or 'auto'."
             )
         reason = f"more than {limit} cells for {exp.design.nobs} rows"
-    design, passes = _run_grouped(spec, found.shifts, interacted, runner, cluster, covariance,
-                                  cross_metric)
+    design, passes = _run_grouped(spec, found, interacted, runner, cluster, covariance, cross_metric)
     return design, passes, "moments", reason
 
 
