@@ -17,7 +17,7 @@ def _effects(rows: list[tuple[str, str, float, float]]) -> Effects:
     """Hand-made effects: (metric, arm, estimate, std_error), segment 'all', large n."""
     return Effects(
         metric=tuple(r[0] for r in rows), arm=tuple(r[1] for r in rows), segment=("all",) * len(rows),
-        estimate=np.array([r[2] for r in rows]), cov=np.diag([r[3] ** 2 for r in rows]),
+        estimate=np.array([r[2] for r in rows]), cov_estimated=np.diag([r[3] ** 2 for r in rows]),
         n=(100_000,) * len(rows), df=1e6, alpha=0.05,
         sequential=Sequential("t", 1e5, 1e5 - 4, 4, 1e5, 1_000.0), adjust="holm", relative=False,
         queries=(), model=None,

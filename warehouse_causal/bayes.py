@@ -93,7 +93,7 @@ def _posteriors(model: LinearModel, prior: NormalInverseGamma | None) -> tuple[M
                                      moments.nobs, t_inv @ (mu0_d - shift), lambda0_b, a0, prior.b)
         mean = t @ post_b.mean + shift
         if model.n_clusters is not None:
-            block = model.cov[m * k:(m + 1) * k, m * k:(m + 1) * k]
+            block = model.cov_estimated[m * k:(m + 1) * k, m * k:(m + 1) * k]
             out.append(MultivariateT(mean, np.array(block), np.inf))
         else:
             scale = t @ post_b.scale @ t.T

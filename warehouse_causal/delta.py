@@ -192,7 +192,7 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
         base = rows.b @ theta
         estimate = estimate / base
         gradient = rows.d / base[:, None] - (estimate / base)[:, None] * rows.b
-    cov = quadratic_form(gradient, model.cov)  # NaN only across metrics, when not estimated
+    cov = quadratic_form(gradient, model.cov_estimated)  # NaN only across metrics, until needed
     randomized = None
     if model.randomization is not None:  # few clusters: the arm effects in "all" are re-randomized
         randomized = tuple(
@@ -200,7 +200,7 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
             for m, a, s in rows.labels)
     return Effects(
         metric=tuple(lb[0] for lb in rows.labels), arm=tuple(lb[1] for lb in rows.labels),
-        segment=tuple(lb[2] for lb in rows.labels), estimate=estimate, cov=(cov + cov.T) / 2.0,
+        segment=tuple(lb[2] for lb in rows.labels), estimate=estimate, cov_estimated=(cov + cov.T) / 2.0,
         n=rows.sizes, df=float(model.df_inference), alpha=alpha,
         sequential=_sequential(model, alpha, planned_n), adjust=adjust, relative=relative,
         queries=rows.queries, model=model, gradient=gradient, inference=model.inference,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -69,7 +70,8 @@ class Effects(TableResult):
     arm: tuple[str, ...]
     segment: tuple[str, ...]
     estimate: NDArray[np.float64] = field(repr=False)
-    cov: NDArray[np.float64] = field(repr=False)
+    #: The rows' covariance as estimated; entries between metrics NaN until needed (see ``cov``).
+    cov_estimated: NDArray[np.float64] = field(repr=False)
     n: tuple[int, ...]
     df: float
     alpha: float
@@ -91,14 +93,25 @@ class Effects(TableResult):
     __hash__ = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        for array in (self.estimate, self.cov, self.gradient):
+        for array in (self.estimate, self.cov_estimated, self.gradient):
             read_only(array)
+
+    @cached_property
+    def cov(self) -> NDArray[np.float64]:
+        """The rows' joint covariance. Entries between rows of different metrics come from the
+        model's covariance between metrics, computed on first use when the fit left it for later
+        (:attr:`LinearModel.cov`); NaN only where it is not available."""
+        if (not np.isnan(self.cov_estimated).any() or self.model is None or self.gradient is None
+                or not self.model.cross_metric_covariance):
+            return self.cov_estimated
+        cov = quadratic_form(self.gradient, self.model.cov)
+        return read_only((cov + cov.T) / 2.0)
 
     # -- derived columns ---------------------------------------------------------------------
     @property
     def std_error(self) -> NDArray[np.float64]:
         """Standard error of each row."""
-        return np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
+        return np.sqrt(np.clip(np.diag(self.cov_estimated), 0.0, None))
 
     def _classical(self) -> tuple[NDArray, NDArray, NDArray, NDArray]:
         stat, p, lo, hi = wald_inference(self.estimate, self.std_error, self.df, self.alpha)
@@ -192,10 +205,10 @@ class Effects(TableResult):
     def _mapped(self, weights: NDArray[np.float64], metric: list[str], arm: list[str],
                 segment: list[str], n: list[int]) -> Effects:
         estimate = weights @ self.estimate
-        cov = quadratic_form(weights, self.cov)
+        cov = quadratic_form(weights, self.cov_estimated)
         gradient = None if self.gradient is None else weights @ self.gradient
         return replace(self, metric=tuple(metric), arm=tuple(arm), segment=tuple(segment),
-                       estimate=estimate, cov=(cov + cov.T) / 2.0, n=tuple(n), gradient=gradient,
+                       estimate=estimate, cov_estimated=(cov + cov.T) / 2.0, n=tuple(n), gradient=gradient,
                        randomized=None)
 
     def _with_metric_covariance(self, metrics: list[str]) -> Effects:
@@ -210,7 +223,8 @@ class Effects(TableResult):
         model = self.model.with_cross_metric_covariance(metrics)
         cov = quadratic_form(self.gradient, model.cov)
         new_queries = model.queries[len(self.model.queries):]
-        return replace(self, cov=(cov + cov.T) / 2.0, model=model, queries=self.queries + new_queries)
+        return replace(self, cov_estimated=(cov + cov.T) / 2.0, model=model,
+                       queries=self.queries + new_queries)
 
     @validated("Effects.project", mix=MappingOf(Real(), "a non-empty mapping of segment to weight"),
                name=InstanceOf(str, "a string"))
@@ -263,7 +277,7 @@ class Effects(TableResult):
             n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == s))
         labels = ([name] * len(keys), [k[0] for k in keys], [k[1] for k in keys], n)
         combined = self._mapped(matrix, *labels)
-        if np.isnan(combined.cov).any():  # the fit skipped the covariance between these metrics
+        if np.isnan(combined.cov_estimated).any():  # the covariance between these metrics is not in yet
             used = [m for m, w in weights.items() if w != 0]
             combined = self._with_metric_covariance(used)._mapped(matrix, *labels)
         return replace(combined, model=None, gradient=None)

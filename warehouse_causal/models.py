@@ -10,6 +10,7 @@ instrument, complier average effects (LATE; Imbens and Angrist 1994, doi:10.2307
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
@@ -88,13 +89,14 @@ class LinearModel(ModelResultsMixin):
     interacted : add arm × centred-covariate terms (Lin 2013); False gives the additive (CUPED) model.
     strategy : "auto" (default), "moments" or "compressed"; ``strategy_reason`` says why.
     alpha : level of the reported intervals (default 0.05).
-    cross_metric_covariance : True (default) estimates Cov(β_m, β_l) between metrics, which
-        ``Effects.combine`` needs. With HC covariance in the two-pass strategy these blocks cost
-        M(M+1)/2 metric pairs of per-row sums instead of M (126 instead of 63 sums for 3 metrics and
-        5 covariates; quadratic in M); False skips them there, and the blocks are NaN (unknown),
-        while every same-metric result stays exact. ``Effects.combine`` across metrics and
-        ``with_cross_metric_covariance`` then run one more HC pass for just the missing pairs. Where
-        the blocks come free (CR, iid, compressed cells) they are always estimated.
+    cross_metric_covariance : True (default): Cov(β_m, β_l) between metrics is part of the model.
+        With HC covariance in the two-pass strategy those blocks would cost M(M+1)/2 metric pairs
+        of per-row sums instead of M (quadratic in M), so the fit sums the same-metric pairs only
+        and the blocks between metrics are computed on first use (``model.cov``, ``Effects.cov``,
+        ``Effects.combine`` across metrics): one more HC pass for just the missing pairs. False:
+        they stay NaN (unknown) unless ``with_cross_metric_covariance`` or a combine asks for them;
+        every same-metric result is exact either way. Where the blocks come free (CR, iid,
+        compressed cells) they are always estimated.
     inference : "auto" (default), "classical" or "randomization". With clusters too few for CR1
         (fewer than 50, or 10 in an arm; see :mod:`warehouse_causal.randomization`) "auto" tests the
         arm effects by re-drawing the cluster assignment; ``model.inference`` says what ran.
@@ -105,9 +107,12 @@ class LinearModel(ModelResultsMixin):
     ----------
     params : (k, M) coefficients; column m belongs to ``metrics[m]``, row j to ``terms[j]``.
         Covariates are centred at their weighted mean, so arm rows are average effects.
-    cov : (k·M, k·M) joint covariance, metric-major (block (m, l) is Cov(β_m, β_l)); blocks m ≠ l are
-        NaN when ``cross_metric_covariance`` says they were not estimated.
-    cross_metric_covariance : whether the blocks m ≠ l of ``cov`` were estimated.
+    cov : (k·M, k·M) joint covariance, metric-major (block (m, l) is Cov(β_m, β_l)). With HC
+        covariance in the two-pass strategy the blocks m ≠ l are computed on first use (reading
+        ``cov``, combining effects across metrics): one more HC pass for just those pairs, logged in
+        ``queries``; they are NaN when ``cross_metric_covariance=False``.
+    cov_estimated : ``cov`` as the fit estimated it: the blocks m ≠ l NaN until they are needed.
+    cross_metric_covariance : whether the blocks m ≠ l of ``cov`` are available.
     nobs, df_resid, n_clusters : rows, n − k, and clusters (CR covariance only).
     inference : "classical", "randomization", or "classical (too few clusters: unreliable)".
     clusters_per_arm : clusters holding each assignment arm (CR covariance only).
@@ -116,7 +121,7 @@ class LinearModel(ModelResultsMixin):
     """
 
     params: NDArray[np.float64] = field(repr=False)
-    cov: NDArray[np.float64] = field(repr=False)
+    cov_estimated: NDArray[np.float64] = field(repr=False)
     terms: tuple[str, ...]
     metrics: tuple[str, ...]
     arms: tuple[Any, ...]
@@ -144,6 +149,20 @@ class LinearModel(ModelResultsMixin):
 
     __eq__ = values_equal  # arrays compared element by element
     __hash__ = None  # type: ignore[assignment]
+
+    @cached_property
+    def cov(self) -> NDArray[np.float64]:
+        """The joint covariance; missing blocks between metrics are computed on first use (one HC
+        pass, appended to ``queries``) when ``cross_metric_covariance`` is True."""
+        if not self.cross_metric_covariance or not np.isnan(self.cov_estimated).any():
+            return self.cov_estimated
+        filled = self.with_cross_metric_covariance()
+        object.__setattr__(self, "queries", filled.queries)  # a cache: the result's values are unchanged
+        return filled.cov_estimated
+
+    @property
+    def _diagonal_cov(self) -> NDArray[np.float64]:
+        return self.cov_estimated
 
     def days_left(self, mde: float, traffic_per_day: float | None = None, power: float = 0.8,
                   alpha: float | None = None) -> SampleSizes:
@@ -177,21 +196,24 @@ class LinearModel(ModelResultsMixin):
         index = sorted({self.metrics.index(m) for m in names})
         k = len(self.terms)
         pairs = [(a, b) for i, a in enumerate(index) for b in index[i + 1:]
-                 if np.isnan(self.cov[a * k, b * k])]
+                 if np.isnan(self.cov_estimated[a * k, b * k])]
         if not pairs:
             return self
+        cached = self.__dict__.get("cov")  # filled on first use of ``cov``
+        if cached is not None and not any(np.isnan(cached[a * k, b * k]) for a, b in pairs):
+            return replace(self, cov_estimated=cached, cross_metric_covariance=True)
         design, runner = self.design, QueryRunner(list(self.queries))
         solution, ztz = solve(design, self.moments)
         _, meat, _ = hc_meat(design, solution, ztz, self.covariance, pairs, runner,
                               "pass 2: HC scores between metrics")
         between = centred_covariance(design, Passes(self.moments, solution, meat, None, 0, {}),
                                       self.covariance, reparametrisation(design, self.covariate_means))
-        cov = self.cov.copy()
+        cov = self.cov_estimated.copy()
         for a, b in pairs:
             rows, cols = slice(a * k, (a + 1) * k), slice(b * k, (b + 1) * k)
             cov[rows, cols], cov[cols, rows] = between[rows, cols], between[cols, rows]
         cov.setflags(write=False)
-        return replace(self, cov=cov, cross_metric_covariance=not np.isnan(cov).any(),
+        return replace(self, cov_estimated=cov, cross_metric_covariance=not np.isnan(cov).any(),
                        queries=RowTable(runner.records, "Warehouse queries of this fit"))
 
     @validated("LinearModel.calibrated_effect", alpha=(Real(0, 1), NONE))
@@ -225,8 +247,7 @@ class LinearModel(ModelResultsMixin):
                 "ExperimentData and a cluster-robust covariance (CR0/CR1).")
         runner = QueryRunner(list(exp.runner.records))
         cluster = exp.cluster_by if covariance in CLUSTERED_TYPES else None
-        design, passes, chosen, reason = run_passes(spec, runner, interacted, strategy, covariance, cluster,
-                                                     cross_metric_covariance)
+        design, passes, chosen, reason = run_passes(spec, runner, interacted, strategy, covariance, cluster)
         if passes.n_clusters is not None:
             if passes.n_clusters < 2:
                 raise DesignError(
@@ -248,7 +269,7 @@ class LinearModel(ModelResultsMixin):
         params = t @ passes.solution.params
         params[0] += np.array([design.columns[y].shift for y in design.y])
         cov = centred_covariance(design, passes, covariance, t)
-        if not passes.cross_metric:
+        if not passes.cross_metric:  # computed on first use (see ``cov``)
             cov = without_cross_metric_blocks(cov, len(design.y))
         for array in (params, cov):
             array.setflags(write=False)
@@ -260,7 +281,7 @@ class LinearModel(ModelResultsMixin):
             randomized = randomization_inference(spec, design, means, params[arm_rows], scales, interacted,
                                                  permutations, seed, runner)
         return cls(
-            params=params, cov=cov, terms=design.x, metrics=design.y,
+            params=params, cov_estimated=cov, terms=design.x, metrics=design.y,
             arms=design.arms, treatment_terms=design.treatment, nobs=passes.moments.nobs,
             df_resid=passes.moments.nobs - len(design.x), n_clusters=passes.n_clusters,
             covariance=covariance, strategy=chosen, strategy_reason=reason, interacted=interacted,
@@ -268,7 +289,7 @@ class LinearModel(ModelResultsMixin):
             balance=RowTable(balance, "Covariate balance across assignment arms"),
             queries=RowTable(runner.records, "Warehouse queries of this fit"),
             spec=spec, query_exprs=read_only(passes.queries), design=design, covariate_means=read_only(means),
-            moments=passes.moments, cross_metric_covariance=passes.cross_metric,
+            moments=passes.moments, cross_metric_covariance=cross_metric_covariance or passes.cross_metric,
             inference=chosen_inference, clusters_per_arm=read_only(passes.clusters_per_arm),
             randomization=randomized,
         )

@@ -158,7 +158,7 @@ def _estimates(found: Sums, model: LinearModel, m: int, alpha: float) -> list[di
     shift = float(model.design.columns[model.design.y[m]].shift)
     k = len(model.terms)
     d_bar = np.array([found.total("design", j) / n for j in range(k)])
-    v_beta = model.cov[m * k:(m + 1) * k, m * k:(m + 1) * k]
+    v_beta = model.cov_estimated[m * k:(m + 1) * k, m * k:(m + 1) * k]
     results = policy_values(sums, products, n, d_bar, v_beta, shift)
     estimate = np.array([est for est, _ in results.values()])
     std_error = np.array([s for _, s in results.values()])

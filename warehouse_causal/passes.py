@@ -105,7 +105,7 @@ class Passes:
 
 
 def _run_grouped(spec: ModelSpec, found: grouped.Probe, interacted: bool, runner: QueryRunner,
-                 cluster: str | None, covariance: str, cross_metric: bool) -> tuple[Design, Passes]:
+                 cluster: str | None, covariance: str) -> tuple[Design, Passes]:
     """Pass 1 grouped by the design cells, the 2SLS solve, then pass 2 (see :mod:`grouped`); for a
     clustered fit whose (cluster, cell) rows are few enough, pass 1 grouped by (cluster, keys)
     gives the meat too (:func:`grouped.cluster_meat_from_products`), in one scan."""
@@ -148,8 +148,9 @@ def _run_grouped(spec: ModelSpec, found: grouped.Probe, interacted: bool, runner
         clustered = grouped.read_cluster_meat(p2.run(runner, "pass 2: cluster scores by design cell"),
                                               design, levels, aux)
         return design, Passes.clustered(moments, solution, clustered, queries, aux)
-    # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: skipped when not wanted.
-    cross_metric = cross_metric or len(design.y) == 1
+    # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: the model computes them on
+    # first use (LinearModel.cov), so the fit is linear in the number of metrics.
+    cross_metric = len(design.y) == 1
     pairs = grouped.metric_pairs(len(design.y), cross_metric)
     p2, meat, aux_meats = hc_meat(design, solution, ztz, covariance, pairs, runner,
                                    "pass 2: HC scores by design cell", aux)
@@ -229,8 +230,7 @@ def _recentred_cells(spec: ModelSpec, found: Sums, query: Named, shifts: dict[st
 
 
 def run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy: str,
-                covariance: str, cluster: str | None, cross_metric: bool
-                ) -> tuple[Design, Passes, str, str]:
+                covariance: str, cluster: str | None) -> tuple[Design, Passes, str, str]:
     """Choose the strategy and run the passes. A probe of the first rows gives the shifts and says
     whether every covariate looks discrete; then either one compressed cells query (it stops at its
     row limit, and the fit falls back when the cells are too many) or the two grouped passes."""
@@ -258,7 +258,7 @@ def run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy:
                 f"strategy='compressed' found more than {limit} cells; use 'moments' or 'auto'."
             )
         reason = f"more than {limit} cells for {exp.design.nobs} rows"
-    design, passes = _run_grouped(spec, found, interacted, runner, cluster, covariance, cross_metric)
+    design, passes = _run_grouped(spec, found, interacted, runner, cluster, covariance)
     return design, passes, "moments", reason
 
 

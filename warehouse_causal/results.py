@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +21,6 @@ class ModelResultsMixin:
     """Derived statistics and tables for a model with ``params`` (k, M) and ``cov`` (k·M, k·M)."""
 
     params: NDArray[np.float64]
-    cov: NDArray[np.float64]
     terms: tuple[str, ...]
     metrics: tuple[str, ...]
     arms: tuple[Any, ...]
@@ -32,11 +31,20 @@ class ModelResultsMixin:
     alpha: float
     query_exprs: dict[str, Any]
 
+    if TYPE_CHECKING:  # a field of one model, a lazily completed property of another
+        @property
+        def cov(self) -> NDArray[np.float64]: ...
+
+    @property
+    def _diagonal_cov(self) -> NDArray[np.float64]:
+        """A covariance whose diagonal blocks are the model's (no pass is run to read it)."""
+        return self.cov
+
     @property
     def std_errors(self) -> NDArray[np.float64]:
         """(k, M) standard errors."""
         k, m = self.params.shape
-        return np.sqrt(np.clip(np.diag(self.cov), 0.0, None)).reshape(m, k).T
+        return np.sqrt(np.clip(np.diag(self._diagonal_cov), 0.0, None)).reshape(m, k).T
 
     @property
     def df_inference(self) -> int:
