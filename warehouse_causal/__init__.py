@@ -26,6 +26,7 @@ from warehouse_causal.metrics import Metric
 from warehouse_causal.models import LinearModel
 from warehouse_causal.planning import ExperimentPlan, PlanSpec, PowerTable
 from warehouse_causal.policy import ContextVector, Policy, RewardModel, load_model
+from warehouse_causal.ratios import Ratio
 from warehouse_causal.spec import ModelSpec
 
 __version__ = "0.1.0"
@@ -52,6 +53,7 @@ __all__ = [
     "PosteriorEffects",
     "PowerTable",
     "PrecisionWarning",
+    "Ratio",
     "RewardModel",
     "SampleRatioMismatchWarning",
     "SchemaError",

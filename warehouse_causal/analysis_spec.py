@@ -6,7 +6,7 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     table: a table name in that database, or {"parquet": "path/or/glob*.parquet"}
     design: {intent_to_treat, treated, propensity, instrument, cluster_by, control, weights,
              expected_split: {arm: share}, noncompliance}
-    metrics: [column or SQL expression, ...]
+    metrics: [column or SQL expression, or {ratio: name, numerator: ..., denominator: ...}, ...]
     covariates: [column or SQL expression, ...]
     fit: {covariance, interacted, strategy, alpha}
     segments: [SQL condition, ...]
@@ -92,7 +92,8 @@ def run_spec(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
     if "expected_split" in design:
         design["expected_split"] = {_arm(k): v for k, v in design["expected_split"].items()}
     exp = wc.ExperimentData(_table(spec, base), **design)
-    model = exp.add_metric(spec["metrics"], spec.get("covariates")).fit(wc.LinearModel, **spec.get("fit", {}))
+    metrics = [_metric(m) for m in spec["metrics"]]
+    model = exp.add_metric(metrics, spec.get("covariates")).fit(wc.LinearModel, **spec.get("fit", {}))
     effects = model.infer_effect(condition_on=spec.get("segments"), **spec.get("effects", {}))
     out: dict[str, Any] = {"experiment": exp, "model": model, "effects": effects}
     if "decision" in spec:
@@ -113,6 +114,17 @@ def run_plan(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
     if "sample_size" in spec:
         out["sample_size"] = power.sample_size(**spec["sample_size"])
     return out
+
+
+def _metric(entry: Any) -> Any:
+    """A metrics entry: a column or SQL expression, or a ratio ``{ratio, numerator, denominator}``."""
+    if not isinstance(entry, dict):
+        return entry
+    if set(entry) != {"ratio", "numerator", "denominator"}:
+        raise InvalidParameterError(
+            f"A metrics entry that is a mapping must be a ratio {{ratio, numerator, denominator}}; got "
+            f"keys {sorted(entry)}.")
+    return wc.Ratio(entry["ratio"], entry["numerator"], entry["denominator"])
 
 
 def _arm(key: Any) -> Any:

@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.algebra.anytime import optimal_g, rho2_exact
+from warehouse_causal.algebra.ratio import ratio_effect
 from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES, quadratic_form
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.effects import Effects, Sequential
@@ -192,11 +193,14 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
         base = rows.b @ theta
         estimate = estimate / base
         gradient = rows.d / base[:, None] - (estimate / base)[:, None] * rows.b
-    cov = quadratic_form(gradient, model.cov_estimated)  # NaN only across metrics, until needed
+    if model.spec.ratios:
+        rows, estimate, gradient = _with_ratio_rows(model, rows, theta, estimate, gradient, relative)
+    # NaN only across metrics until needed; a ratio needs its numerator × denominator block now
+    cov = quadratic_form(gradient, model.cov if model.spec.ratios else model.cov_estimated)
     randomized = None
     if model.randomization is not None:  # few clusters: the arm effects in "all" are re-randomized
         randomized = tuple(
-            _randomized(model, m, a, alpha) if s == ALL and not relative else None
+            _randomized(model, m, a, alpha) if s == ALL and not relative and m in model.metrics else None
             for m, a, s in rows.labels)
     return Effects(
         metric=tuple(lb[0] for lb in rows.labels), arm=tuple(lb[1] for lb in rows.labels),
@@ -206,6 +210,34 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
         queries=rows.queries, model=model, gradient=gradient, inference=model.inference,
         randomized=randomized,
     )
+
+
+def _with_ratio_rows(model: LinearModel, rows: DeltaRows, theta: NDArray[np.float64],
+                     estimate: NDArray[np.float64], gradient: NDArray[np.float64], relative: bool
+                     ) -> tuple[DeltaRows, NDArray[np.float64], NDArray[np.float64]]:
+    """The rows with one row per (ratio, arm, segment) appended after the metrics' rows: the effect
+    on μ_num/μ_den by the delta method (:func:`warehouse_causal.algebra.ratio.ratio_effect`)."""
+    index = {label: i for i, label in enumerate(rows.labels)}
+    labels, sizes = list(rows.labels), list(rows.sizes)
+    estimates, gradients = list(estimate), list(gradient)
+    for ratio in model.spec.ratios:
+        for metric, arm, segment in rows.labels:
+            if metric != ratio.numerator:
+                continue
+            i, j = index[(metric, arm, segment)], index[(ratio.denominator, arm, segment)]
+            value, grad, (den_c, den_t) = ratio_effect(theta, rows.d[i], rows.b[i], rows.d[j], rows.b[j],
+                                                       relative)
+            if not (den_c > 0 and den_t > 0):
+                raise DesignError(
+                    f"The ratio {ratio.name!r} divides by {ratio.denominator!r}, whose mean is "
+                    f"{den_c:.4g} in control and {den_t:.4g} in arm {arm} (segment {segment!r}); a ratio "
+                    "metric needs a denominator with a positive mean in every arm.")
+            labels.append((ratio.name, arm, segment))
+            sizes.append(rows.sizes[i])
+            estimates.append(value)
+            gradients.append(grad)
+    extended = DeltaRows(rows.d, rows.b, tuple(labels), tuple(sizes), rows.queries)
+    return extended, np.array(estimates), np.array(gradients)
 
 
 def _randomized(model: LinearModel, metric: str, arm: str, alpha: float) -> tuple[float, float, float]:

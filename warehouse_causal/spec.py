@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ibis.expr.types as ir
 from ibis.common.deferred import Deferred
 
-from warehouse_causal.errors import DesignError, InvalidParameterError, SchemaError
+from warehouse_causal.errors import DesignError, DesignWarning, InvalidParameterError, SchemaError
 from warehouse_causal.metrics import Metric, attach_metrics
+from warehouse_causal.ratios import Ratio, RatioMetric, divides_inside
 from warehouse_causal.terms import Term, check_columns, resolve_term
 
 if TYPE_CHECKING:
@@ -20,9 +22,9 @@ __all__ = ["ModelSpec"]
 FittedModel = TypeVar("FittedModel")
 
 
-_SPEC_TYPES = (str, ir.Value, Deferred, Metric)
-_EXPECTED = ("a column name, SQL expression, ibis expression, wc.Metric or callable, or a list of "
-             "them")
+_SPEC_TYPES = (str, ir.Value, Deferred, Metric, Ratio)
+_EXPECTED = ("a column name, SQL expression, ibis expression, wc.Metric, wc.Ratio or callable, or a "
+             "list of them")
 
 
 def _is_spec(value: Any) -> bool:
@@ -43,6 +45,16 @@ def _as_list(value: Any, name: str = "y", owner: str = "ExperimentData.add_metri
             f"({type(bad).__name__}) instead."
         )
     return items
+
+
+def _warn_mean_of_ratios(specs: list[Any]) -> None:
+    for spec in specs:
+        if isinstance(spec, Metric) and divides_inside(spec.value):
+            warnings.warn(
+                f"wc.Metric {spec.name!r} divides inside its per-unit aggregate ({spec.value!r}): its "
+                "effect is on the mean of per-unit ratios, which weights every unit equally. For the "
+                "ratio of totals (e.g. revenue per order), use wc.Ratio(name, numerator, denominator).",
+                DesignWarning, stacklevel=5)
 
 
 def _with_metric_columns(experiment: ExperimentData, y: Any, covariates: Any) -> tuple[Any, list, list]:
@@ -114,14 +126,28 @@ class ModelSpec:
     metrics: tuple[Term, ...]
     covariates: tuple[Term, ...]
     calibration: tuple[tuple[str, str], ...] = ()  # (judge metric label, human label column)
+    ratios: tuple[RatioMetric, ...] = ()  # ratio metrics over pairs of the metrics
 
     @classmethod
     def build(cls, experiment: ExperimentData, y: Any, covariates: Any,
               calibrate_with: str | None = None) -> ModelSpec:
         """Resolve and check the specs against the experiment table."""
-        experiment, y, covariates = _with_metric_columns(experiment, y, covariates)
+        specs = _as_list(y)
+        ratios = [s for s in specs if isinstance(s, Ratio)]
+        if any(isinstance(c, Ratio) for c in _as_list(covariates, "exogeneous_covariates")):
+            raise InvalidParameterError("A wc.Ratio is a metric; it cannot be a covariate.")
+        plain = [s for s in specs if not isinstance(s, Ratio)]
+        _warn_mean_of_ratios(plain + [p for r in ratios for p in (r.numerator, r.denominator)])
+        expanded = plain + [p for r in ratios for p in (r.numerator, r.denominator)]
+        experiment, expanded, covariates = _with_metric_columns(experiment, expanded, covariates)
         table = experiment.table
-        metrics = tuple(resolve_term(s, table, "metric") for s in y)
+        resolved = [resolve_term(s, table, "metric") for s in expanded]
+        ratio_metrics = tuple(RatioMetric(r.name, resolved[len(plain) + 2 * i].label,
+                                          resolved[len(plain) + 2 * i + 1].label)
+                              for i, r in enumerate(ratios))
+        metrics = tuple(resolved[:len(plain)]) + tuple(
+            t for i, t in enumerate(resolved[len(plain):])
+            if t.label not in {m.label for m in resolved[:len(plain) + i]})
         if not metrics:
             raise InvalidParameterError("add_metric needs at least one metric in 'y'.")
         for m in metrics:
@@ -132,7 +158,28 @@ class ModelSpec:
         terms = tuple(resolve_term(s, table, "covariate") for s in covariates)
         spec = cls(experiment, (), ())
         spec = replace(spec, metrics=spec._checked(metrics, terms), covariates=terms)
+        if ratio_metrics:
+            spec = spec._with_ratios(ratio_metrics)
         return spec._with_calibration(calibrate_with) if calibrate_with is not None else spec
+
+    def _with_ratios(self, ratios: tuple[RatioMetric, ...]) -> ModelSpec:
+        """Ratios need distinct names (not a metric's or covariate's) and a design without an
+        instrument (2SLS levels mix populations, so a ratio of them is not a complier quantity)."""
+        if self.experiment.is_iv:
+            raise DesignError("Ratio metrics need a design without an instrument (treated = "
+                              "intent_to_treat); fit the numerator and denominator as metrics and read "
+                              "their LATEs.")
+        taken = [m.label for m in self.metrics] + [c.label for c in self.covariates]
+        names = [r.name for r in ratios]
+        clash = [n for n in names if n in taken or names.count(n) > 1]
+        if clash:
+            raise InvalidParameterError(
+                f"Ratio names must be distinct and differ from the metrics and covariates; {clash[0]!r} "
+                "is taken.")
+        same = [r.name for r in ratios if r.numerator == r.denominator]
+        if same:
+            raise InvalidParameterError(f"Ratio {same[0]!r} divides a metric by itself.")
+        return replace(self, ratios=ratios)
 
     def _with_calibration(self, human: str) -> ModelSpec:
         if len(self.metrics) != 1:
@@ -150,6 +197,9 @@ class ModelSpec:
     def add_metric(self, y: Any) -> ModelSpec:
         """A new spec with more metrics (they share the covariates and one pass over the data)."""
         specs = _as_list(y, "y", "ModelSpec.add_metric")
+        if any(isinstance(spec, Ratio) for spec in specs):
+            raise InvalidParameterError("Add wc.Ratio metrics in ExperimentData.add_metric(y=[...]), "
+                                        "with the other metrics of the model.")
         extra = tuple(resolve_term(s, self.experiment.table, "metric") for s in specs)
         return replace(self, metrics=self._checked(self.metrics + extra, self.covariates))
 
