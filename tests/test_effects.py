@@ -279,3 +279,31 @@ def test_forest_plot_draws_every_row(tmp_path) -> None:
     ax.figure.savefig(tmp_path / "forest.png")
     assert (tmp_path / "forest.png").stat().st_size > 1_000
     assert str(effects).startswith("Effects (effect, 4 rows)") and repr(effects) == str(effects)
+
+
+def test_pooled_arms_against_statsmodels() -> None:
+    """effects.pool: Σ_a w_a β_a with w the arms' rows, and its SE from statsmodels' HC1 covariance of
+    the arm coefficients (a hand contrast); relative lifts pool the same way."""
+    rng = np.random.default_rng(12)
+    n = 6_000
+    arm = rng.choice([0, 1, 2], n, p=[0.4, 0.35, 0.25])
+    y = 1.0 + 0.2 * (arm == 1) + 0.5 * (arm == 2) + rng.normal(size=n)
+    df = pd.DataFrame({"arm": arm, "y": y})
+    model = wc.ExperimentData(wc.table(df), intent_to_treat="arm").add_metric("y").fit(wc.LinearModel)
+    pooled = model.infer_effect().pool([1, 2], name="any").to_dicts()
+    assert [(r["metric"], r["arm"], r["segment"]) for r in pooled] == [("y", "any", "all")]
+    x = sm.add_constant(pd.get_dummies(df.arm, prefix="arm", drop_first=True).astype(float))
+    res = sm.OLS(df.y, x).fit(cov_type="HC1")
+    counts = df.arm.value_counts()
+    w = np.array([0.0, counts[1], counts[2]]) / (counts[1] + counts[2])
+    assert rel_diff([pooled[0]["estimate"]], [w @ res.params.to_numpy()]) < ORACLE_RTOL
+    se = float(np.sqrt(w @ res.cov_params().to_numpy() @ w))
+    assert rel_diff([pooled[0]["std_error"]], [se]) < ORACLE_RTOL
+    lift = model.infer_effect(relative=True).pool([1, 2]).to_dicts()[0]
+    assert lift["estimate"] == pytest.approx(pooled[0]["estimate"] / res.params["const"], rel=1e-9)
+    given = model.infer_effect().pool([1, 2], weights={1: 1.0, 2: 1.0}).to_dicts()[0]
+    assert given["estimate"] == pytest.approx(0.5 * (res.params["arm_1"] + res.params["arm_2"]), rel=1e-9)
+    with pytest.raises(wc.InvalidParameterError, match=r"'arms' parameter of Effects\.pool"):
+        model.infer_effect().pool([1])
+    with pytest.raises(wc.InvalidParameterError, match=r"'weights' parameter of Effects\.pool"):
+        model.infer_effect().pool([1, 2], weights={1: 1.0})

@@ -8,6 +8,7 @@ cov → L·cov·L'.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -25,7 +26,7 @@ from warehouse_causal.errors import InvalidParameterError
 from warehouse_causal.frozen import read_only, values_equal
 from warehouse_causal.segments import ALL
 from warehouse_causal.tables import TableResult
-from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, MappingOf, Real, validated
+from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, MappingOf, Real, check_param, validated
 
 if TYPE_CHECKING:
     from warehouse_causal.decisions import Decision
@@ -281,6 +282,51 @@ class Effects(TableResult):
             used = [m for m, w in weights.items() if w != 0]
             combined = self._with_metric_covariance(used)._mapped(matrix, *labels)
         return replace(combined, model=None, gradient=None)
+
+    def pool(self, arms: Any, name: str = "pooled", weights: Mapping[Any, float] | None = None) -> Effects:
+        """The effect of several treatment arms pooled against control, per metric and segment:
+        Σ_a w_a · effect_a with w_a the arms' allocation (their rows, or clusters when clustered, in
+        the experiment), or ``weights`` given per arm. One delta vector per row, so the standard
+        error uses the arms' joint covariance (they share the control). With ``relative`` lifts the
+        control base is common to the arms, so the pooled lift is the lift of the pooled effect."""
+        owner = "Effects.pool"
+        check_param(name, "name", owner, InstanceOf(str, "a string"))
+        present = list(dict.fromkeys(self.arm))
+        wanted = [str(a) for a in (arms if isinstance(arms, (list, tuple)) else [arms])]
+        if len(set(wanted)) < 2 or any(a not in present for a in wanted):
+            raise InvalidParameterError(
+                f"The 'arms' parameter of {owner} must list at least two distinct arms of these effects "
+                f"({present}). Got {arms!r} instead.")
+        shares = self._allocation(wanted) if weights is None else {
+            str(a): float(check_param(w, "weights", owner, Real(0.0, math.inf))) for a, w in weights.items()}
+        if set(shares) != set(wanted) or not sum(shares.values()) > 0:
+            raise InvalidParameterError(f"The 'weights' parameter of {owner} must give a weight to each of "
+                                        f"{wanted}. Got {weights!r} instead.")
+        total = sum(shares.values())
+        keys = list(dict.fromkeys((m, s) for m, a, s in zip(self.metric, self.arm, self.segment, strict=True)
+                                  if a in wanted))
+        matrix = np.zeros((len(keys), len(self.metric)))
+        n = []
+        for r, (metric, segment) in enumerate(keys):
+            for i in range(len(self.metric)):
+                if self.metric[i] == metric and self.segment[i] == segment and self.arm[i] in shares:
+                    matrix[r, i] = shares[self.arm[i]] / total
+            n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == segment))
+        return self._mapped(matrix, [k[0] for k in keys], [name] * len(keys), [k[1] for k in keys], n)
+
+    def _allocation(self, arms: list[str]) -> dict[str, float]:
+        """Rows (clusters when clustered) of each treated arm in the experiment."""
+        if self.model is None:
+            raise InvalidParameterError("pool needs weights= for effects without their model (combined).")
+        design = self.model.spec.experiment.design
+        if self.model.clusters_per_arm:
+            return {a: float(c) for a, c in ((str(k), v) for k, v in self.model.clusters_per_arm.items())
+                    if a in arms}
+        counts: dict[str, float] = {}
+        for _, treated, _, rows in design.cells:
+            if str(treated) in arms:
+                counts[str(treated)] = counts.get(str(treated), 0.0) + rows
+        return counts
 
     @validated("Effects.decide", primary=InstanceOf(str, "a metric name"),
                guardrails=(InstanceOf(Mapping, "a mapping of metric to tolerance"), NONE),
