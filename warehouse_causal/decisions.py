@@ -186,6 +186,8 @@ def caveats(effects: Effects) -> list[str]:
                    if abs(r.standardized_difference) > BALANCE_SMD and r.p_value < BALANCE_P}
         if flagged:
             notes.append(f"Covariates that differ by arm (possibly post-treatment): {sorted(flagged)}.")
+        for cap in model.spec.caps:
+            notes.append(f"Winsorized: {cap}, pooled over arms; its effect is on the capped metric.")
         if model.inference == "randomization":
             notes.append(f"Only {model.n_clusters} clusters: the arm effects use randomization inference "
                          "(re-drawn cluster assignments); segment, relative and anytime-valid rows carry "

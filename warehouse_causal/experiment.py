@@ -231,11 +231,17 @@ class ExperimentData:
         *,
         exogenous_covariates: Any = None,
         calibrate_with: str | None = None,
+        cap: Any = None,
     ) -> ModelSpec:
         """Name the outcome(s) and pre-treatment covariates; returns a :class:`ModelSpec`.
 
         ``calibrate_with`` names a human-label column (NULL outside a random audit subsample) that
         calibrates a judge-scored metric ``y``; see ``LinearModel.calibrated_effect``.
+
+        ``cap`` winsorizes metrics: ``{"revenue": 0.99}`` clips each value at the 0.99 quantile of
+        the metric pooled over all arms (the same threshold in every arm), ``{"revenue": (0.01,
+        0.99)}`` at both ends; one aggregate finds the thresholds (``spec.caps`` reports them). A
+        ratio's numerator and denominator are capped by their own names.
         """
         from warehouse_causal.spec import ModelSpec
 
@@ -247,7 +253,7 @@ class ExperimentData:
                 "not both."
             )
         covariates = exogeneous_covariates if exogeneous_covariates is not None else exogenous_covariates
-        return ModelSpec.build(self, y, covariates, calibrate_with)
+        return ModelSpec.build(self, y, covariates, calibrate_with, cap)
 
     # -- validation ----------------------------------------------------------------------
     def _check_types(self) -> None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import ibis
 import ibis.expr.types as ir
 from ibis.common.deferred import Deferred
 
+from warehouse_causal.contract import Columns
 from warehouse_causal.errors import DesignError, DesignWarning, InvalidParameterError, SchemaError
 from warehouse_causal.metrics import Metric, attach_metrics
 from warehouse_causal.ratios import Ratio, RatioMetric, divides_inside
 from warehouse_causal.terms import Term, check_columns, resolve_term
+from warehouse_causal.validation import Real, check_param
 
 if TYPE_CHECKING:
     from warehouse_causal.experiment import ExperimentData
@@ -45,6 +50,24 @@ def _as_list(value: Any, name: str = "y", owner: str = "ExperimentData.add_metri
             f"({type(bad).__name__}) instead."
         )
     return items
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A winsorized metric: the percentiles asked for and the values they came to (pooled over arms)."""
+
+    metric: str
+    lower_q: float | None
+    upper_q: float | None
+    lower: float | None
+    upper: float | None
+
+    def __str__(self) -> str:
+        parts = [f"below the {q:.3g} quantile ({v:.6g})" for q, v in ((self.lower_q, self.lower),)
+                 if q is not None and v is not None]
+        parts += [f"above the {q:.3g} quantile ({v:.6g})" for q, v in ((self.upper_q, self.upper),)
+                  if q is not None and v is not None]
+        return f"{self.metric} capped " + " and ".join(parts)
 
 
 def _warn_mean_of_ratios(specs: list[Any]) -> None:
@@ -127,10 +150,11 @@ class ModelSpec:
     covariates: tuple[Term, ...]
     calibration: tuple[tuple[str, str], ...] = ()  # (judge metric label, human label column)
     ratios: tuple[RatioMetric, ...] = ()  # ratio metrics over pairs of the metrics
+    caps: tuple[Cap, ...] = ()  # winsorized metrics: the pooled percentiles they were capped at
 
     @classmethod
     def build(cls, experiment: ExperimentData, y: Any, covariates: Any,
-              calibrate_with: str | None = None) -> ModelSpec:
+              calibrate_with: str | None = None, cap: Any = None) -> ModelSpec:
         """Resolve and check the specs against the experiment table."""
         specs = _as_list(y)
         ratios = [s for s in specs if isinstance(s, Ratio)]
@@ -160,7 +184,57 @@ class ModelSpec:
         spec = replace(spec, metrics=spec._checked(metrics, terms), covariates=terms)
         if ratio_metrics:
             spec = spec._with_ratios(ratio_metrics)
+        if cap is not None:
+            spec = spec._with_caps(cap)
         return spec._with_calibration(calibrate_with) if calibrate_with is not None else spec
+
+    def _with_caps(self, cap: Any) -> ModelSpec:
+        """Each capped metric clipped at pooled percentiles of its values (the same thresholds in
+        every arm, so the cap cannot create an effect), found by one aggregate over the table."""
+        owner = "ExperimentData.add_metric"
+        if not isinstance(cap, Mapping) or not cap:
+            raise InvalidParameterError(
+                f"The 'cap' parameter of {owner} must map metric names to an upper percentile in (0, 1) "
+                f"or a (lower, upper) pair, e.g. {{'revenue': 0.99}}. Got {cap!r} instead.")
+        labels = {m.label: m for m in self.metrics}
+        wanted: dict[str, tuple[float | None, float | None]] = {}
+        for name, value in cap.items():
+            if name not in labels:
+                raise InvalidParameterError(f"The 'cap' parameter of {owner} names {name!r}, which is not a "
+                                            f"metric of this model ({sorted(labels)}).")
+            lower, upper = (None, value) if not isinstance(value, (tuple, list)) else tuple(value)
+            for q in (lower, upper):
+                if q is not None:
+                    check_param(q, "cap", owner, Real(0.0, 1.0))
+            if lower is not None and upper is not None and not lower < upper:
+                raise InvalidParameterError(f"The 'cap' parameter of {owner}: the lower percentile of "
+                                            f"{name!r} must be below the upper one. Got {value!r} instead.")
+            wanted[name] = (lower, upper)
+        table = self.experiment.table
+        query = Columns()
+        for name, (lower, upper) in wanted.items():
+            raw = labels[name].expr.cast("float64")
+            for side, q in (("lower", lower), ("upper", upper)):
+                if q is not None:
+                    query.add(side, name, raw.quantile(q))
+        found = query.aggregate(table).run(self.experiment.runner, "caps: pooled percentiles of the metrics")
+        caps, metrics = [], []
+        for metric in self.metrics:
+            if metric.label not in wanted:
+                metrics.append(metric)
+                continue
+            lower, upper = wanted[metric.label]
+            values = [None if q is None else found.value(side, metric.label)
+                      for side, q in (("lower", lower), ("upper", upper))]
+            if any(q is not None and (v is None or not math.isfinite(v))
+                   for v, q in zip(values, (lower, upper), strict=True)):
+                raise DesignError(f"The metric {metric.label!r} has no finite percentile to cap at (it is "
+                                  "empty, NULL or NaN); fix the column first.")
+            caps.append(Cap(metric.label, lower, upper, values[0], values[1]))
+            raw = metric.expr.cast("float64")
+            clipped = raw.clip(lower=values[0], upper=values[1])
+            metrics.append(Term(metric.label, ibis.ifelse(raw.isnan(), raw, clipped)))  # NaN stays NaN
+        return replace(self, metrics=tuple(metrics), caps=tuple(caps))
 
     def _with_ratios(self, ratios: tuple[RatioMetric, ...]) -> ModelSpec:
         """Ratios need distinct names (not a metric's or covariate's) and a design without an
