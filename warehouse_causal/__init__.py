@@ -26,6 +26,7 @@ from warehouse_causal.metrics import Metric
 from warehouse_causal.models import LinearModel
 from warehouse_causal.planning import ExperimentPlan, PlanSpec, PowerTable
 from warehouse_causal.policy import ContextVector, Policy, RewardModel, load_model
+from warehouse_causal.quantiles import Quantile, QuantileEffects
 from warehouse_causal.ratios import Ratio
 from warehouse_causal.spec import ModelSpec
 
@@ -53,6 +54,8 @@ __all__ = [
     "PosteriorEffects",
     "PowerTable",
     "PrecisionWarning",
+    "Quantile",
+    "QuantileEffects",
     "Ratio",
     "RewardModel",
     "SampleRatioMismatchWarning",

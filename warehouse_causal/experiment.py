@@ -29,6 +29,7 @@ from warehouse_causal.terms import check_columns
 from warehouse_causal.validation import NONE, InstanceOf, MappingOf, Options, Real, check_param
 
 if TYPE_CHECKING:
+    from warehouse_causal.quantiles import QuantileEffects
     from warehouse_causal.spec import ModelSpec
 
 __all__ = ["SRM_ALPHA", "DesignSummary", "ExperimentData"]
@@ -254,6 +255,13 @@ class ExperimentData:
             )
         covariates = exogeneous_covariates if exogeneous_covariates is not None else exogenous_covariates
         return ModelSpec.build(self, y, covariates, calibrate_with, cap)
+
+    def infer_quantiles(self, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
+        """Differences of the arms' q-quantiles (``wc.Quantile``) with cluster-robust outer intervals
+        (see :mod:`warehouse_causal.quantiles`)."""
+        from warehouse_causal.quantiles import infer_quantiles
+
+        return infer_quantiles(self, metrics, alpha)
 
     # -- validation ----------------------------------------------------------------------
     def _check_types(self) -> None:

@@ -1,0 +1,103 @@
+"""Quantile effects (wc.Quantile, exp.infer_quantiles): the warehouse result equals a numpy
+implementation of the outer interval of Deng, Knoblich & Lu (2018) on the same data, and that
+interval covers the true quantile difference 93-97% of the time in simulation (iid: normal,
+lognormal, heavy-tailed; clustered: the cluster-robust interval covers, the naive one does not)."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import warehouse_causal as wc
+
+Z = stats.norm.ppf(0.975)
+
+
+def _arm_se(y: np.ndarray, cluster: np.ndarray, q: float, robust: bool = True) -> tuple[float, float]:
+    """(quantile, standard error) of one arm by the outer interval, in plain numpy."""
+    xi = np.quantile(y, q)
+    if robust:
+        codes = np.unique(cluster, return_inverse=True)[1]
+        c = np.bincount(codes, (y <= xi).astype(float))
+        n = np.bincount(codes).astype(float)
+        sigma = np.sqrt(((c - q * n) ** 2).sum()) / len(y)
+    else:
+        sigma = np.sqrt(q * (1 - q) / len(y))
+    low, high = np.quantile(y, [max(q - Z * sigma, 0.0), min(q + Z * sigma, 1.0)])
+    return float(xi), float((high - low) / (2 * Z))
+
+
+def _effect(y0, y1, c0, c1, q, robust=True) -> tuple[float, float]:
+    (x0, s0), (x1, s1) = _arm_se(y0, c0, q, robust), _arm_se(y1, c1, q, robust)
+    return x1 - x0, float(np.hypot(s0, s1))
+
+
+@pytest.mark.parametrize("clustered", [False, True])
+def test_warehouse_quantile_effects_equal_numpy(clustered: bool) -> None:
+    rng = np.random.default_rng(1)
+    n = 20_000
+    team = rng.integers(0, 400, n)
+    arm = rng.integers(0, 2, 400)[team]
+    latency = rng.lognormal(4.0, 0.6, n) * (1 + 0.05 * arm) + rng.normal(0, 5, 400)[team]
+    df = pd.DataFrame({"team": team, "arm": arm, "latency": latency})
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="arm", cluster_by="team" if clustered else None)
+    result = exp.infer_quantiles([wc.Quantile("p50", "latency", 0.5), wc.Quantile("p95", "latency", 0.95)])
+    rows = {r["metric"]: r for r in result.to_dicts()}
+    for name, q in (("p50", 0.5), ("p95", 0.95)):
+        y0, y1 = df.latency[df.arm == 0].to_numpy(), df.latency[df.arm == 1].to_numpy()
+        c0, c1 = (df.team[df.arm == a].to_numpy() if clustered else np.arange((df.arm == a).sum())
+                  for a in (0, 1))
+        estimate, se = _effect(y0, y1, c0, c1, q)
+        assert rows[name]["estimate"] == pytest.approx(estimate, rel=1e-9)
+        assert rows[name]["std_error"] == pytest.approx(se, rel=1e-9)
+        assert rows[name]["control_quantile"] == pytest.approx(np.quantile(y0, q), rel=1e-12)
+    assert result.to_pandas().shape[0] == 2 and "ci_lower" in result.to_pandas()
+    scans = [r.purpose for r in result.queries]
+    assert len(scans) == 3 and all(r.rows == 1 for r in result.queries)  # nothing row-level comes back
+
+
+@pytest.mark.parametrize(("draw", "n"), [
+    ("normal", 1_000), ("normal", 10_000), ("lognormal", 1_000), ("lognormal", 10_000), ("t3", 2_000)])
+@pytest.mark.parametrize("q", [0.5, 0.95])
+def test_outer_interval_covers_the_true_difference(draw: str, n: int, q: float) -> None:
+    rng = np.random.default_rng(zlib.crc32(repr((draw, n, q)).encode()))  # fixed across processes
+    sample = {"normal": lambda k: rng.normal(size=k), "lognormal": lambda k: rng.lognormal(0, 1, k),
+              "t3": lambda k: rng.standard_t(3, size=k)}[draw]
+    shift, reps, hits = 0.2, 1_000, 0
+    for _ in range(reps):
+        y0, y1 = sample(n), sample(n) + shift  # the true difference of every quantile is the shift
+        estimate, se = _effect(y0, y1, np.arange(n), np.arange(n), q, robust=True)
+        hits += abs(estimate - shift) <= Z * se
+    assert 0.93 <= hits / reps <= 0.97, hits / reps
+
+
+def test_clustered_data_need_the_cluster_robust_interval() -> None:
+    rng = np.random.default_rng(9)
+    clusters, size, reps = 200, 20, 600
+    hits = {True: 0, False: 0}
+    for _ in range(reps):
+        ys, cs = [], []
+        for a in (0, 1):
+            cluster = np.repeat(np.arange(clusters), size)
+            ys.append(rng.normal(size=clusters)[cluster] + rng.normal(size=clusters * size) + 0.3 * a)
+            cs.append(cluster)
+        for robust in (True, False):
+            estimate, se = _effect(ys[0], ys[1], cs[0], cs[1], 0.5, robust)
+            hits[robust] += abs(estimate - 0.3) <= Z * se
+    assert 0.93 <= hits[True] / reps <= 0.97, hits
+    assert hits[False] / reps < 0.8, hits  # the naive interval ignores the intra-cluster correlation
+
+
+def test_bad_quantile_requests() -> None:
+    df = pd.DataFrame({"arm": [0, 1] * 50, "y": np.arange(100.0)})
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="arm")
+    with pytest.raises(wc.InvalidParameterError, match="'q' parameter of Quantile"):
+        wc.Quantile("p", "y", 1.0)
+    with pytest.raises(wc.InvalidParameterError, match="'metrics' parameter"):
+        exp.infer_quantiles(["y"])
+    with pytest.raises(wc.InvalidParameterError, match="distinct"):
+        exp.infer_quantiles([wc.Quantile("p", "y", 0.5), wc.Quantile("p", "y", 0.9)])
