@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import bench_data as data
-from harness import emit, machine, repeat, stats
+from harness import emit, machine, query_rows, repeat, stats
 
 COVARIATES = ["x1", "x2", "x3", "x4", "x5"]
 METRICS = ["y1", "y2", "y3"]
@@ -66,10 +66,7 @@ def main() -> None:
             se = f"{runs[0]['std_error']:.10f}" if "std_error" in runs[0] else ""
             print(f"| {args.clusters:,} | {per_cluster} | {method} | {median:.2f} | {low:.2f} | {high:.2f} "
                   f"| {rss:.0f} | {se} |")
-            for purpose in runs[0]["queries"]:
-                per_query = [{"seconds": r["queries"][purpose]} for r in runs]
-                q_median, q_low, q_high = stats(per_query)
-                print(f"|  |  | query: {purpose} | {q_median:.2f} | {q_low:.2f} | {q_high:.2f} |  |  |")
+            print("\n".join(query_rows(runs, lead=2, gap=0)))
 
 
 if __name__ == "__main__":

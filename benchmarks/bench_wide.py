@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from harness import emit, machine, repeat, stats
+from harness import emit, machine, query_rows, repeat, stats
 
 COVARIATES = ["pre_resolution", "tenure", "region"]
 DATA = Path(__file__).parent / "data"
@@ -73,9 +73,7 @@ def main() -> None:
             rss = max(r["peak_rss_mb"] for r in runs)
             print(f"| {teams:,} | {days} | {runs[0]['terms']} | {median:.2f} | {low:.2f} | {high:.2f} "
                   f"| {rss:.0f} | {median / plain:.1f}x |")
-            for purpose in runs[0]["queries"]:
-                q_median, q_low, q_high = stats([{"seconds": r["queries"][purpose]} for r in runs])
-                print(f"|  | query: {purpose} |  | {q_median:.2f} | {q_low:.2f} | {q_high:.2f} |  |  |")
+            print("\n".join(query_rows(runs, lead=1, gap=1)))
 
 
 if __name__ == "__main__":

@@ -48,3 +48,15 @@ def machine() -> str:
     cores = len(__import__("os").sched_getaffinity(0))
     return (f"{platform.system()} {platform.machine()}, {cores} cores, Python "
             f"{platform.python_version()}, duckdb {duckdb.__version__}, ibis {ibis.__version__}")
+
+
+def query_rows(runs: list[dict], lead: int, gap: int) -> list[str]:
+    """One markdown row per query of the runs (median, min, max of its seconds): ``lead`` empty
+    cells, the purpose, ``gap`` empty cells, the three timings, then two empty cells."""
+    out = []
+    for purpose in runs[0]["queries"]:
+        median, low, high = stats([{"seconds": r["queries"][purpose]} for r in runs])
+        cells = [*[""] * lead, f"query: {purpose}", *[""] * gap, f"{median:.2f}", f"{low:.2f}",
+                 f"{high:.2f}", "", ""]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
