@@ -22,6 +22,7 @@ from warehouse_causal.errors import (
     WeakInstrumentWarning,
 )
 from warehouse_causal.experiment import ExperimentData
+from warehouse_causal.exposure import exposure_age
 from warehouse_causal.metrics import Metric
 from warehouse_causal.models import LinearModel
 from warehouse_causal.planning import ExperimentPlan, PlanSpec, PowerTable
@@ -66,6 +67,7 @@ __all__ = [
     "WeakInstrumentWarning",
     "__version__",
     "connect",
+    "exposure_age",
     "load_model",
     "table",
 ]

@@ -65,7 +65,8 @@ MIN_SEGMENT_ROWS = 30
 
 def _over_segments(model: LinearModel, column: str, runner: QueryRunner) -> list[Segment]:
     spec = model.spec
-    term = resolve_term(column, spec.experiment.table, "over")
+    covariates = {c.label: c for c in spec.covariates if c.categorical}  # e.g. wc.exposure_age
+    term = covariates.get(column) or resolve_term(column, spec.experiment.table, "over")
     check_pre_treatment(column, term.columns, spec)  # the same rules as segment conditions
     cells = model.moments.cells
     if cells is not None and term.label in cells.keys and term.categorical:
@@ -175,11 +176,27 @@ def segment_rows(model: LinearModel, condition_on: Any, over: str | None) -> Del
                      tuple(int(sizes[s]) for _, _, s in labels), tuple(runner.records))
 
 
+def since_exposure_column(model: LinearModel, exposure: str) -> str:
+    """The model's exposure-age covariate for ``exposure`` (added with ``wc.exposure_age``)."""
+    labels = [c.label for c in model.spec.covariates
+              if c.categorical and c.label in (f"days_since_{exposure}", f"weeks_since_{exposure}")]
+    if not labels:
+        raise DesignError(
+            f"since_exposure={exposure!r} needs the exposure age in the model: add "
+            f"wc.exposure_age(time=..., exposure={exposure!r}) to exogeneous_covariates (on unit × day "
+            "rows, clustered by unit), so the model carries one effect per age.")
+    return labels[0]
+
+
 def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | None = None,
                  relative: bool = False, alpha: float = 0.05, planned_n: int | None = None,
-                 adjust: str = "holm") -> Effects:
+                 adjust: str = "holm", since_exposure: str | None = None) -> Effects:
     """Effects of every arm on every metric in the population ("all") and in each segment."""
     owner = "LinearModel.infer_effect"  # its @validated declaration checks the other options
+    if since_exposure is not None:
+        if over is not None:
+            raise InvalidParameterError(f"{owner} takes over= or since_exposure=, not both.")
+        over = since_exposure_column(model, since_exposure)
     if planned_n is not None and not (isinstance(planned_n, int) and planned_n > len(model.terms) + 1):
         raise InvalidParameterError(
             f"The 'planned_n' parameter of {owner} must be an integer above the number of model terms "

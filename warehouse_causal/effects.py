@@ -16,16 +16,18 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from warehouse_causal.algebra.anytime import asymptotic_halfwidth, asymptotic_p_value, t_p_value, t_radius
 from warehouse_causal.algebra.inference import wald_inference
 from warehouse_causal.algebra.multiplicity import adjust_p_values
 from warehouse_causal.algebra.sandwich import quadratic_form
+from warehouse_causal.algebra.trend import gls_slope
 from warehouse_causal.backends import QueryRecord
-from warehouse_causal.errors import InvalidParameterError
+from warehouse_causal.errors import DesignError, InvalidParameterError
 from warehouse_causal.frozen import read_only, values_equal
 from warehouse_causal.segments import ALL
-from warehouse_causal.tables import TableResult
+from warehouse_causal.tables import RowTable, TableResult
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, MappingOf, Real, check_param, validated
 
 if TYPE_CHECKING:
@@ -55,6 +57,19 @@ class Sequential(NamedTuple):
     k: int
     planned_n: float
     tuning: float
+
+
+class TrendRow(NamedTuple):
+    """The GLS slope of one (metric, arm)'s effects over the numbered levels of ``over``."""
+
+    metric: str
+    arm: str
+    over: str
+    levels: int
+    slope: float
+    std_error: float
+    statistic: float
+    p_value: float
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -313,6 +328,40 @@ class Effects(TableResult):
                     matrix[r, i] = shares[self.arm[i]] / total
             n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == segment))
         return self._mapped(matrix, [k[0] for k in keys], [name] * len(keys), [k[1] for k in keys], n)
+
+    def trend(self, over: str | None = None) -> RowTable:
+        """A test for a linear trend of the effects across numbered segments: the exposure ages of
+        ``infer_effect(since_exposure=...)`` (found by default) or the levels of ``over``. Per
+        (metric, arm): the GLS slope per age unit over the rows' joint covariance
+        (:mod:`warehouse_causal.algebra.trend`), its standard error, z and two-sided p-value.
+        Ages "pre" (before exposure) are left out; the oldest level "NNN+" counts as NNN."""
+        prefixes = {s.split("=", 1)[0] for s in self.segment if "=" in s}
+        if over is None:
+            found = sorted(p for p in prefixes if "_since_" in p)
+            if not found:
+                raise InvalidParameterError("Effects.trend needs effects by exposure age "
+                                            "(infer_effect(since_exposure=...)) or over=<column>.")
+            over = found[0]
+        elif over not in prefixes:
+            raise InvalidParameterError(f"The 'over' parameter of Effects.trend must be one of "
+                                        f"{sorted(prefixes)}. Got {over!r} instead.")
+        rows = []
+        for metric, arm in dict.fromkeys(zip(self.metric, self.arm, strict=True)):
+            index, points = [], []
+            for i, (m, a, s) in enumerate(zip(self.metric, self.arm, self.segment, strict=True)):
+                level = s.split("=", 1)[1] if s.startswith(f"{over}=") else None
+                if m == metric and a == arm and level is not None and level.rstrip("+").isdigit():
+                    index.append(i)
+                    points.append(float(level.rstrip("+")))
+            if len(index) < 3:
+                raise DesignError(f"Effects.trend needs 3 or more numbered levels of {over!r}; found "
+                                  f"{len(index)}.")
+            cov = self.cov_estimated[np.ix_(index, index)]
+            slope, se = gls_slope(np.array(points), self.estimate[index], cov)
+            z = slope / se
+            p_value = float(2 * stats.norm.sf(abs(z)))
+            rows.append(TrendRow(metric, arm, over, len(index), slope, se, z, p_value))
+        return RowTable(rows, f"Linear trend of the effects over {over} (GLS)")
 
     def _allocation(self, arms: list[str]) -> dict[str, float]:
         """Rows (clusters when clustered) of each treated arm in the experiment."""

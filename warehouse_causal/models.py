@@ -174,14 +174,16 @@ class LinearModel(ModelResultsMixin):
 
     @validated("LinearModel.infer_effect", over=(InstanceOf(str, "a column name"), NONE), relative=BOOLEAN,
                alpha=(Real(0, 1), NONE), planned_n=(Integer(2), NONE),
-               adjust=Options(*ADJUSTMENTS))
+               adjust=Options(*ADJUSTMENTS), since_exposure=(InstanceOf(str, "a column name"), NONE))
     def infer_effect(self, condition_on: Any = None, *, over: str | None = None, relative: bool = False,
                      alpha: float | None = None, planned_n: int | None = None,
-                     adjust: str = "holm") -> Effects:
-        """Average, segment and per-period effects of every arm on every metric (see Effects)."""
+                     adjust: str = "holm", since_exposure: str | None = None) -> Effects:
+        """Average, segment and per-period effects of every arm on every metric (see Effects).
+        ``since_exposure`` names the exposure column of a ``wc.exposure_age`` covariate: one row
+        per exposure age (``Effects.trend`` then tests for decay)."""
         return infer_effect(self, condition_on, over=over, relative=relative,
                             alpha=self.alpha if alpha is None else alpha, planned_n=planned_n,
-                            adjust=adjust)
+                            adjust=adjust, since_exposure=since_exposure)
 
     infer_effects = infer_effect
 
