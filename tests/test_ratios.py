@@ -158,3 +158,25 @@ def test_ratio_in_an_analysis_file(tmp_path) -> None:
     assert effects.loc["rpo"].std_error == pytest.approx(se, rel=1e-10)
     with pytest.raises(wc.InvalidParameterError, match="must be a ratio"):
         run_spec({**spec, "metrics": [{"ratio": "rpo", "numerator": "revenue"}]}, tmp_path)
+
+
+def test_ratio_agrees_with_gbstats_published_ratio_statistic() -> None:
+    """gbstats' ``RatioStatistic`` (0.8.0, models/statistics.py; its pins numpy<2 and pandas<2 keep it
+    out of the dev dependencies, so its formula is transcribed): per arm,
+    Var = s²_m/μ_d² − 2·cov·μ_m/μ_d³ + μ_m²·s²_d/μ_d⁴ with sample (n − 1) moments, over n. It
+    matches the HC0 fit up to those degrees of freedom (n/(n − 1) per arm: 2.5e-4 here)."""
+    df = _units(n=8_000, seed=9)
+    model = wc.ExperimentData(wc.table(df), intent_to_treat="arm").add_metric(
+        [wc.Ratio("rpo", "revenue", "orders")]).fit(wc.LinearModel, covariance="HC0")
+    row = model.infer_effect().to_pandas().set_index("metric").loc["rpo"]
+    variance, ratio = 0.0, {}
+    for a in (0, 1):
+        s = df[df.arm == a]
+        n, m, d = len(s), s.revenue.to_numpy(), s.orders.to_numpy()
+        covariance = ((m * d).sum() - m.sum() * d.sum() / n) / (n - 1)
+        arm_variance = (m.var(ddof=1) / d.mean() ** 2 - 2 * covariance * m.mean() / d.mean() ** 3
+                        + m.mean() ** 2 * d.var(ddof=1) / d.mean() ** 4)
+        variance += arm_variance / n
+        ratio[a] = m.sum() / d.sum()
+    assert row.estimate == pytest.approx(ratio[1] - ratio[0], rel=1e-10)
+    assert row.std_error == pytest.approx(np.sqrt(variance), rel=1e-3)
