@@ -101,3 +101,26 @@ def test_bad_quantile_requests() -> None:
         exp.infer_quantiles(["y"])
     with pytest.raises(wc.InvalidParameterError, match="distinct"):
         exp.infer_quantiles([wc.Quantile("p", "y", 0.5), wc.Quantile("p", "y", 0.9)])
+
+
+def test_quantiles_in_an_analysis_file(tmp_path, capsys) -> None:
+    import json
+
+    from warehouse_causal.cli import main
+
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"arm": rng.integers(0, 2, 2_000), "latency": rng.lognormal(3, 0.5, 2_000)})
+    con = wc.connect(tmp_path / "w.duckdb")
+    con.create_table("requests", df)
+    con.disconnect()
+    spec = {"connection": "w.duckdb", "table": "requests", "design": {"intent_to_treat": "arm"},
+            "metrics": ["latency"], "quantiles": [{"name": "p95", "column": "latency", "q": 0.95}]}
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(spec))
+    assert main(["run", str(path), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    expected = wc.ExperimentData(wc.table(df), intent_to_treat="arm").infer_quantiles(
+        wc.Quantile("p95", "latency", 0.95)).to_dicts()[0]
+    assert document["quantiles"][0]["estimate"] == pytest.approx(expected["estimate"], rel=1e-12)
+    assert main(["run", str(path)]) == 0
+    assert "Quantile effects" in capsys.readouterr().out

@@ -13,6 +13,7 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     effects: {relative, planned_n, adjust}
     decision: {primary, guardrails: {metric: tolerance}}
     graph: "T -> m1 -> y; T -> y"      # mediation of the first metric's effect
+    quantiles: [{name, column, q}, ...]   # percentile effects (wc.Quantile), outer intervals
 
 A plan document (the CLI's ``plan`` command) reads the history the same way::
 
@@ -37,7 +38,7 @@ from warehouse_causal.errors import InvalidParameterError
 __all__ = ["load_plan", "load_spec", "run_plan", "run_spec"]
 
 TOP_LEVEL = {"connection", "table", "design", "metrics", "covariates", "fit", "segments", "effects",
-             "decision", "graph"}
+             "decision", "graph", "quantiles"}
 PLAN_LEVEL = {"connection", "table", "plan", "metrics", "covariates", "power", "sample_size"}
 
 
@@ -100,7 +101,15 @@ def run_spec(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
         out["decision"] = effects.decide(**spec["decision"])
     if "graph" in spec:
         out["mediation"] = effects.with_graph(spec["graph"]).mediate_effect()
+    if "quantiles" in spec:
+        out["quantiles"] = exp.infer_quantiles([_quantile(q) for q in spec["quantiles"]], alpha=effects.alpha)
     return out
+
+
+def _quantile(entry: Any) -> wc.Quantile:
+    if not isinstance(entry, dict) or set(entry) != {"name", "column", "q"}:
+        raise InvalidParameterError(f"A quantiles entry must be {{name, column, q}}; got {entry!r}.")
+    return wc.Quantile(entry["name"], entry["column"], entry["q"])
 
 
 def run_plan(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:

@@ -104,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
             document["decision"] = result["decision"].to_pandas().to_dict(orient="records")
         if "mediation" in result:
             document["mediation"] = result["mediation"].to_pandas().to_dict(orient="records")
+        if "quantiles" in result:
+            document["quantiles"] = result["quantiles"].to_dicts()
         print(json.dumps(strict_json(document), indent=2, default=str, allow_nan=False))
         return 0
     print(effects.to_markdown())
@@ -111,6 +113,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"\n{result['decision']}")
     if "mediation" in result:
         print(f"\n{result['mediation']}")
+    if "quantiles" in result:
+        print(f"\n{result['quantiles'].caption()}\n{result['quantiles'].to_markdown()}")
     for message in messages:
         print(f"warning: {message}")
     if args.report:
