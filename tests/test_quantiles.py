@@ -124,6 +124,10 @@ def test_quantiles_in_an_analysis_file(tmp_path, capsys) -> None:
     assert document["quantiles"][0]["estimate"] == pytest.approx(expected["estimate"], rel=1e-12)
     assert main(["run", str(path)]) == 0
     assert "Quantile effects" in capsys.readouterr().out
+    for name in ("memo.md", "report.html"):
+        assert main(["run", str(path), "--report", str(tmp_path / name)]) == 0
+        text = (tmp_path / name).read_text()
+        assert "Quantile effects" in text and "p95" in text
 
 
 def test_coverage_at_a_hundred_thousand_rows() -> None:

@@ -120,7 +120,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.report:
         decision = result.get("decision")
         html_report = args.report.lower().endswith((".html", ".htm"))
-        Path(args.report).write_text(effects.report(decision) if html_report else memo(effects, decision))
+        quantiles = result.get("quantiles")
+        Path(args.report).write_text(effects.report(decision, quantiles=quantiles) if html_report
+                                     else memo(effects, decision, quantiles))
         print(f"wrote {args.report}")
     return 0
 

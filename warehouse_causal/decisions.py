@@ -212,8 +212,9 @@ def estimand_name(experiment: Any) -> str:
     return "complier average effect (LATE)" if experiment.is_iv else "average treatment effect"
 
 
-def memo(effects: Effects, decision: Decision | None = None) -> str:
-    """A short markdown memo: estimand, design, effects, decision and caveats."""
+def memo(effects: Effects, decision: Decision | None = None, quantiles: Any = None) -> str:
+    """A short markdown memo: estimand, design, effects (and ``quantiles``, a QuantileEffects),
+    decision and caveats."""
     lines = ["# Experiment decision memo", ""]
     model = effects.model
     if model is not None:
@@ -230,6 +231,8 @@ def memo(effects: Effects, decision: Decision | None = None) -> str:
             "",
         ]
     lines += ["## Effects", "", effects.to_markdown(), ""]
+    if quantiles is not None:
+        lines += [f"## {quantiles.caption()}", "", quantiles.to_markdown(), ""]
     if decision is not None:
         lines += [f"## Decision (primary `{decision.primary}`, {decision.evidence} intervals)", ""]
         lines += [f"- **{a.arm}: {a.verdict}** — " + "; ".join(a.reasons) for a in decision.arms]

@@ -397,11 +397,12 @@ class Effects(TableResult):
         decision = self.decide(primary, guardrails, **options) if primary is not None else None
         return memo(self, decision)
 
-    def report(self, decision: Any = None, title: str = "Experiment report") -> str:
-        """A self-contained HTML report: design checks, effects, forest plot, decision, caveats."""
+    def report(self, decision: Any = None, title: str = "Experiment report", quantiles: Any = None) -> str:
+        """A self-contained HTML report: design checks, effects, forest plot, quantile effects (when
+        given ``exp.infer_quantiles(...)``), decision, caveats."""
         from warehouse_causal.report import render_html
 
-        return render_html(self, decision, title)
+        return render_html(self, decision, title, quantiles)
 
     def with_graph(self, graph: Any) -> MediationSpec:
         """Attach a causal graph ("T -> searches -> views -> sales; T -> views") for ``mediate_effect``."""

@@ -97,8 +97,10 @@ def _design(effects: Effects) -> str:
     return out
 
 
-def render_html(effects: Effects, decision: Decision | None = None, title: str = "Experiment report") -> str:
-    """The report as one HTML document (no external resources)."""
+def render_html(effects: Effects, decision: Decision | None = None, title: str = "Experiment report",
+                quantiles: Any = None) -> str:
+    """The report as one HTML document (no external resources); ``quantiles`` (a QuantileEffects)
+    adds its table."""
     rows = effects.to_dicts()
     columns = ["metric", "arm", "segment", "estimate", "ci_lower", "ci_upper", "p_value", "p_adjusted",
                "av_p_value", "av_ci_lower", "av_ci_upper", "n"]
@@ -107,6 +109,11 @@ def render_html(effects: Effects, decision: Decision | None = None, title: str =
              "<p>Thick: classical interval. Thin: anytime-valid interval (valid under continuous "
              "monitoring).</p>",
              _forest(rows)]
+    if quantiles is not None:
+        columns_q = ["metric", "arm", "q", "control_quantile", "arm_quantile", "estimate", "relative",
+                     "ci_lower", "ci_upper", "p_value"]
+        parts += [f"<h2>{html.escape(quantiles.caption())}</h2>",
+                  _table(quantiles.to_dicts(), columns_q, "quantiles")]
     if decision is not None:
         css = {"ship": "ship", "don't ship": "no"}
         items = "".join(f'<li class="{css.get(a.verdict, "open")}"><b>{html.escape(a.arm)}: '
