@@ -84,3 +84,22 @@ def test_exposure_age_errors() -> None:
         model.infer_effect(since_exposure="exposed_at")
     with pytest.raises(wc.InvalidParameterError, match=r"Effects\.trend needs"):
         model.infer_effect().trend()
+
+
+def test_exposure_age_and_caps_in_an_analysis_file(tmp_path) -> None:
+    from warehouse_causal.analysis_spec import run_spec
+
+    df = _panel(lambda age: 2.0 * np.exp(-np.asarray(age) / 3.0), units=800, days=8)
+    con = wc.connect(tmp_path / "w.duckdb")
+    con.create_table("panel", df)
+    con.disconnect()
+    spec = {"connection": "w.duckdb", "table": "panel",
+            "design": {"intent_to_treat": "arm", "cluster_by": "user"}, "metrics": ["y"],
+            "covariates": [{"exposure_age": {"time": "date", "exposure": "exposed_at", "max_age": 6}}],
+            "cap": {"y": [0.01, 0.99]}, "effects": {"since_exposure": "exposed_at"}}
+    result = run_spec(spec, tmp_path)
+    assert result["model"].spec.caps[0].lower_q == 0.01
+    segments = result["effects"].to_pandas().segment
+    assert "days_since_exposed_at=000" in set(segments) and "days_since_exposed_at=006+" in set(segments)
+    with pytest.raises(wc.InvalidParameterError, match="exposure_age"):
+        run_spec({**spec, "covariates": [{"age": {}}]}, tmp_path)

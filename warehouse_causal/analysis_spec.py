@@ -7,7 +7,8 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     design: {intent_to_treat, treated, propensity, instrument, cluster_by, control, weights,
              expected_split: {arm: share}, noncompliance}
     metrics: [column or SQL expression, or {ratio: name, numerator: ..., denominator: ...}, ...]
-    covariates: [column or SQL expression, ...]
+    covariates: [column or SQL expression, or {exposure_age: {time, exposure, by, max_age}}, ...]
+    cap: {metric: upper percentile, or [lower, upper]}   # winsorization
     fit: {covariance, interacted, strategy, alpha}
     segments: [SQL condition, ...]
     effects: {relative, planned_n, adjust}
@@ -37,8 +38,8 @@ from warehouse_causal.errors import InvalidParameterError
 
 __all__ = ["load_plan", "load_spec", "run_plan", "run_spec"]
 
-TOP_LEVEL = {"connection", "table", "design", "metrics", "covariates", "fit", "segments", "effects",
-             "decision", "graph", "quantiles"}
+TOP_LEVEL = {"connection", "table", "design", "metrics", "covariates", "cap", "fit", "segments",
+             "effects", "decision", "graph", "quantiles"}
 PLAN_LEVEL = {"connection", "table", "plan", "metrics", "covariates", "power", "sample_size"}
 
 
@@ -94,7 +95,11 @@ def run_spec(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
         design["expected_split"] = {_arm(k): v for k, v in design["expected_split"].items()}
     exp = wc.ExperimentData(_table(spec, base), **design)
     metrics = [_metric(m) for m in spec["metrics"]]
-    model = exp.add_metric(metrics, spec.get("covariates")).fit(wc.LinearModel, **spec.get("fit", {}))
+    covariates = [_covariate(c) for c in spec.get("covariates") or []]
+    cap = None
+    if "cap" in spec:
+        cap = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(spec["cap"]).items()}
+    model = exp.add_metric(metrics, covariates, cap=cap).fit(wc.LinearModel, **spec.get("fit", {}))
     effects = model.infer_effect(condition_on=spec.get("segments"), **spec.get("effects", {}))
     out: dict[str, Any] = {"experiment": exp, "model": model, "effects": effects}
     if "decision" in spec:
@@ -104,6 +109,17 @@ def run_spec(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
     if "quantiles" in spec:
         out["quantiles"] = exp.infer_quantiles([_quantile(q) for q in spec["quantiles"]], alpha=effects.alpha)
     return out
+
+
+def _covariate(entry: Any) -> Any:
+    """A covariates entry: a column or SQL expression, or {exposure_age: {time, exposure, ...}}."""
+    if not isinstance(entry, dict):
+        return entry
+    if set(entry) != {"exposure_age"} or not isinstance(entry["exposure_age"], dict):
+        raise InvalidParameterError(
+            "A covariates entry that is a mapping must be {exposure_age: {time, exposure, by, "
+            f"max_age}}}}; got {entry!r}.")
+    return wc.exposure_age(**entry["exposure_age"])
 
 
 def _quantile(entry: Any) -> wc.Quantile:
