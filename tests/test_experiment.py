@@ -43,8 +43,8 @@ def test_string_arms_default_control_is_first_sorted() -> None:
 
 
 def test_not_a_table() -> None:
-    with pytest.raises(wc.InvalidParameterError, match="must be an ibis Table"):
-        wc.ExperimentData(pd.DataFrame({"z": [0, 1]}), intent_to_treat="z")
+    with pytest.raises(wc.InvalidParameterError, match="must be an ibis table, or a pandas or polars"):
+        wc.ExperimentData({"z": [0, 1]}, intent_to_treat="z")
 
 
 def test_unknown_column_suggests_closest(df: pd.DataFrame) -> None:
@@ -170,3 +170,24 @@ def test_sample_ratio_counts_clusters_when_clustered(df: pd.DataFrame) -> None:
 def test_expected_split_must_name_every_arm(df: pd.DataFrame) -> None:
     with pytest.raises(wc.InvalidParameterError, match="expected_split must give a positive share"):
         _exp(df, expected_split={0: 1.0})
+
+
+def test_pandas_polars_and_pyarrow_frames_are_accepted_directly() -> None:
+    import pyarrow as pa
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"arm": rng.integers(0, 2, 500), "y": rng.normal(size=500)})
+    expected = wc.ExperimentData(wc.table(df), intent_to_treat="arm").add_metric("y").fit(wc.LinearModel)
+    frames = [df, pa.Table.from_pandas(df)]
+    try:
+        import polars as pl
+        frames.append(pl.from_pandas(df))
+    except ImportError:
+        pass
+    for frame in frames:
+        model = wc.ExperimentData(frame, intent_to_treat="arm").add_metric("y").fit(wc.LinearModel)
+        np.testing.assert_allclose(model.params, expected.params, rtol=1e-12)
+    plan = wc.ExperimentPlan(df).add_metric("y").power(n=[100])
+    assert plan.to_dicts()[0]["mde"] > 0
+    with pytest.raises(wc.InvalidParameterError, match="'table' parameter of ExperimentData"):
+        wc.ExperimentData([1, 2], intent_to_treat="arm")

@@ -105,6 +105,26 @@ def table(data: Any, name: str | None = None, con: BaseBackend | None = None) ->
     return con.create_table(name, data, temp=True)
 
 
+def _is_frame(data: Any) -> bool:
+    """A pandas or polars DataFrame or a pyarrow Table (checked by module, no imports needed)."""
+    module = type(data).__module__.split(".")[0]
+    return module in ("pandas", "polars", "pyarrow") and hasattr(data, "columns" if module != "pyarrow"
+                                                                 else "column_names")
+
+
+def as_table(data: Any, parameter: str, owner: str) -> ir.Table:
+    """``data`` as an ibis table: an ibis table as is; a pandas or polars DataFrame or a pyarrow
+    Table as an in-memory table of the default DuckDB backend (:func:`table`; nothing is copied into
+    a connection the user owns). Anything else is an error naming the parameter."""
+    if isinstance(data, ir.Table):
+        return data
+    if _is_frame(data):
+        return ibis.memtable(data)
+    raise InvalidParameterError(
+        f"The {parameter!r} parameter of {owner} must be an ibis table, or a pandas or polars DataFrame "
+        f"or pyarrow Table. Got {type(data).__name__} instead.")
+
+
 def to_sql(expr: ir.Expr, dialect: str | None = None) -> str:
     """Compile an expression to SQL for ``dialect`` (default: the expression's backend).
 

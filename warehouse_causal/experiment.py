@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 import numpy as np
 
 from warehouse_causal.algebra.diagnostics import sample_ratio_test
-from warehouse_causal.backends import QueryRunner
+from warehouse_causal.backends import QueryRunner, as_table
 from warehouse_causal.contract import CLUSTER, KEY, Columns, Named
 from warehouse_causal.errors import (
     DesignError,
@@ -157,11 +157,8 @@ class ExperimentData:
     design: DesignSummary = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.table, ir.Table):
-            raise InvalidParameterError(
-                "The 'table' parameter of ExperimentData must be an ibis Table (use wc.table(df) "
-                f"for a pandas or pyarrow frame). Got {type(self.table).__name__} instead."
-            )
+        # pandas, polars and pyarrow frames become in-memory tables of the default DuckDB backend
+        object.__setattr__(self, "table", as_table(self.table, "table", "ExperimentData"))
         owner, column = "ExperimentData", InstanceOf(str, "a column name")
         check_param(self.intent_to_treat, "intent_to_treat", owner, column)
         for role in ("treated", "propensity", "instrument", "cluster_by", "weights"):

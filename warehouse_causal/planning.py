@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from warehouse_causal.algebra.power import UnitVariance, mde, sequential_radius, two_arm_se, unit_variances
-from warehouse_causal.backends import QueryRecord, QueryRunner
+from warehouse_causal.backends import QueryRecord, QueryRunner, as_table
 from warehouse_causal.contract import CLUSTER, KEY, Columns, Named, Sums
 from warehouse_causal.errors import DesignError, InvalidParameterError
 from warehouse_causal.grouped import PROBE_ROWS, provisional_centre
@@ -83,7 +83,7 @@ class ExperimentPlan:
                  compliance: float = 1.0, propensity: str | float | None = None,
                  time: str | None = None, unit: str | None = None, trigger: Any = None):
         owner = "ExperimentPlan"
-        check_param(history, "history", owner, InstanceOf(ir.Table, "an ibis table (wc.table(...))"))
+        history = as_table(history, "history", owner)
         arms = {0: 0.5, 1: 0.5} if arms is None else arms
         shares = check_param(arms, "arms", owner, _share_constraint())
         if len(shares) < 2 or not math.isclose(sum(shares.values()), 1.0, rel_tol=0, abs_tol=1e-9):
