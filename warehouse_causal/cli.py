@@ -38,13 +38,15 @@ def _demo(args: argparse.Namespace) -> int:
         ).fit(wc.LinearModel)
     elapsed = time.perf_counter() - start
     design = exp.design
-    print("\nDesign: intent_to_treat='assigned', treated='used', cluster_by='team_id' "
-          f"({model.n_clusters} clusters), covariance {model.covariance}, strategy '{model.strategy}'.")
-    print(f"Sample-ratio test on teams: p = {design.srm_p_value:.3f}.  First-stage F: "
-          + ", ".join(f"{r.term} {r.f_statistic:,.0f}" for r in model.first_stage))
-    print("\nCompliance (rows per assignment and use):")
+    print(f"\nDesign: tickets randomized by team ('assigned'), {model.n_clusters} teams; the "
+          "assistant actually used is 'used'; cluster-robust (CR1) errors by team.")
+    main_stage = next(r for r in model.first_stage if ":" not in r.term)  # the arm, not its interactions
+    print(f"Sample-ratio test on teams: p = {design.srm_p_value:.3f}.  Instrument strength (first-stage "
+          f"F of 'used' on 'assigned'): {main_stage.f_statistic:,.0f} (weak below 10).")
+    print("\nCompliance (tickets by assignment and use):")
     compliance = design.compliance().pivot_table(index="intent_to_treat", columns="treated", values="n",
                                                  aggfunc="sum", fill_value=0)
+    compliance.index.name, compliance.columns.name = "assigned", "used"
     print(compliance.to_string())
     effects = model.infer_effect(condition_on=["region = 'apac'", "tenure > 4"])
     table = effects.to_pandas()
@@ -65,8 +67,9 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"\n(Naive users-vs-non-users gap in resolution: {rates[1] - rates[0]:+.4f}, "
           f"vs true {truth.resolved:+.4f}: selection bias that randomization removes.)")
     queries = [*model.queries, *effects.queries]
-    print(f"\n{len(queries)} warehouse queries, {elapsed:.2f} s for the fit; rows returned per query: "
-          + ", ".join(f"{q.purpose} {q.rows}" for q in queries))
+    returned = sum(q.rows for q in queries)
+    print(f"\n{len(queries)} warehouse queries ({elapsed:.2f} s for the fit), {returned:,} result rows in "
+          "all, none of them ticket rows (model.queries and --sql show each).")
     for w in caught:
         print(f"warning: {w.message}")
     if args.sql:
