@@ -125,3 +125,35 @@ def test_slow_queries_report_progress(monkeypatch: pytest.MonkeyPatch,
     messages = [r.getMessage() for r in caplog.records]
     assert any("pass 1: running on duckdb for more than 0 s" in m for m in messages)
     assert any(m.startswith("pass 1: 1 row(s) in") for m in messages)
+
+
+@pytest.mark.parametrize("setting", [True, False, None])
+def test_progress_line_for_slow_queries(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                        setting: bool | None) -> None:
+    """A counting line on stderr while a slow query runs: on with set_progress(True), off with
+    False, and off by default when stderr is not a terminal (pytest, CI, scripts)."""
+    import time
+
+    from warehouse_causal import backends
+
+    t = wc.table(pd.DataFrame({"a": [1.0]}))
+    expr = t.aggregate(s=t.a.sum())
+    backend = expr._find_backend(use_default=True)
+    real = backend.to_pyarrow
+
+    def slow(e: object) -> object:
+        time.sleep(0.35)
+        return real(e)
+
+    monkeypatch.setattr(backends, "SLOW_QUERY_SECONDS", 0.1)
+    monkeypatch.setattr(backend, "to_pyarrow", slow)
+    monkeypatch.delenv("WAREHOUSE_CAUSAL_PROGRESS", raising=False)
+    wc.set_progress(setting)
+    try:
+        QueryRunner().run(expr, "pass 1")
+    finally:
+        wc.set_progress(None)
+    err = capsys.readouterr().err
+    assert ("pass 1: done in" in err and "pass 1: 0 s ..." in err) is (setting is True)
+    with pytest.raises(wc.InvalidParameterError, match="'enabled' parameter of set_progress"):
+        wc.set_progress("yes")  # type: ignore[arg-type]

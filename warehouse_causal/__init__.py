@@ -27,6 +27,7 @@ from warehouse_causal.metrics import Metric
 from warehouse_causal.models import LinearModel
 from warehouse_causal.planning import ExperimentPlan, PlanSpec, PowerTable
 from warehouse_causal.policy import ContextVector, Policy, RewardModel, load_model
+from warehouse_causal.progress import set_progress
 from warehouse_causal.quantiles import Quantile, QuantileEffects
 from warehouse_causal.ratios import Ratio
 from warehouse_causal.spec import ModelSpec
@@ -69,5 +70,6 @@ __all__ = [
     "connect",
     "exposure_age",
     "load_model",
+    "set_progress",
     "table",
 ]

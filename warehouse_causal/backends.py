@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from warehouse_causal.errors import InvalidParameterError, UnsupportedBackendError
+from warehouse_causal.progress import Ticker
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, check_param
 
 if TYPE_CHECKING:
@@ -223,7 +224,8 @@ class QueryRunner:
         notice.daemon = True
         notice.start()
         try:
-            result = backend.to_pyarrow(expr)
+            with Ticker(purpose, SLOW_QUERY_SECONDS):  # a counting line in interactive sessions
+                result = backend.to_pyarrow(expr)
         except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError) as err:
             raise UnsupportedBackendError(
                 f"The {backend.name!r} backend cannot run the {purpose!r} query: {err}. Use a backend "
