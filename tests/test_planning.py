@@ -369,3 +369,16 @@ def test_the_plan_report_draws_a_power_curve_per_metric_and_the_plot_runs() -> N
     matplotlib.use("Agg")
     ax = power.plot()
     assert len(ax.get_lines()) == 4 and ax.get_xlabel() == "clusters"
+
+
+def test_days_without_new_units_count_and_an_unreachable_size_says_so() -> None:
+    """A history whose units all arrive on day 0 and return for 5 days: day 3 still has those
+    units (no growth), the rate beyond the history is 0, and a size it cannot reach takes forever."""
+    rows = [(u, d) for u in range(300) for d in range(5)]
+    df = pd.DataFrame(rows, columns=["user", "day"])
+    df["y"] = np.random.default_rng(1).normal(size=len(df))
+    power = wc.ExperimentPlan(df, cluster_by="user", time="day").add_metric("y").power(days=[1, 3, 10])
+    assert [r["n"] for r in power.to_dicts()] == [300, 300, 300]
+    far = power.sample_size(mde=0.01).to_dicts()[0]
+    assert far["days"] == math.inf and far["n"] > 300
+    assert '"days": "inf"' in power.sample_size(mde=0.01).to_json()  # strict JSON: no bare Infinity

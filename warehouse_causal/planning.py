@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ExperimentPlan", "PlanSpec", "PowerTable", "SampleSizes", "days_left"]
 
-#: Beyond the history's days, arrivals are extrapolated at the mean rate of its last days.
+#: Beyond the history's days, arrivals are extrapolated at the mean rate of its last days (its first
+#: day excluded: there every returning unit looks new).
 EXTRAPOLATION_DAYS = 7
 _CORRECTIONS = ("none", "bonferroni", "holm")
 
@@ -402,19 +403,30 @@ def _arrivals(plan: ExperimentPlan, runner: QueryRunner) -> Arrivals:
             f"{plan.time!r} has type {when.type()}.")
     first = Columns()
     first.add("first", None, when.min())
+    first.add("last", None, when.max())
     per_unit = first.aggregate(t, by={"unit": t[plan.unit]})
     counts = Columns()
     counts.add("units", None, per_unit.table.count())
+    counts.add("last", None, per_unit["last", None].max())  # the history's last day, in the same query
     found = counts.aggregate(per_unit.table, by={"day": per_unit["first", None]}).run(
         runner, "planning: new units per day")
     days = found.values(KEY, "day")
     if not days or any(d is None for d in days):
         raise DesignError(f"ExperimentPlan: the history has no (or NULL) {plan.time!r} values for durations.")
-    start = min(days)
-    offset = [(d - start).days if hasattr(d - start, "days") else int(d - start) for d in days]
-    per_day = np.zeros(max(offset) + 1)
-    np.add.at(per_day, offset, found.column("units"))
-    recent = per_day[-min(EXTRAPOLATION_DAYS, len(per_day)):]
+    start, end = min(days), max(found.values("last"))
+
+    def offset(day: Any) -> int:
+        gap = day - start
+        return int(gap.days) if hasattr(gap, "days") else int(gap)
+
+    # every day of the history's span, the days without new units included (returning units only)
+    per_day = np.zeros(offset(end) + 1)
+    offsets = [offset(d) for d in days]
+    np.add.at(per_day, offsets, found.column("units"))
+    # the first day's "new" units include every returning unit active that day (the history is
+    # left-censored), so the rate beyond the history comes from the last days after it
+    later = per_day[1:] if len(per_day) > 1 else per_day
+    recent = later[-min(EXTRAPOLATION_DAYS, len(later)):]
     return Arrivals(per_day, float(recent.mean()))
 
 
