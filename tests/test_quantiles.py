@@ -150,3 +150,16 @@ def test_outer_interval_agrees_with_a_bootstrap_on_small_data() -> None:
         boot = [np.quantile(rng.choice(y1, 400), q) - np.quantile(rng.choice(y0, 400), q)
                 for _ in range(2_000)]
         assert se == pytest.approx(np.std(boot, ddof=1), rel=0.15)
+
+
+def test_too_few_clusters_for_a_cluster_robust_quantile_interval() -> None:
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"team": np.repeat([0, 1, 2, 3], 50), "y": rng.normal(size=200)})
+    df["arm"] = (df.team >= 3).astype(int)  # one cluster in arm 1: the share's variance would be ~0
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="arm", cluster_by="team")
+    with pytest.raises(wc.DesignError, match="at least 2 per arm"):
+        exp.infer_quantiles(wc.Quantile("p50", "y", 0.5))
+    df["arm"] = (df.team >= 2).astype(int)
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="arm", cluster_by="team")
+    with pytest.warns(wc.DesignWarning, match="under-cover"):
+        exp.infer_quantiles(wc.Quantile("p50", "y", 0.5))

@@ -10,6 +10,7 @@ the quantiles at the outer levels.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,8 @@ from scipy import stats
 from warehouse_causal.algebra.quantile import outer_levels, quantile_standard_error, share_standard_error
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.contract import CLUSTER, Columns
-from warehouse_causal.errors import DesignError, InvalidParameterError
+from warehouse_causal.errors import DesignError, DesignWarning, InvalidParameterError
+from warehouse_causal.randomization import FEW_CLUSTERS_PER_ARM, MIN_CLUSTERS_PER_ARM
 from warehouse_causal.tables import TableResult
 from warehouse_causal.terms import resolve_value
 from warehouse_causal.validation import Real, check_param
@@ -168,6 +170,18 @@ def _indicator_sums(table: ir.Table, items: list[Quantile], arms: list[Any], arm
             outer.add("cc", (m.name, a), (c * c).sum())
             outer.add("cn", (m.name, a), (c * n).sum())
             outer.add("nn", (m.name, a), (n * n).sum())
+            outer.add("clusters", (m.name, a), (n > 0).cast("int64").sum())
     found = outer.aggregate(per_cluster.table).run(runner, "quantiles: counts at or below, by cluster")
+    for m in items:
+        for a in arms:
+            clusters = int(found.total("clusters", (m.name, a)))
+            if clusters < MIN_CLUSTERS_PER_ARM:
+                raise DesignError(
+                    f"{m.name!r} has values in {clusters} cluster(s) of {cluster!r} in arm {a!r}: a "
+                    f"cluster-robust interval needs at least {MIN_CLUSTERS_PER_ARM} per arm.")
+            if clusters < FEW_CLUSTERS_PER_ARM:
+                warnings.warn(
+                    f"{m.name!r}: only {clusters} clusters of {cluster!r} in arm {a!r}; cluster-robust "
+                    "quantile intervals under-cover with this few clusters.", DesignWarning, stacklevel=4)
     return {(block, m.name, a): found.total(block, (m.name, a))
             for block in ("n", "cc", "cn", "nn") for m in items for a in arms}
