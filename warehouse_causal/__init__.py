@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from warehouse_causal import datasets
 from warehouse_causal.backends import connect, table
 from warehouse_causal.bayes import BayesianLinearRegression, NormalInverseGamma, PosteriorEffects
 from warehouse_causal.effects import Effects
@@ -68,6 +69,7 @@ __all__ = [
     "WeakInstrumentWarning",
     "__version__",
     "connect",
+    "datasets",
     "exposure_age",
     "load_model",
     "set_progress",
