@@ -272,11 +272,15 @@ def test_forest_plot_draws_every_row(tmp_path) -> None:
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     effects = _model(simulate(Sim(n=800))).infer_effect(condition_on=["x2 > 0"])
-    ax = effects.plot()
-    labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["y · 1 · all", "y · 1 · x2 > 0", "y2 · 1 · all", "y2 · 1 · x2 > 0"]
-    assert len(ax.lines) == 3 * 4 + 1  # av interval, interval, point per row + the zero line
-    ax.figure.savefig(tmp_path / "forest.png")
+    figure = effects.plot()
+    panels = figure.axes  # one per metric, each with its own scale
+    assert [ax.get_title(loc="left") for ax in panels] == ["y", "y2"]
+    for ax in panels:
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["1 · all", "1 · x2 > 0"]
+        assert len(ax.lines) == 3 * 2 + 1  # av interval, interval, point per row + the zero line
+    lifts = _model(simulate(Sim(n=800))).infer_effect(relative=True).plot()
+    assert lifts.axes[0].get_xlabel() == "lift over control"
+    figure.savefig(tmp_path / "forest.png")
     assert (tmp_path / "forest.png").stat().st_size > 1_000
     assert str(effects).startswith("Effects (effect, 4 rows)") and repr(effects) == str(effects)
 

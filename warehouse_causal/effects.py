@@ -413,25 +413,37 @@ class Effects(TableResult):
         CausalGraph.build(graph, self.model)  # validate now, before any query
         return MediationSpec(self.model, graph)
 
-    def plot(self, ax: Any = None) -> Any:
-        """Forest plot of estimates with classical (thick) and anytime-valid (thin) intervals.
-
-        Needs matplotlib (``pip install 'warehouse_causal[plot]'``).
-        """
+    def plot(self) -> Any:
+        """Forest plot, one panel per metric with its own scale: classical intervals (thick, green
+        when above 0, red when below, grey when they cross it) and anytime-valid ones (thin), the
+        zero line, and rows labelled arm · segment. Lifts (``relative=True``) are in percent.
+        Returns the matplotlib Figure (``pip install 'warehouse_causal[plot]'``)."""
         try:
             import matplotlib.pyplot as plt
+            from matplotlib.ticker import PercentFormatter
         except ImportError as err:  # optional extra
             raise ImportError("Effects.plot needs matplotlib: pip install 'warehouse_causal[plot]'") from err
         rows = self.to_dicts()
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1))
-        y = np.arange(len(rows))[::-1]
-        for yi, r in zip(y, rows, strict=True):
-            ax.plot([r["av_ci_lower"], r["av_ci_upper"]], [yi, yi], color="0.6", lw=1)
-            ax.plot([r["ci_lower"], r["ci_upper"]], [yi, yi], color="C0", lw=3)
-            ax.plot(r["estimate"], yi, "o", color="C0")
-        ax.axvline(0.0, color="0.3", lw=0.8, ls="--")
-        ax.set_yticks(y, [f"{r['metric']} · {r['arm']} · {r['segment']}" for r in rows])
-        ax.set_xlabel("relative lift" if self.relative else "effect")
-        return ax
+        metrics = list(dict.fromkeys(r["metric"] for r in rows))
+        heights = [sum(r["metric"] == m for r in rows) * 0.42 + 0.9 for m in metrics]
+        figure, axes = plt.subplots(len(metrics), 1, figsize=(8, sum(heights)), squeeze=False,
+                                    gridspec_kw={"height_ratios": heights})
+        for ax, metric in zip(axes[:, 0], metrics, strict=True):
+            panel = [r for r in rows if r["metric"] == metric]
+            y = np.arange(len(panel))[::-1]
+            ax.axvline(0.0, color="0.3", lw=0.8, ls="--")
+            for yi, r in zip(y, panel, strict=True):
+                colour = "#1a7f37" if r["ci_lower"] > 0 else "#b42318" if r["ci_upper"] < 0 else "0.45"
+                ax.plot([r["av_ci_lower"], r["av_ci_upper"]], [yi, yi], color=colour, lw=1, alpha=0.6)
+                ax.plot([r["ci_lower"], r["ci_upper"]], [yi, yi], color=colour, lw=3.5)
+                ax.plot(r["estimate"], yi, "o", color=colour)
+            ax.set_yticks(y, [f"{r['arm']} · {r['segment']}" for r in panel])
+            ax.set_ylim(-0.7, len(panel) - 0.3)
+            ax.set_title(metric, loc="left", fontsize=11, fontweight="bold")
+            ax.set_xlabel("lift over control" if self.relative else f"effect on {metric}")
+            if self.relative:
+                ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+            ax.grid(axis="x", alpha=0.3)
+        figure.tight_layout()
+        return figure
 

@@ -8,6 +8,7 @@ identified by the model), so those are refused with the reason.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
+import sqlglot
 from numpy.typing import NDArray
 
 from warehouse_causal.backends import QueryRunner
@@ -58,8 +60,29 @@ def _condition(spec_item: Any, model_spec: ModelSpec) -> Segment:
     label, expr = resolve_value(spec_item, table, "condition")
     if not isinstance(expr, ir.BooleanColumn):
         raise ExpressionError(f"The condition {label!r} is not a boolean expression.")
+    if not isinstance(spec_item, str) and _OPERATION_NAME.match(label):
+        label = readable_condition(expr, table, label)
     check_pre_treatment(label, referenced_columns(expr), model_spec)
     return Segment(label, expr, source=spec_item)
+
+
+_OPERATION_NAME = re.compile(r"^[A-Z][A-Za-z]*\(.*\)$", re.S)  # ibis's default name: Equals(region, 'apac')
+
+
+def readable_condition(expr: ir.Value, table: ir.Table, fallback: str) -> str:
+    """An ibis condition as people write it (``region = 'apac'``): its SQL without table
+    qualifiers; ``fallback`` when it cannot be rendered."""
+    try:
+        sql = ibis.to_sql(table.select(expr.name("condition")), dialect="duckdb")
+        select = sqlglot.parse_one(sql, read="duckdb").find(sqlglot.exp.Select)
+        assert select is not None
+        condition = select.expressions[0].unalias()
+        for column in condition.find_all(sqlglot.exp.Column):
+            column.set("table", None)
+            column.this.set("quoted", False)
+        return condition.sql(dialect="duckdb")
+    except Exception:
+        return fallback
 
 
 def check_pre_treatment(label: str, columns: frozenset[str], spec: ModelSpec) -> None:
