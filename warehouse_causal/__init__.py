@@ -5,6 +5,7 @@ from __future__ import annotations
 from warehouse_causal import datasets
 from warehouse_causal.backends import connect, table
 from warehouse_causal.bayes import BayesianLinearRegression, NormalInverseGamma, PosteriorEffects
+from warehouse_causal.catalog import MetricCatalog, load_metrics
 from warehouse_causal.effects import Effects
 from warehouse_causal.errors import (
     CollinearityError,
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidParameterError",
     "LinearModel",
     "Metric",
+    "MetricCatalog",
     "ModelSpec",
     "NormalInverseGamma",
     "OverlapWarning",
@@ -71,6 +73,7 @@ __all__ = [
     "connect",
     "datasets",
     "exposure_age",
+    "load_metrics",
     "load_model",
     "set_progress",
     "table",

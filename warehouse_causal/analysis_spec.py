@@ -14,7 +14,9 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     effects: {relative, planned_n, adjust}
     decision: {primary, guardrails: {metric: tolerance}}
     graph: "T -> m1 -> y; T -> y"      # mediation of the first metric's effect
-    quantiles: [{name, column, q}, ...]   # percentile effects (wc.Quantile), outer intervals
+    quantiles: [{name, column, q} or a catalog name, ...]   # percentile effects (wc.Quantile)
+    metrics_file: metrics.yaml          # a metric catalog (wc.load_metrics): metrics and quantiles
+                                        # may then name its entries; its caps apply
 
 A plan document (the CLI's ``plan`` command) reads the history the same way::
 
@@ -39,7 +41,7 @@ from warehouse_causal.errors import InvalidParameterError
 __all__ = ["load_plan", "load_spec", "run_plan", "run_spec"]
 
 TOP_LEVEL = {"connection", "table", "design", "metrics", "covariates", "cap", "fit", "segments",
-             "effects", "decision", "graph", "quantiles"}
+             "effects", "decision", "graph", "quantiles", "metrics_file"}
 PLAN_LEVEL = {"connection", "table", "plan", "metrics", "covariates", "power", "sample_size"}
 
 
@@ -76,15 +78,16 @@ def _load(path: str | Path, allowed: set[str], required: tuple[str, ...]) -> dic
     return spec
 
 
-def _table(spec: dict[str, Any], base: Path) -> Any:
+def _table(spec: dict[str, Any], base: Path) -> tuple[Any, Any]:
+    """(connection, the experiment table)."""
     connection = spec.get("connection")
     target = None if not connection or connection == ":memory:" else base / connection
     con = wc.connect(target, read_only=target is not None)  # an analysis writes nothing
     source = spec["table"]
     if isinstance(source, dict) and "parquet" in source:
-        return con.read_parquet(str(base / source["parquet"]))
+        return con, con.read_parquet(str(base / source["parquet"]))
     if isinstance(source, str):
-        return con.table(source)
+        return con, con.table(source)
     raise InvalidParameterError("'table' must be a table name or {'parquet': path}.")
 
 
@@ -93,13 +96,15 @@ def run_spec(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
     design = dict(spec["design"])
     if "expected_split" in design:
         design["expected_split"] = {_arm(k): v for k, v in design["expected_split"].items()}
-    exp = wc.ExperimentData(_table(spec, base), **design)
-    metrics = [_metric(m) for m in spec["metrics"]]
+    con, table = _table(spec, base)
+    exp = wc.ExperimentData(table, **design)
+    catalog = wc.load_metrics(base / spec["metrics_file"], con) if "metrics_file" in spec else None
+    metrics = [catalog[m] if catalog is not None and isinstance(m, str) and m in catalog else _metric(m)
+               for m in spec["metrics"]]
     covariates = [_covariate(c) for c in spec.get("covariates") or []]
-    cap = None
-    if "cap" in spec:
-        cap = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(spec["cap"]).items()}
-    model = exp.add_metric(metrics, covariates, cap=cap).fit(wc.LinearModel, **spec.get("fit", {}))
+    cap = {k: v for k, v in catalog.caps.items() if _uses(k, metrics)} if catalog is not None else {}
+    cap.update({k: tuple(v) if isinstance(v, list) else v for k, v in dict(spec.get("cap") or {}).items()})
+    model = exp.add_metric(metrics, covariates, cap=cap or None).fit(wc.LinearModel, **spec.get("fit", {}))
     effects = model.infer_effect(condition_on=spec.get("segments"), **spec.get("effects", {}))
     out: dict[str, Any] = {"experiment": exp, "model": model, "effects": effects}
     if "decision" in spec:
@@ -107,8 +112,19 @@ def run_spec(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
     if "graph" in spec:
         out["mediation"] = effects.with_graph(spec["graph"]).mediate_effect()
     if "quantiles" in spec:
-        out["quantiles"] = exp.infer_quantiles([_quantile(q) for q in spec["quantiles"]], alpha=effects.alpha)
+        quantiles = [catalog[q] if catalog is not None and isinstance(q, str) else _quantile(q)
+                     for q in spec["quantiles"]]
+        out["quantiles"] = exp.infer_quantiles(quantiles, alpha=effects.alpha)
     return out
+
+
+def _uses(name: str, metrics: list[Any]) -> bool:
+    """Whether a catalog cap applies: the metric, or a ratio's part, is in this analysis."""
+    for metric in metrics:
+        parts = [metric.numerator, metric.denominator] if isinstance(metric, wc.Ratio) else [metric]
+        if any(getattr(p, "name", p) == name for p in parts):
+            return True
+    return False
 
 
 def _covariate(entry: Any) -> Any:
@@ -133,7 +149,7 @@ def run_plan(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
     settings = dict(spec.get("plan", {}))
     if "arms" in settings:
         settings["arms"] = {_arm(k): v for k, v in settings["arms"].items()}
-    plan = wc.ExperimentPlan(_table(spec, base), **settings)
+    plan = wc.ExperimentPlan(_table(spec, base)[1], **settings)
     power = plan.add_metric(spec["metrics"], spec.get("covariates")).power(**spec.get("power", {}))
     out: dict[str, Any] = {"power": power}
     if "sample_size" in spec:
