@@ -48,6 +48,8 @@ def test_report_renders_in_a_headless_browser(tmp_path: Path) -> None:
     dom = _browser(["--dump-dom", path.as_uri()], tmp_path)
     assert "<h1>Experiment report</h1>" in dom
     assert dom.count("<tr>") >= 1 + 4 and 'id="effects"' in dom  # header + 2 metrics x 2 segments
+    assert dom.count('class="card ') == 2 and 'id="compliance"' in dom and 'id="sql"' in dom
+    assert dom.count('class="forest-panel"') == 2 and "Design checks" in dom
     assert dom.count('class="interval"') == 4 and dom.count('class="av-interval"') == 4
     assert dom.count('class="forest-panel"') == 2  # one scale per metric
     assert 'id="srm"' in dom and 'id="balance"' in dom and 'id="decision"' in dom

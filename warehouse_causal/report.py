@@ -8,6 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from warehouse_causal.decisions import Decision, caveats, estimand_name
+from warehouse_causal.tables import format_value
 
 if TYPE_CHECKING:
     from warehouse_causal.effects import Effects
@@ -15,86 +16,149 @@ if TYPE_CHECKING:
 
 __all__ = ["render_html", "render_power_html"]
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:90%}
-td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f3f3f3}td.label{text-align:left}.ship{color:#1a7f37}.no{color:#b42318}.open{color:#9a6700}"""
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
+h1{margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.6em 0;font-size:82%}.wide{overflow-x:auto}
+td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right;white-space:nowrap}
+th{background:#f5f5f5}td.label{text-align:left}.ship{color:#1a7f37}.no{color:#b42318}.open{color:#9a6700}
+.cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}
+.card{flex:1 1 14em;border:1px solid #ddd;border-left:6px solid #999;border-radius:6px;padding:.6em .8em}
+.card.up{border-left-color:#1a7f37}.card.down{border-left-color:#b42318}
+.card .metric{font-weight:600}.card .value{font-size:1.6em;margin:.15em 0}.card .ci{color:#555;font-size:90%}
+.checks{display:grid;grid-template-columns:repeat(auto-fit,minmax(16em,1fr));gap:1em}
+.check{border:1px solid #ddd;border-radius:6px;padding:.5em .8em}.check h3{margin:.2em 0 .4em;font-size:1em}
+details{margin:.8em 0}summary{cursor:pointer;color:#1f5fbf}
+pre{white-space:pre-wrap;font-size:80%;background:#f7f7f7;padding:.6em}
+@media print{details{display:none}.card{break-inside:avoid}svg{max-width:100%}}"""
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"<td>{value:.4g}</td>"
+def _cell(column: str, value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"<td>{html.escape(format_value(column, value))}</td>"
     return f'<td class="label">{html.escape(str(value))}</td>'
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], element_id: str) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(_cell(r[c]) for c in columns) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(_cell(c, r[c]) for c in columns) + "</tr>" for r in rows)
     return f'<table id="{element_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _direction(row: dict[str, Any]) -> str:
+    """"up" / "down" when the classical interval excludes 0 on that side, else ""."""
+    return "up" if row["ci_lower"] > 0 else "down" if row["ci_upper"] < 0 else ""
+
+
+def _cards(rows: list[dict[str, Any]], relative: bool) -> str:
+    """One summary card per (metric, arm) in the whole population: estimate and intervals, with a
+    left border coloured by the side of 0 the classical interval is on."""
+    def fmt(v: float) -> str:
+        return f"{v:+.1%}" if relative else f"{v:+.4g}"
+
+    cards = [
+        f'<div class="card {_direction(r)}"><div class="metric">{html.escape(r["metric"])} · arm '
+        f'{html.escape(r["arm"])}</div><div class="value">{fmt(r["estimate"])}</div>'
+        f'<div class="ci">95% [{fmt(r["ci_lower"])}, {fmt(r["ci_upper"])}] · anytime-valid '
+        f'[{fmt(r["av_ci_lower"])}, {fmt(r["av_ci_upper"])}] · p {format_value("p_value", r["p_value"])}'
+        "</div></div>"
+        for r in rows if r["segment"] == "all"]
+    return '<div class="cards" id="cards">' + "".join(cards) + "</div>"
+
+
 def _forest(rows: list[dict[str, Any]]) -> str:
-    """One panel per metric (metrics have different units), each with its own scale."""
+    """One panel per metric (metrics have different units), each with its own scale and ticks."""
     metrics = list(dict.fromkeys(r["metric"] for r in rows))
-    panels = [_panel([r for r in rows if r["metric"] == m]) for m in metrics]
+    panels = [_panel(m, [r for r in rows if r["metric"] == m]) for m in metrics]
     return '<div id="forest">' + "".join(panels) + "</div>"
 
 
-def _panel(rows: list[dict[str, Any]]) -> str:
-    """Estimates with classical (thick) and anytime-valid (thin) intervals, one row each."""
-    lows = [min(r["av_ci_lower"], r["ci_lower"], 0.0) for r in rows]
-    highs = [max(r["av_ci_upper"], r["ci_upper"], 0.0) for r in rows]
-    lo, hi = min(lows), max(highs)
+def _panel(metric: str, rows: list[dict[str, Any]]) -> str:
+    """Estimates with classical (thick, coloured by the side of 0) and anytime-valid (thin)
+    intervals, one row each, on round ticks that include 0."""
+    finite = [v for r in rows for v in (r["av_ci_lower"], r["ci_lower"], r["av_ci_upper"], r["ci_upper"])
+              if math.isfinite(v)]
+    ticks = _ticks(min([*finite, 0.0]), max([*finite, 0.0]))
+    lo, hi = ticks[0], ticks[-1]
     span = (hi - lo) or 1.0
-    width, left, row_h = 760, 260, 26
+    width, left, right, top, row_h = 760, 250, 16, 24, 26
+    colours = {"up": "#1a7f37", "down": "#b42318", "": "#6b6b6b"}
 
     def x(v: float) -> float:
-        return left + (v - lo) / span * (width - left - 20)
+        return left + (min(max(v, lo), hi) - lo) / span * (width - left - right)
 
-    parts = [f'<line x1="{x(0):.1f}" y1="0" x2="{x(0):.1f}" y2="{row_h * len(rows)}" stroke="#888" '
-             'stroke-dasharray="4 3"/>']
+    body = top + row_h * len(rows)
+    parts = [f'<text x="4" y="16" font-size="13" font-weight="600">{html.escape(metric)}</text>']
+    for t in ticks:
+        parts.append(f'<line x1="{x(t):.1f}" y1="{top}" x2="{x(t):.1f}" y2="{body}" stroke="#eee"/>'
+                     f'<text x="{x(t):.1f}" y="{body + 14}" text-anchor="middle" font-size="11">'
+                     f'{t:.3g}</text>')
+    parts.append(f'<line x1="{x(0):.1f}" y1="{top}" x2="{x(0):.1f}" y2="{body}" stroke="#555" '
+                 'stroke-dasharray="4 3"/>')
     for i, r in enumerate(rows):
-        y = row_h * i + row_h / 2
-        label = html.escape(f"{r['metric']} · {r['arm']} · {r['segment']}")
+        y = top + row_h * i + row_h / 2
+        colour = colours[_direction(r)]
+        label = html.escape(f"{r['arm']} · {r['segment']}")
         parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12">{label}</text>')
         parts.append(f'<line class="av-interval" x1="{x(r["av_ci_lower"]):.1f}" y1="{y:.1f}" '
-                     f'x2="{x(r["av_ci_upper"]):.1f}" y2="{y:.1f}" stroke="#999" stroke-width="1.5"/>')
+                     f'x2="{x(r["av_ci_upper"]):.1f}" y2="{y:.1f}" stroke="{colour}" stroke-opacity="0.45" '
+                     'stroke-width="1.5"/>')
         parts.append(f'<line class="interval" x1="{x(r["ci_lower"]):.1f}" y1="{y:.1f}" '
-                     f'x2="{x(r["ci_upper"]):.1f}" y2="{y:.1f}" stroke="#1f5fbf" stroke-width="5"/>')
+                     f'x2="{x(r["ci_upper"]):.1f}" y2="{y:.1f}" stroke="{colour}" stroke-width="5"/>')
         parts.append(f'<circle class="estimate" cx="{x(r["estimate"]):.1f}" cy="{y:.1f}" r="4" '
-                     'fill="#1f5fbf"/>')
-    height = row_h * len(rows) + 4
-    ticks = "".join(
-        f'<text x="{x(v):.1f}" y="{height + 12}" text-anchor="middle" font-size="11">{v:.3g}</text>'
-        for v in (lo, 0.0, hi)
-    )
+                     f'fill="{colour}"/>')
     return (f'<svg class="forest-panel" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-            f'height="{height + 18}" role="img" aria-label="forest plot of {html.escape(rows[0]["metric"])}">'
-            f'{"".join(parts)}{ticks}</svg>')
+            f'height="{body + 22}" role="img" aria-label="forest plot of {html.escape(metric)}">'
+            f'{"".join(parts)}</svg>')
 
 
 def _design(effects: Effects) -> str:
+    """The design and its checks in a compact grid: estimand and sizes; sample ratio; compliance
+    (assignment × treatment, in the user's column names); instrument strength; covariate balance."""
     model = effects.model
     if model is None:
         return ""
     exp = model.spec.experiment
-    estimand = estimand_name(exp)
     control = html.escape(str(exp.design.control))
-    items = [
-        f"Estimand: {estimand} of <code>{html.escape(exp.treated_column)}</code> vs control "
-        f"<code>{control}</code>",
-        f"Rows: {model.nobs:,}" + (f"; clusters: {model.n_clusters:,}" if model.n_clusters else "")
-        + f"; covariance {model.covariance}; strategy {model.strategy}",
+    checks = [
+        ("Design", f"{estimand_name(exp)} of <code>{html.escape(exp.treated_column)}</code> vs control "
+                   f"<code>{control}</code>; {model.nobs:,} rows"
+                   + (f" in {model.n_clusters:,} clusters of <code>{html.escape(exp.cluster_by or '')}</code>"
+                      if model.n_clusters else "") + f"; {model.covariance} covariance"),
     ]
-    if exp.design.srm_p_value is not None:
-        items.append(f'Sample-ratio test: <span id="srm">p = {exp.design.srm_p_value:.3g}</span>')
-    items += [f"First-stage F ({html.escape(r.term)}): {r.f_statistic:,.1f}" for r in model.first_stage]
-    out = "<h2>Design</h2><ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+    srm = exp.design.srm_p_value
+    if srm is not None:
+        verdict = "ok" if srm >= 0.001 else "MISMATCH: the assignment may be broken"
+        checks.append(("Sample ratio", f'<span id="srm">p = {srm:.3g}</span> ({verdict})'))
+    if exp.is_iv:
+        itt, trt = html.escape(exp.intent_to_treat), html.escape(exp.treated_column)
+        cells: dict[tuple[str, str], int] = {}
+        for assigned, treated, _, n in exp.design.cells:
+            cells[(str(assigned), str(treated))] = cells.get((str(assigned), str(treated)), 0) + n
+        levels = sorted({t for _, t in cells})
+        head = "".join(f"<th>{trt} = {html.escape(t)}</th>" for t in levels)
+        body = "".join(f"<tr><td class=\"label\">{itt} = {html.escape(a)}</td>"
+                       + "".join(f"<td>{cells.get((a, t), 0):,}</td>" for t in levels) + "</tr>"
+                       for a in sorted({a for a, _ in cells}))
+        checks.append(("Compliance", f'<table id="compliance"><tr><th></th>{head}</tr>{body}</table>'))
+        main = [r for r in model.first_stage if ":" not in r.term]
+        checks.append(("Instrument strength", "; ".join(
+            f"first-stage F {r.f_statistic:,.1f}" + (" (weak)" if r.f_statistic < 10 else "") for r in main)))
+    out = "<h2>Design checks</h2><div class=\"checks\">" + "".join(
+        f'<div class="check"><h3>{title}</h3>{text}</div>' for title, text in checks) + "</div>"
     if model.balance:
         rows = [r._asdict() for r in model.balance]
         columns = ["covariate", "arm", "mean_control", "mean_arm", "standardized_difference", "p_value"]
-        out += "<h3>Covariate balance</h3>" + _table(rows, columns, "balance")
+        out += ("<details><summary>Covariate balance</summary>" + _table(rows, columns, "balance")
+                + "</details>")
     return out
+
+
+def _queries(effects: Effects) -> str:
+    """The SQL that ran, with rows and seconds, in a collapsed section."""
+    records = [*(effects.model.queries if effects.model is not None else ()), *effects.queries]
+    items = "".join(f"<h4>{html.escape(q.purpose)} ({q.rows:,} rows, {q.seconds:.2f} s)</h4>"
+                    f"<pre>{html.escape(q.sql)}</pre>" for q in records)
+    return f"<details id=\"sql\"><summary>SQL that ran ({len(records)} queries)</summary>{items}</details>"
 
 
 def render_html(effects: Effects, decision: Decision | None = None, title: str = "Experiment report",
@@ -104,16 +168,9 @@ def render_html(effects: Effects, decision: Decision | None = None, title: str =
     rows = effects.to_dicts()
     columns = ["metric", "arm", "segment", "estimate", "ci_lower", "ci_upper", "p_value", "p_adjusted",
                "av_p_value", "av_ci_lower", "av_ci_upper", "n"]
-    parts = [f"<h1>{html.escape(title)}</h1>", _design(effects), "<h2>Effects</h2>",
-             _table(rows, columns, "effects"),
-             "<p>Thick: classical interval. Thin: anytime-valid interval (valid under continuous "
-             "monitoring).</p>",
-             _forest(rows)]
-    if quantiles is not None:
-        columns_q = ["metric", "arm", "q", "control_quantile", "arm_quantile", "estimate", "relative",
-                     "ci_lower", "ci_upper", "p_value"]
-        parts += [f"<h2>{html.escape(quantiles.caption())}</h2>",
-                  _table(quantiles.to_dicts(), columns_q, "quantiles")]
+    kind = "lifts over control" if effects.relative else "effects"
+    parts = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(effects.caption())}</p>",
+             _cards(rows, effects.relative)]
     if decision is not None:
         css = {"ship": "ship", "don't ship": "no"}
         items = "".join(f'<li class="{css.get(a.verdict, "open")}"><b>{html.escape(a.arm)}: '
@@ -121,9 +178,19 @@ def render_html(effects: Effects, decision: Decision | None = None, title: str =
                         for a in decision.arms)
         heading = f"<h2>Decision (primary {html.escape(decision.primary)})</h2>"
         parts.append(f'{heading}<ul id="decision">{items}</ul>')
+    parts += [_design(effects), f"<h2>By segment ({kind})</h2>",
+             "<p>Thick: the classical 95% interval (green above 0, red below, grey across). Thin: the "
+             "anytime-valid interval, valid however often the experiment is looked at.</p>",
+             _forest(rows), f'<div class="wide">{_table(rows, columns, "effects")}</div>']
+    if quantiles is not None:
+        columns_q = ["metric", "arm", "q", "control_quantile", "arm_quantile", "estimate", "relative",
+                     "ci_lower", "ci_upper", "p_value"]
+        parts += [f"<h2>{html.escape(quantiles.caption())}</h2>",
+                  _table(quantiles.to_dicts(), columns_q, "quantiles")]
     notes = caveats(effects)
     if notes:
         parts.append("<h2>Caveats</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    parts.append(_queries(effects))
     body = "\n".join(p for p in parts if p)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
