@@ -102,36 +102,9 @@ def test_unsupported_operation_names_the_backend_and_query(monkeypatch: pytest.M
         QueryRunner().run(expr, "pass 1")
 
 
-def test_slow_queries_report_progress(monkeypatch: pytest.MonkeyPatch,
-                                      caplog: pytest.LogCaptureFixture) -> None:
-    import logging
-    import time
-
-    from warehouse_causal import backends
-
-    t = wc.table(pd.DataFrame({"a": [1.0]}))
-    expr = t.aggregate(s=t.a.sum())
-    backend = expr._find_backend(use_default=True)
-    real = backend.to_pyarrow
-
-    def slow(e: object) -> object:
-        time.sleep(0.3)
-        return real(e)
-
-    monkeypatch.setattr(backends, "SLOW_QUERY_SECONDS", 0.1)
-    monkeypatch.setattr(backend, "to_pyarrow", slow)
-    with caplog.at_level(logging.INFO, logger="warehouse_causal"):
-        QueryRunner().run(expr, "pass 1")
-    messages = [r.getMessage() for r in caplog.records]
-    assert any("pass 1: running on duckdb for more than 0 s" in m for m in messages)
-    assert any(m.startswith("pass 1: 1 row(s) in") for m in messages)
-
-
-@pytest.mark.parametrize("setting", [True, False, None])
-def test_progress_line_for_slow_queries(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                        setting: bool | None) -> None:
-    """A counting line on stderr while a slow query runs: on with set_progress(True), off with
-    False, and off by default when stderr is not a terminal (pytest, CI, scripts)."""
+@pytest.fixture()
+def slow_query(monkeypatch: pytest.MonkeyPatch) -> object:
+    """A one-row aggregate whose backend takes 0.35 s, with SLOW_QUERY_SECONDS at 0.1 s."""
     import time
 
     from warehouse_causal import backends
@@ -147,6 +120,26 @@ def test_progress_line_for_slow_queries(monkeypatch: pytest.MonkeyPatch, capsys:
 
     monkeypatch.setattr(backends, "SLOW_QUERY_SECONDS", 0.1)
     monkeypatch.setattr(backend, "to_pyarrow", slow)
+    return expr
+
+
+def test_slow_queries_report_progress(slow_query: object, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    expr = slow_query
+    with caplog.at_level(logging.INFO, logger="warehouse_causal"):
+        QueryRunner().run(expr, "pass 1")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("pass 1: running on duckdb for more than 0 s" in m for m in messages)
+    assert any(m.startswith("pass 1: 1 row(s) in") for m in messages)
+
+
+@pytest.mark.parametrize("setting", [True, False, None])
+def test_progress_line_for_slow_queries(slow_query: object, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str], setting: bool | None) -> None:
+    """A counting line on stderr while a slow query runs: on with set_progress(True), off with
+    False, and off by default when stderr is not a terminal (pytest, CI, scripts)."""
+    expr = slow_query
     monkeypatch.delenv("WAREHOUSE_CAUSAL_PROGRESS", raising=False)
     wc.set_progress(setting)
     try:

@@ -31,11 +31,11 @@ YAML needs PyYAML (``pip install 'warehouse_causal[yaml]'``); JSON needs nothing
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import warehouse_causal as wc
+from warehouse_causal.catalog import read_document
 from warehouse_causal.errors import InvalidParameterError
 
 __all__ = ["load_plan", "load_spec", "run_plan", "run_spec"]
@@ -56,19 +56,7 @@ def load_plan(path: str | Path) -> dict[str, Any]:
 
 
 def _load(path: str | Path, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:
-    path = Path(path)
-    text = path.read_text()
-    if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError as err:
-            raise ImportError("YAML analysis files need PyYAML: pip install 'warehouse_causal[yaml]' "
-                              "(or write the analysis as JSON).") from err
-        spec = yaml.safe_load(text)
-    else:
-        spec = json.loads(text)
-    if not isinstance(spec, dict):
-        raise InvalidParameterError(f"{path} must hold a mapping of analysis settings.")
+    spec = read_document(path, "analysis settings")
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise InvalidParameterError(f"Unknown keys {unknown} in {path}; allowed: {sorted(allowed)}.")

@@ -33,7 +33,7 @@ from warehouse_causal.metrics import Metric
 from warehouse_causal.quantiles import Quantile
 from warehouse_causal.ratios import Ratio
 
-__all__ = ["MetricCatalog", "load_metrics"]
+__all__ = ["MetricCatalog", "load_metrics", "read_document"]
 
 _METRIC_KEYS = {"source", "unit", "value", "window", "time", "exposure", "fill"}
 
@@ -58,23 +58,26 @@ class MetricCatalog:
         return [e for e in self.entries.values() if isinstance(e, Quantile)]
 
 
-def _read(source: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
-    if isinstance(source, Mapping):
-        return source
-    path = Path(source)
+def read_document(path: str | Path, what: str) -> dict[str, Any]:
+    """A YAML (``.yaml``/``.yml``, needs PyYAML) or JSON file holding a mapping of ``what``."""
+    path = Path(path)
     text = path.read_text()
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml
         except ImportError as err:
-            raise ImportError("YAML metric files need PyYAML: pip install 'warehouse_causal[yaml]' "
-                              "(or write the catalog as JSON).") from err
+            raise ImportError(f"YAML {what} files need PyYAML: pip install 'warehouse_causal[yaml]' "
+                              "(or write it as JSON).") from err
         document = yaml.safe_load(text)
     else:
         document = json.loads(text)
-    if not isinstance(document, Mapping):
-        raise InvalidParameterError(f"{path} must hold a mapping with 'metrics' (and 'caps').")
+    if not isinstance(document, dict):
+        raise InvalidParameterError(f"{path} must hold a mapping of {what}.")
     return document
+
+
+def _read(source: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
+    return source if isinstance(source, Mapping) else read_document(source, "metric definitions")
 
 
 def load_metrics(source: str | Path | Mapping[str, Any], con: BaseBackend | None = None) -> MetricCatalog:
