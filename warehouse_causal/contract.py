@@ -174,15 +174,8 @@ class Sums:
         """The number of returned rows (cells)."""
         return int(self._result.num_rows)
 
-    def __len__(self) -> int:
-        return self.n_cells
-
     def __contains__(self, item: object) -> bool:
         return item in self._names
-
-    def entries(self, block: str) -> list[Hashable]:
-        """The keys declared in ``block``, in declaration order."""
-        return [k for b, k in self._names if b == block]
 
     def column(self, block: str, key: Hashable = None) -> NDArray[np.float64]:
         """Entry ``key`` of ``block`` per cell, as read-only float64 (NULL, an empty sum, is 0)."""

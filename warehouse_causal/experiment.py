@@ -65,9 +65,9 @@ class DesignSummary:
         return pd.DataFrame(self.cells, columns=["intent_to_treat", "treated", "instrument", "n"])
 
 
-#: The validation checks summed per design cell, by role: (block, aggregate over rows, roll-up
-#: over the clusters of a cell when ``cluster_by`` is set).
-_CHECKS = ("pnulls", "pbad", "pmin", "wnulls", "wbad")
+#: The propensity and weight checks of the validation query: counts of bad rows per design cell
+#: (summed over the clusters of a cell when ``cluster_by`` is set).
+_CHECKS = ("pnulls", "pbad", "wnulls", "wbad")
 
 
 class _Cell(NamedTuple):
@@ -90,9 +90,8 @@ def _clusters_per_cell(by_cluster: Named, keys: list[str], checks: list[str]) ->
     aggs.add("rows", None, n.sum())
     aggs.add("clusternulls", None, cluster.isnull().ifelse(n, 0).sum())
     aggs.add("clusters", None, cluster.count())
-    for name in checks:  # the propensity and weight checks: counts add up, the minimum is a min
-        column = by_cluster[name, None]
-        aggs.add(name, None, column.min() if name == "pmin" else column.sum())
+    for name in checks:  # the propensity and weight checks: counts that add up over clusters
+        aggs.add(name, None, by_cluster[name, None].sum())
     cells = aggs.aggregate(by_cluster.table, by={k: by_cluster.key(k) for k in keys})
     return cells.limit(MAX_DESIGN_CELLS + 1)
 
@@ -294,7 +293,6 @@ class ExperimentData:
             p = t[self.propensity].cast("float64")
             aggs.add("pnulls", None, (p.isnull() | p.isnan()).cast("int64").sum())
             aggs.add("pbad", None, ((p <= 0) | (p > 1)).cast("int64").sum())
-            aggs.add("pmin", None, p.min())
         if self.weights is not None:
             w = t[self.weights].cast("float64")
             aggs.add("wnulls", None, (w.isnull() | w.isnan()).cast("int64").sum())

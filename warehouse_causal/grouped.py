@@ -622,6 +622,11 @@ class ClusterMeat(NamedTuple):
     aux: tuple[NDArray[np.float64], ...] = ()  # each auxiliary regression's meat
 
 
+def _cluster_runs(cluster: NDArray[Any]) -> NDArray[np.intp]:
+    """The first row of each cluster in rows sorted by cluster (a cluster is a run of rows)."""
+    return np.flatnonzero(np.concatenate([[True], cluster[1:] != cluster[:-1]]))
+
+
 def _outer_of_runs(scores: Sequence[NDArray[np.float64]], starts: NDArray[np.intp], n_rows: int
                    ) -> NDArray[np.float64]:
     """Σ_g s_g s_g′ where cluster g is the run of rows from ``starts[g]``: one ``reduceat`` in row
@@ -654,7 +659,7 @@ def cluster_meat_from_cells(found: Sums, design: Design, assignment: str,
     """
     cluster = found.key_array(CLUSTER)
     n_rows = len(cluster)
-    starts = np.flatnonzero(np.concatenate([[True], cluster[1:] != cluster[:-1]]))
+    starts = _cluster_runs(cluster)
     keys = {key: found.key_array(key) for key in design.keys}
     parts = _numeric_parts(design)
     factors = {label: indicator_product(keys, design.columns[label], n_rows)
@@ -720,7 +725,7 @@ class _ProductRows:
         self.labels = {term.label: i for i, term in enumerate(_numeric_terms(spec))}
         cluster = rows.key_array(CLUSTER)
         self.n_rows = len(cluster)
-        self.starts = np.flatnonzero(np.concatenate([[True], cluster[1:] != cluster[:-1]]))
+        self.starts = _cluster_runs(cluster)
         self.n_clusters = len(self.starts)
         self.indptr = np.append(self.starts, self.n_rows)  # cluster g holds rows indptr[g]:indptr[g + 1]
         self.cell, self.cell_keys = _cell_index(rows, list(design.keys))
