@@ -163,3 +163,16 @@ def test_too_few_clusters_for_a_cluster_robust_quantile_interval() -> None:
     exp = wc.ExperimentData(wc.table(df), intent_to_treat="arm", cluster_by="team")
     with pytest.warns(wc.DesignWarning, match="under-cover"):
         exp.infer_quantiles(wc.Quantile("p50", "y", 0.5))
+
+
+def test_nan_and_infinite_values_are_refused_not_sorted_as_large() -> None:
+    import ibis
+
+    rng = np.random.default_rng(6)
+    df = pd.DataFrame({"arm": rng.integers(0, 2, 500), "y": rng.normal(size=500)})
+    table = wc.table(df)
+    exp = wc.ExperimentData(table, intent_to_treat="arm")
+    for bad in (float("nan"), float("inf")):
+        column = ibis.ifelse(table.y > 1.5, ibis.literal(bad), table.y).name("y_bad")
+        with pytest.raises(wc.DesignError, match="NaN or infinite"):
+            exp.infer_quantiles(wc.Quantile("p95", column, 0.95))

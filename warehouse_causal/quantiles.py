@@ -92,7 +92,11 @@ def infer_quantiles(experiment: ExperimentData, metrics: Any, alpha: float = 0.0
                for m in items for a in arms}
     centre = _quantiles(t, {key: (expr, m.q) for m in items for a in arms
                             for key, expr in [((m.name, a), per_arm[(m.name, a)])]}, runner,
-                        "quantiles: each arm's")
+                        "quantiles: each arm's", non_finite=values)
+    bad = [name for name, count in centre.pop("non-finite", {}).items() if count]
+    if bad:
+        raise DesignError(f"{owner}: {bad[0]!r} has NaN or infinite values; a quantile would sort them "
+                          "among the largest. Filter or fix them.")
     missing = [key for key, v in centre.items() if v is None or not math.isfinite(v)]
     if missing:
         raise DesignError(f"{owner}: {missing[0][0]!r} has no values (or NaN) in arm {missing[0][1]!r}.")
@@ -131,12 +135,19 @@ def infer_quantiles(experiment: ExperimentData, metrics: Any, alpha: float = 0.0
 
 
 def _quantiles(table: ir.Table, wanted: dict[Any, tuple[ir.Value, float]], runner: QueryRunner,
-               purpose: str) -> dict[Any, float]:
-    """One ungrouped aggregate of ``QUANTILE_CONT(expr, level)`` per entry (NULLs ignored)."""
+               purpose: str, non_finite: dict[str, ir.Value] | None = None) -> dict[Any, Any]:
+    """One ungrouped aggregate of ``QUANTILE_CONT(expr, level)`` per entry (NULLs ignored); with
+    ``non_finite``, also each named column's count of NaN and infinite values (under the key
+    "non-finite", in the same scan)."""
     query = Columns()
     query.update("quantile", {key: expr.quantile(level) for key, (expr, level) in wanted.items()})
+    query.update("nonfinite", {name: (v.isnan() | v.isinf()).cast("int64").sum()
+                               for name, v in (non_finite or {}).items()})
     found = query.aggregate(table).run(runner, purpose)
-    return {key: found.value("quantile", key) for key in wanted}
+    out: dict[Any, Any] = {key: found.value("quantile", key) for key in wanted}
+    if non_finite:
+        out["non-finite"] = {name: int(found.value("nonfinite", name) or 0) for name in non_finite}
+    return out
 
 
 def _indicator_sums(table: ir.Table, items: list[Quantile], arms: list[Any], arm: ir.Value,
