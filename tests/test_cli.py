@@ -134,3 +134,25 @@ def test_plan_json_and_markdown_match_the_python_api(tmp_path, capsys: pytest.Ca
     path.write_text(json.dumps({**spec, "design": {}}))
     with pytest.raises(wc.InvalidParameterError, match="Unknown keys"):
         main(["plan", str(path)])
+
+
+def test_run_over_time_in_json_and_the_html_report(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import warehouse_causal as wc
+
+    con = wc.connect(tmp_path / "warehouse.duckdb")
+    con.create_table("tickets", wc.datasets.tickets(rows=4000, teams=60).to_pyarrow())
+    con.disconnect()
+    spec = {"connection": "warehouse.duckdb", "table": "tickets",
+            "design": {"intent_to_treat": "assigned", "cluster_by": "team_id"},
+            "metrics": ["resolved"], "over_time": {"time": "day", "looks": 3}}
+    path = tmp_path / "analysis.json"
+    path.write_text(json.dumps(spec))
+    assert main(["run", str(path), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [r["through"] for r in document["over_time"]] == [0, 6, 13]  # spread over days 0-13
+    assert document["over_time"][-1]["estimate"] == pytest.approx(document["effects"][0]["estimate"], rel=1e-12)
+    report = tmp_path / "report.html"
+    assert main(["run", str(path), "--report", str(report)]) == 0
+    assert report.read_text().count('class="over-time"') == 1

@@ -15,6 +15,7 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     decision: {primary, guardrails: {metric: tolerance}}
     graph: "T -> m1 -> y; T -> y"      # mediation of the first metric's effect
     quantiles: [{name, column, q} or a catalog name, ...]   # percentile effects (wc.Quantile)
+    over_time: {time: column, looks: 20}   # the cumulative effect after each look (model.cumulative)
     metrics_file: metrics.yaml          # a metric catalog (wc.load_metrics): metrics and quantiles
                                         # may then name its entries; its caps apply
 
@@ -41,7 +42,7 @@ from warehouse_causal.errors import InvalidParameterError
 __all__ = ["load_plan", "load_spec", "run_plan", "run_spec"]
 
 TOP_LEVEL = {"connection", "table", "design", "metrics", "covariates", "cap", "fit", "segments",
-             "effects", "decision", "graph", "quantiles", "metrics_file"}
+             "effects", "decision", "graph", "quantiles", "metrics_file", "over_time"}
 PLAN_LEVEL = {"connection", "table", "plan", "metrics", "covariates", "power", "sample_size"}
 
 
@@ -103,6 +104,8 @@ def run_spec(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
         quantiles = [catalog[q] if catalog is not None and isinstance(q, str) else _quantile(q)
                      for q in spec["quantiles"]]
         out["quantiles"] = exp.infer_quantiles(quantiles, alpha=effects.alpha)
+    if "over_time" in spec:
+        out["over_time"] = model.cumulative(**spec["over_time"])
     return out
 
 

@@ -109,6 +109,8 @@ def _run(args: argparse.Namespace) -> int:
             document["mediation"] = result["mediation"].to_pandas().to_dict(orient="records")
         if "quantiles" in result:
             document["quantiles"] = result["quantiles"].to_dicts()
+        if "over_time" in result:
+            document["over_time"] = result["over_time"].to_dicts()
         print(json.dumps(strict_json(document), indent=2, default=str, allow_nan=False))
         return 0
     print(effects.to_markdown())
@@ -124,7 +126,8 @@ def _run(args: argparse.Namespace) -> int:
         decision = result.get("decision")
         html_report = args.report.lower().endswith((".html", ".htm"))
         quantiles = result.get("quantiles")
-        Path(args.report).write_text(effects.report(decision, quantiles=quantiles) if html_report
+        Path(args.report).write_text(effects.report(decision, quantiles=quantiles,
+                                                    cumulative=result.get("over_time")) if html_report
                                      else memo(effects, decision, quantiles))
         print(f"wrote {args.report}")
     return 0

@@ -397,12 +397,18 @@ class Effects(TableResult):
         decision = self.decide(primary, guardrails, **options) if primary is not None else None
         return memo(self, decision)
 
-    def report(self, decision: Any = None, title: str = "Experiment report", quantiles: Any = None) -> str:
-        """A self-contained HTML report: design checks, effects, forest plot, quantile effects (when
-        given ``exp.infer_quantiles(...)``), decision, caveats."""
+    def report(self, decision: Any = None, title: str = "Experiment report", quantiles: Any = None,
+               cumulative: Any = None) -> str:
+        """A self-contained HTML report: summary cards, decision, the cumulative effect over time
+        (when given ``model.cumulative(time)``), design checks, forest plot, quantile effects (when
+        given ``exp.infer_quantiles(...)``), caveats and the SQL that ran."""
+        from warehouse_causal.cumulative import CumulativeEffects
         from warehouse_causal.report import render_html
 
-        return render_html(self, decision, title, quantiles)
+        check_param(cumulative, "cumulative", "Effects.report",
+                    InstanceOf(CumulativeEffects, "the result of model.cumulative(time)"), NONE)
+
+        return render_html(self, decision, title, quantiles, cumulative)
 
     def with_graph(self, graph: Any) -> MediationSpec:
         """Attach a causal graph ("T -> searches -> views -> sales; T -> views") for ``mediate_effect``."""

@@ -54,6 +54,7 @@ from warehouse_causal.tables import RowTable
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
 
 if TYPE_CHECKING:
+    from warehouse_causal.cumulative import CumulativeEffects
     from warehouse_causal.planning import SampleSizes
 
 __all__ = ["LinearModel", "reparametrisation"]
@@ -186,6 +187,15 @@ class LinearModel(ModelResultsMixin):
                             adjust=adjust, since_exposure=since_exposure)
 
     infer_effects = infer_effect
+
+    def cumulative(self, time: str, looks: int = 20) -> CumulativeEffects:
+        """The effect as it stood after each look at ``time`` (the model refitted on the rows with
+        ``time <= look``), with its anytime-valid confidence sequence; see
+        :mod:`warehouse_causal.cumulative`. ``looks`` (2–100) spreads that many looks over the
+        distinct times."""
+        from warehouse_causal.cumulative import cumulative_effects
+
+        return cumulative_effects(self, time, looks)
 
     def with_cross_metric_covariance(self, metrics: Any = None) -> LinearModel:
         """This model with Cov(β_m, β_l) estimated between ``metrics`` (default all): one more HC pass

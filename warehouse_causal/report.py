@@ -11,6 +11,7 @@ from warehouse_causal.decisions import Decision, caveats, estimand_name
 from warehouse_causal.tables import format_value
 
 if TYPE_CHECKING:
+    from warehouse_causal.cumulative import CumulativeEffects
     from warehouse_causal.effects import Effects
     from warehouse_causal.planning import PowerTable
 
@@ -25,7 +26,9 @@ th{background:#f5f5f5}td.label{text-align:left}.ship{color:#1a7f37}.no{color:#b4
 .card{flex:1 1 14em;border:1px solid #ddd;border-left:6px solid #999;border-radius:6px;padding:.6em .8em}
 .card.up{border-left-color:#1a7f37}.card.down{border-left-color:#b42318}
 .card .metric{font-weight:600}.card .value{font-size:1.6em;margin:.15em 0}.card .ci{color:#555;font-size:90%}
-.checks{display:grid;grid-template-columns:repeat(auto-fit,minmax(16em,1fr));gap:1em}
+.charts{display:flex;flex-wrap:wrap;gap:1em}svg{max-width:100%;height:auto}
+.checks{display:grid;grid-template-columns:repeat(auto-fit,minmax(18em,1fr));gap:1em}
+.check table{font-size:78%}.check td,.check th{padding:.15em .4em}
 .check{border:1px solid #ddd;border-radius:6px;padding:.5em .8em}.check h3{margin:.2em 0 .4em;font-size:1em}
 details{margin:.8em 0}summary{cursor:pointer;color:#1f5fbf}
 pre{white-space:pre-wrap;font-size:80%;background:#f7f7f7;padding:.6em}
@@ -80,7 +83,7 @@ def _panel(metric: str, rows: list[dict[str, Any]]) -> str:
     ticks = _ticks(min([*finite, 0.0]), max([*finite, 0.0]))
     lo, hi = ticks[0], ticks[-1]
     span = (hi - lo) or 1.0
-    width, left, right, top, row_h = 760, 250, 16, 24, 26
+    width, left, right, top, row_h = 760, 250, 30, 24, 26
     colours = {"up": "#1a7f37", "down": "#b42318", "": "#6b6b6b"}
 
     def x(v: float) -> float:
@@ -107,7 +110,8 @@ def _panel(metric: str, rows: list[dict[str, Any]]) -> str:
         parts.append(f'<circle class="estimate" cx="{x(r["estimate"]):.1f}" cy="{y:.1f}" r="4" '
                      f'fill="{colour}"/>')
     return (f'<svg class="forest-panel" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-            f'height="{body + 22}" role="img" aria-label="forest plot of {html.escape(metric)}">'
+            f'height="{body + 22}" viewBox="0 0 {width} {body + 22}" role="img" '
+            f'aria-label="forest plot of {html.escape(metric)}">'
             f'{"".join(parts)}</svg>')
 
 
@@ -161,10 +165,78 @@ def _queries(effects: Effects) -> str:
     return f"<details id=\"sql\"><summary>SQL that ran ({len(records)} queries)</summary>{items}</details>"
 
 
+def _over_time(cumulative: CumulativeEffects) -> str:
+    """One chart per (metric, arm): the cumulative estimate after each look, its confidence
+    sequence as a band and the classical interval as dashed lines, on round ticks including 0."""
+    rows = cumulative.to_dicts()
+    pairs = list(dict.fromkeys((r["metric"], r["arm"]) for r in rows))
+    charts = "".join(_over_time_chart(m, a, [r for r in rows if (r["metric"], r["arm"]) == (m, a)])
+                     for m, a in pairs)
+    return (f"<h2>Cumulative effect over time</h2><p>{html.escape(cumulative.caption())}. Band: the "
+            "anytime-valid confidence sequence, safe to watch every day; dashed: the classical 95% "
+            "interval, valid at one planned look only.</p>"
+            f'<div id="over-time" class="charts">{charts}</div>')
+
+
+def _over_time_chart(metric: str, arm: str, rows: list[dict[str, Any]]) -> str:
+    width, height, left, bottom, top, right = 460, 230, 58, 38, 26, 36
+    values = [v for r in rows for v in (r["av_ci_lower"], r["av_ci_upper"], r["ci_lower"], r["ci_upper"])
+              if math.isfinite(v)]
+    y_ticks = _ticks(min([*values, 0.0]), max([*values, 0.0]))
+    y_lo, y_hi = y_ticks[0], y_ticks[-1]
+    n = len(rows)
+
+    def px(i: int) -> float:
+        return left + (i / (n - 1) if n > 1 else 0.5) * (width - left - right)
+
+    def py(v: float) -> float:
+        v = min(max(v, y_lo), y_hi)
+        return top + (y_hi - v) / ((y_hi - y_lo) or 1.0) * (height - bottom - top)
+
+    parts = [f'<text x="4" y="16" font-size="13" font-weight="600">{html.escape(metric)} · arm '
+             f'{html.escape(arm)}</text>']
+    for t in y_ticks:
+        parts.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" '
+                     f'stroke="#eee"/><text x="{left - 6}" y="{py(t) + 4:.1f}" font-size="11" '
+                     f'text-anchor="end">{t:.3g}</text>')
+    parts.append(f'<line x1="{left}" y1="{py(0):.1f}" x2="{width - right}" y2="{py(0):.1f}" stroke="#555" '
+                 'stroke-dasharray="4 3"/>')
+    every = max(1, math.ceil(n / 5))  # at most about six labels on the time axis, the last one kept
+    labelled = [i for i in range(0, n, every) if n - 1 - i >= every or i == n - 1] + [n - 1]
+    for i, r in enumerate(rows):
+        if i in labelled:
+            parts.append(f'<text x="{px(i):.1f}" y="{height - bottom + 16}" font-size="10" '
+                         f'text-anchor="middle">{html.escape(_short(r["through"]))}</text>')
+    band = ([f"{px(i):.1f},{py(r['av_ci_upper']):.1f}" for i, r in enumerate(rows)]
+            + [f"{px(i):.1f},{py(r['av_ci_lower']):.1f}" for i, r in reversed(list(enumerate(rows)))])
+    last = rows[-1]
+    colour = {"up": "#1a7f37", "down": "#b42318", "": "#1f5fbf"}[
+        "up" if last["av_ci_lower"] > 0 else "down" if last["av_ci_upper"] < 0 else ""]
+    parts.append(f'<polygon class="sequence" points="{" ".join(band)}" fill="{colour}" fill-opacity="0.16"/>')
+    for bound in ("ci_lower", "ci_upper"):
+        line = " ".join(f"{px(i):.1f},{py(r[bound]):.1f}" for i, r in enumerate(rows))
+        parts.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="1" '
+                     'stroke-dasharray="3 3"/>')
+    path = " ".join(f"{px(i):.1f},{py(r['estimate']):.1f}" for i, r in enumerate(rows))
+    parts.append(f'<polyline class="cumulative" points="{path}" fill="none" stroke="{colour}" '
+                 'stroke-width="2"/>')
+    parts += [f'<circle cx="{px(i):.1f}" cy="{py(r["estimate"]):.1f}" r="2.5" fill="{colour}"/>'
+              for i, r in enumerate(rows)]
+    return (f'<svg class="over-time" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+            'role="img" '
+            f'aria-label="cumulative effect on {html.escape(metric)} over time">{"".join(parts)}</svg>')
+
+
+def _short(value: Any) -> str:
+    """A time label for an axis: dates without a midnight time part."""
+    text = str(value)
+    return text[:-9] if text.endswith(" 00:00:00") else text
+
+
 def render_html(effects: Effects, decision: Decision | None = None, title: str = "Experiment report",
-                quantiles: Any = None) -> str:
+                quantiles: Any = None, cumulative: CumulativeEffects | None = None) -> str:
     """The report as one HTML document (no external resources); ``quantiles`` (a QuantileEffects)
-    adds its table."""
+    adds its table and ``cumulative`` (``model.cumulative(time)``) the effect over time."""
     rows = effects.to_dicts()
     columns = ["metric", "arm", "segment", "estimate", "ci_lower", "ci_upper", "p_value", "p_adjusted",
                "av_p_value", "av_ci_lower", "av_ci_upper", "n"]
@@ -178,6 +250,8 @@ def render_html(effects: Effects, decision: Decision | None = None, title: str =
                         for a in decision.arms)
         heading = f"<h2>Decision (primary {html.escape(decision.primary)})</h2>"
         parts.append(f'{heading}<ul id="decision">{items}</ul>')
+    if cumulative is not None and len(cumulative):
+        parts.append(_over_time(cumulative))
     parts += [_design(effects), f"<h2>By segment ({kind})</h2>",
              "<p>Thick: the classical 95% interval (green above 0, red below, grey across). Thin: the "
              "anytime-valid interval, valid however often the experiment is looked at.</p>",
@@ -246,7 +320,7 @@ def _power_curve(rows: list[dict[str, Any]], x_name: str, metric: str) -> str:
     label = "days" if x_name == "days" else "planned units"
     parts.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 6}" font-size="11" '
                  f'text-anchor="middle">{label}</text>')
-    return (f'<svg class="power" width="{width}" height="{height}" role="img" '
+    return (f'<svg class="power" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
             f'aria-label="minimum detectable effect of {html.escape(metric)}">' + "".join(parts) + "</svg>")
 
 
