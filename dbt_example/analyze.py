@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import warehouse_causal as wc
@@ -30,13 +31,11 @@ def write_effects(con: Any, frame: Any) -> None:
 
 def main(path: str) -> int:
     con = wc.connect(path)
-    assignments, events = con.table("assignments"), con.table("events")
+    assignments = con.table("assignments")
     exp = wc.ExperimentData(assignments, intent_to_treat="arm", cluster_by="team_id",
                             expected_split={0: 0.5, 1: 0.5})
-    common = {"source": events, "unit": "user_id", "time": "event_at", "exposure": "exposed_at"}
-    revenue = wc.Metric("revenue", value="SUM(amount)", window=(0, 14), **common)
-    pre_revenue = wc.Metric("pre_revenue", value="SUM(amount)", window=(-28, 0), **common)
-    model = exp.add_metric(revenue, [pre_revenue, "tenure"]).fit(wc.LinearModel)
+    catalog = wc.load_metrics(Path(__file__).with_name("metrics.yml"), con)  # the metric definitions
+    model = exp.add_metric(catalog["revenue"], [catalog["pre_revenue"], "tenure"]).fit(wc.LinearModel)
     effects = model.infer_effect(condition_on=["tenure > 5"])
     write_effects(con, effects.to_pandas().assign(analysed_by=MARKER))
     print(effects)
