@@ -38,37 +38,29 @@ from typing import Any
 import warehouse_causal as wc
 from warehouse_causal.catalog import read_document
 from warehouse_causal.errors import InvalidParameterError
+from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, PLAN_SCHEMA, check_document
 
 __all__ = ["load_plan", "load_spec", "run_plan", "run_spec"]
 
-TOP_LEVEL = {"connection", "table", "design", "metrics", "covariates", "cap", "fit", "segments",
-             "effects", "decision", "graph", "quantiles", "metrics_file", "over_time"}
-PLAN_LEVEL = {"connection", "table", "plan", "metrics", "covariates", "power", "sample_size"}
-
-
 def load_spec(path: str | Path) -> dict[str, Any]:
-    """Read and check the top-level keys of an analysis document."""
-    return _load(path, TOP_LEVEL, ("table", "design", "metrics"))
-
-
-def load_plan(path: str | Path) -> dict[str, Any]:
-    """Read and check the top-level keys of a plan document."""
-    return _load(path, PLAN_LEVEL, ("table", "metrics"))
-
-
-def _load(path: str | Path, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:
+    """Read an analysis document and check it against its JSON Schema (``warehouse-causal schema``)."""
     spec = read_document(path, "analysis settings")
-    unknown = sorted(set(spec) - allowed)
-    if unknown:
-        raise InvalidParameterError(f"Unknown keys {unknown} in {path}; allowed: {sorted(allowed)}.")
-    for key in required:
-        if key not in spec:
-            raise InvalidParameterError(f"{path} needs a {key!r} entry.")
+    check_document(spec, ANALYSIS_SCHEMA, str(path))
     return spec
 
 
-def _table(spec: dict[str, Any], base: Path) -> tuple[Any, Any]:
-    """(connection, the experiment table)."""
+def load_plan(path: str | Path) -> dict[str, Any]:
+    """Read a plan document and check it against its JSON Schema (``warehouse-causal schema plan``)."""
+    spec = read_document(path, "plan settings")
+    check_document(spec, PLAN_SCHEMA, str(path))
+    return spec
+
+
+def _table(spec: dict[str, Any], base: Path, con: Any = None) -> tuple[Any, Any]:
+    """(connection, the experiment table); ``con`` (given by the agent server) is the only
+    connection, and then ``table`` must be one of its tables."""
+    if con is not None:
+        return con, con.table(spec["table"])
     connection = spec.get("connection")
     target = None if not connection or connection == ":memory:" else base / connection
     con = wc.connect(target, read_only=target is not None)  # an analysis writes nothing
@@ -80,14 +72,17 @@ def _table(spec: dict[str, Any], base: Path) -> tuple[Any, Any]:
     raise InvalidParameterError("'table' must be a table name or {'parquet': path}.")
 
 
-def run_spec(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
-    """Run the analysis; returns the fitted objects by name (model, effects, decision, mediation)."""
+def run_spec(spec: dict[str, Any], base: Path = Path("."), *, con: Any = None,
+             catalog: wc.MetricCatalog | None = None) -> dict[str, Any]:
+    """Run the analysis; returns the fitted objects by name (model, effects, decision, mediation,
+    quantiles, over_time). ``con`` and ``catalog`` are fixed by the agent server."""
     design = dict(spec["design"])
     if "expected_split" in design:
         design["expected_split"] = {_arm(k): v for k, v in design["expected_split"].items()}
-    con, table = _table(spec, base)
+    con, table = _table(spec, base, con)
     exp = wc.ExperimentData(table, **design)
-    catalog = wc.load_metrics(base / spec["metrics_file"], con) if "metrics_file" in spec else None
+    if "metrics_file" in spec:
+        catalog = wc.load_metrics(base / spec["metrics_file"], con)
     metrics = [catalog[m] if catalog is not None and isinstance(m, str) and m in catalog else _metric(m)
                for m in spec["metrics"]]
     covariates = [_covariate(c) for c in spec.get("covariates") or []]
@@ -135,12 +130,12 @@ def _quantile(entry: Any) -> wc.Quantile:
     return wc.Quantile(entry["name"], entry["column"], entry["q"])
 
 
-def run_plan(spec: dict[str, Any], base: Path = Path(".")) -> dict[str, Any]:
+def run_plan(spec: dict[str, Any], base: Path = Path("."), *, con: Any = None) -> dict[str, Any]:
     """Run the plan; returns the power table and, when asked, the sample sizes."""
     settings = dict(spec.get("plan", {}))
     if "arms" in settings:
         settings["arms"] = {_arm(k): v for k, v in settings["arms"].items()}
-    plan = wc.ExperimentPlan(_table(spec, base)[1], **settings)
+    plan = wc.ExperimentPlan(_table(spec, base, con)[1], **settings)
     power = plan.add_metric(spec["metrics"], spec.get("covariates")).power(**spec.get("power", {}))
     out: dict[str, Any] = {"power": power}
     if "sample_size" in spec:

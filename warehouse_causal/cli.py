@@ -82,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from warehouse_causal.analysis_spec import load_spec, run_spec
+    from warehouse_causal.answers import analysis_answer
     from warehouse_causal.decisions import memo
 
     spec = load_spec(args.spec)
@@ -95,22 +96,7 @@ def _run(args: argparse.Namespace) -> int:
         print("\n\n".join(f"-- {q.purpose}\n{q.sql};" for q in queries))
         return 0
     if args.format == "json":
-        document = {
-            "design": {"nobs": model.nobs, "arms": [str(a) for a in model.spec.experiment.design.arms],
-                       "covariance": model.covariance, "strategy": model.strategy,
-                       "n_clusters": model.n_clusters, "inference": model.inference},
-            "effects": effects.to_dicts(),
-            "first_stage": [r._asdict() for r in model.first_stage],
-            "warnings": messages,
-        }
-        if "decision" in result:
-            document["decision"] = result["decision"].to_pandas().to_dict(orient="records")
-        if "mediation" in result:
-            document["mediation"] = result["mediation"].to_pandas().to_dict(orient="records")
-        if "quantiles" in result:
-            document["quantiles"] = result["quantiles"].to_dicts()
-        if "over_time" in result:
-            document["over_time"] = result["over_time"].to_dicts()
+        document = analysis_answer(result, messages)
         print(json.dumps(strict_json(document), indent=2, default=str, allow_nan=False))
         return 0
     print(effects.to_markdown())
@@ -149,6 +135,15 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, PLAN_SCHEMA
+
+    print(json.dumps(PLAN_SCHEMA if args.document == "plan" else ANALYSIS_SCHEMA, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="warehouse-causal", description=wc.__doc__)
@@ -171,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("spec", help="plan file (.json, or .yaml with PyYAML installed)")
     plan.add_argument("--format", choices=["md", "json"], default="md", help="markdown tables or JSON")
     plan.set_defaults(handler=_plan)
+    schema = commands.add_parser("schema", help="print the JSON Schema of analysis (or plan) documents")
+    schema.add_argument("document", nargs="?", choices=["analysis", "plan"], default="analysis")
+    schema.set_defaults(handler=_schema)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
                         stream=sys.stderr)

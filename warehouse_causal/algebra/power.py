@@ -79,7 +79,8 @@ def unit_variances(a: NDArray[np.float64], b: NDArray[np.float64], c: NDArray[np
     rows_per_unit = n / units
     s_e2 = sum_e2 / (units - p)
     unit = s_e2 / rows_per_unit**2
-    design_effect = s_e2 / (rows_per_unit * residual)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant metric: refused by the caller
+        design_effect = s_e2 / (rows_per_unit * residual)
     return UnitVariance(raw, residual, unit, design_effect, rows_per_unit)
 
 
