@@ -8,9 +8,11 @@ steps, so a decision memo can be written from the JSON alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from warehouse_causal.decisions import caveats, estimand_name
+from warehouse_causal.backends import QueryRecord
+from warehouse_causal.decisions import caveats, estimand_name, memo
 from warehouse_causal.diagnostics import WEAK_F
 from warehouse_causal.experiment import SRM_ALPHA
 from warehouse_causal.tables import strict_json
@@ -18,9 +20,9 @@ from warehouse_causal.tables import strict_json
 __all__ = ["analysis_answer", "assumptions", "design_answer", "estimand", "next_steps", "query_log"]
 
 
-def estimand(model: Any) -> dict[str, Any]:
-    """The estimand in words: which effect, of what, on whom, which arm versus which."""
-    exp = model.spec.experiment
+def estimand(exp: Any) -> dict[str, Any]:
+    """The estimand of an ``ExperimentData`` in words: which effect, of what, on whom, which arm
+    versus which."""
     control = exp.design.control
     arms = [a for a in exp.design.arms if a != control]
     contrasts = [f"arm {a} vs control {control}" for a in arms]
@@ -37,9 +39,9 @@ def estimand(model: Any) -> dict[str, Any]:
     return {"name": estimand_name(exp), "short": short, "contrasts": contrasts, "statement": sentence}
 
 
-def assumptions(model: Any) -> list[str]:
-    """What the estimate rests on, for this design."""
-    exp = model.spec.experiment
+def assumptions(exp: Any, covariates: bool = False, clustered: bool = False) -> list[str]:
+    """What an estimate of the design ``exp`` rests on (``covariates``: the model adjusts for some;
+    ``clustered``: cluster-robust inference)."""
     out = ["Randomization: the assignment is independent of potential outcomes "
            + (f"(randomized by {exp.cluster_by!r}, the cluster)." if exp.cluster_by else "(by row).")]
     if exp.is_iv:
@@ -49,12 +51,12 @@ def assumptions(model: Any) -> list[str]:
                 "Relevance: the instrument moves take-up (first-stage F in checks)."]
     if exp.propensity:
         out.append(f"Known assignment probabilities {exp.propensity!r}, all above 0 (overlap).")
-    if model.spec.covariates:
+    if covariates:
         out.append("Covariates are measured before treatment (pre-treatment); adjusting for a "
                    "post-treatment variable would bias the effect.")
     out.append("No interference: a unit's metrics do not depend on other "
                + ("clusters' " if exp.cluster_by else "units' ") + "assignments (SUTVA).")
-    if model.covariance in ("CR0", "CR1"):
+    if clustered:
         out.append(f"Clusters of {exp.cluster_by!r} are independent and numerous enough for "
                    "cluster-robust inference.")
     return out
@@ -89,10 +91,10 @@ def _checks(model: Any) -> dict[str, Any]:
     }
 
 
-def query_log(*sources: Any) -> list[dict[str, Any]]:
-    """Every query of the given results: purpose, rows returned, seconds, SQL."""
+def query_log(*records: Iterable[QueryRecord] | None) -> list[dict[str, Any]]:
+    """Every query of the given record lists: purpose, rows returned, seconds, SQL."""
     return [{"purpose": q.purpose, "rows": q.rows, "seconds": round(q.seconds, 4), "sql": q.sql}
-            for source in sources for q in getattr(source, "queries", ()) or ()]
+            for group in records for q in group or ()]
 
 
 def next_steps(result: dict[str, Any]) -> list[str]:
@@ -129,9 +131,10 @@ def analysis_answer(result: dict[str, Any], warnings: list[str]) -> dict[str, An
     JSON-ready Python objects."""
     model, effects = result["model"], result["effects"]
     document: dict[str, Any] = {
-        "estimand": estimand(model),
+        "estimand": estimand(model.spec.experiment),
         "design": design_answer(model),
-        "assumptions": assumptions(model),
+        "assumptions": assumptions(model.spec.experiment, bool(model.spec.covariates),
+                                   model.covariance in ("CR0", "CR1")),
         "checks": _checks(model),
         "effects": effects.to_dicts(),
         "effects_caption": effects.caption(),
@@ -139,6 +142,7 @@ def analysis_answer(result: dict[str, Any], warnings: list[str]) -> dict[str, An
     }
     if "decision" in result:
         document["decision"] = result["decision"].to_dicts()
+        document["memo"] = memo(effects, result["decision"], result.get("quantiles"))
     if "mediation" in result:
         document["mediation"] = result["mediation"].to_pandas().to_dict(orient="records")
     if "quantiles" in result:
@@ -148,6 +152,7 @@ def analysis_answer(result: dict[str, Any], warnings: list[str]) -> dict[str, An
         document["over_time_caption"] = result["over_time"].caption()
     document["warnings"] = warnings
     document["caveats"] = caveats(effects)
-    document["queries"] = query_log(model, effects, *(result.get(k) for k in ("quantiles", "over_time")))
+    extra = (getattr(result.get(k), "queries", None) for k in ("quantiles", "over_time"))
+    document["queries"] = query_log(model.queries, effects.queries, *extra)
     document["next_steps"] = next_steps(result)
     return strict_json(document)

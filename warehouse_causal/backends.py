@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 import weakref
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ import ibis.common.exceptions as ibis_errors
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from warehouse_causal.budget import current_budget
 from warehouse_causal.errors import InvalidParameterError, UnsupportedBackendError
 from warehouse_causal.progress import Ticker
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, Integer, check_param
@@ -223,8 +225,12 @@ class QueryRunner:
             "%s: running on %s for more than %.0f s ...", purpose, backend.name, SLOW_QUERY_SECONDS))
         notice.daemon = True
         notice.start()
+        budget = current_budget()
+        if budget is not None:  # an agent's call: refused before it runs when over its budget
+            budget.admit(expr, backend, purpose)
         try:
-            with Ticker(purpose, SLOW_QUERY_SECONDS):  # a counting line in interactive sessions
+            with Ticker(purpose, SLOW_QUERY_SECONDS), (
+                    budget.deadline(backend, purpose) if budget is not None else nullcontext()):
                 result = backend.to_pyarrow(expr)
         except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError) as err:
             raise UnsupportedBackendError(

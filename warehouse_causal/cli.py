@@ -144,6 +144,16 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    from warehouse_causal.agent import Toolbox
+    from warehouse_causal.mcp_server import serve
+
+    toolbox = Toolbox.open(args.connection, read_only=args.read_only, metrics=args.metrics,
+                           max_rows_scanned=args.max_rows_scanned, max_seconds=args.max_seconds)
+    serve(toolbox, http_port=args.http, host=args.host)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="warehouse-causal", description=wc.__doc__)
@@ -169,6 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     schema = commands.add_parser("schema", help="print the JSON Schema of analysis (or plan) documents")
     schema.add_argument("document", nargs="?", choices=["analysis", "plan"], default="analysis")
     schema.set_defaults(handler=_schema)
+    mcp = commands.add_parser("mcp", help="serve the agent tools over the Model Context Protocol (stdio)")
+    mcp.add_argument("--connection", required=True, help="a DuckDB file, or an ibis URL (duckdb://, ...)")
+    mcp.add_argument("--read-only", action=argparse.BooleanOptionalAction, default=True,
+                     help="open DuckDB files read-only with file access in SQL disabled (default)")
+    mcp.add_argument("--metrics", help="a metric catalog (YAML/JSON) whose names the tools accept")
+    mcp.add_argument("--max-rows-scanned", type=int, default=2_000_000_000,
+                     help="per-call budget: rows the queries of one call may read (default 2e9)")
+    mcp.add_argument("--max-seconds", type=float, default=300.0,
+                     help="per-call budget: seconds (default 300)")
+    mcp.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on this port instead")
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
+    mcp.set_defaults(handler=_mcp)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
                         stream=sys.stderr)

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidParameterError",
     "OverlapWarning",
     "PrecisionWarning",
+    "QueryBudgetError",
     "SampleRatioMismatchWarning",
     "SchemaError",
     "UnsupportedBackendError",
@@ -64,6 +65,10 @@ class CollinearityError(DesignError):
 
 class ExpressionError(WarehouseCausalError, ValueError):
     """A SQL string or ibis expression is not a single allowed row-level expression."""
+
+
+class QueryBudgetError(WarehouseCausalError):
+    """A call would scan more rows, or has run longer, than its query budget allows."""
 
 
 class UnsupportedBackendError(WarehouseCausalError, NotImplementedError):
