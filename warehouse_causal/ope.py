@@ -11,7 +11,9 @@ delta-method standard errors (DM's includes the reward model's own uncertainty; 
 badly under-covers). Rewards are shifted by the provisional constant K of the fit for precision;
 estimates add K back.
 
-Intervals are normal (large-sample). The logged policy's value is the mean reward of the log.
+Intervals are normal (large-sample). The logged policy's value is the mean reward of the log. A
+cluster-robust model (``cluster_by``: repeated rows of one unit) gets cluster-robust standard errors
+from the per-cluster sums of the row terms (:func:`~warehouse_causal.algebra.ope.cluster_mean_covariance`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,14 @@ import ibis.expr.types as ir
 import numpy as np
 
 from warehouse_causal.algebra.inference import NORMAL, wald_inference
-from warehouse_causal.algebra.ope import TERMS, policy_values
+from warehouse_causal.algebra.ope import (
+    TERMS,
+    cluster_mean_covariance,
+    iid_mean_covariance,
+    policy_values,
+)
 from warehouse_causal.backends import QueryRecord, QueryRunner
-from warehouse_causal.contract import Columns, Named, Sums
+from warehouse_causal.contract import CLUSTER, Columns, Named, Sums
 from warehouse_causal.errors import DesignError, ExpressionError, OverlapWarning
 from warehouse_causal.tables import TableResult
 from warehouse_causal.terms import referenced_columns, resolve_value
@@ -108,7 +115,10 @@ def _query(model: LinearModel, policy: ir.Value) -> Named:
     """Per row: the IPW weight W and, per metric m, the terms R (W·reward), Q (the model's prediction
     under the policy), A (W·residual under the logged action) and L (the logged reward): their sums
     (``sum``), the products within each metric (``product``), the design row under the policy
-    (``design``), n, the smallest propensity, rows off the arms and rows the policy matches."""
+    (``design``), n, the smallest propensity, rows off the arms and rows the policy matches.
+
+    When the model is cluster-robust the products are of the terms' per-cluster sums (with the
+    cluster sizes as the term ("N", None)), from one nested aggregate."""
     exp, design = model.spec.experiment, model.design
     t = exp.table
     action, propensity = t[exp.intent_to_treat], t[exp.propensity].cast("float64")
@@ -126,19 +136,44 @@ def _query(model: LinearModel, policy: ir.Value) -> Named:
     columns.update("design", {j: under_policy[term] for j, term in enumerate(model.terms)})
     columns.add("propensity", None, propensity)
     columns.add("offarm", None, (~policy.isin(exp.design.arms)).fill_null(True))
-    inner = columns.select(t)
-    aggs = Columns()
-    aggs.add("rows", None, inner.table.count())
-    aggs.add("minimum", None, inner["propensity", None].min())
-    aggs.add("offarm", None, inner["offarm", None].cast("int64").sum())
-    aggs.add("matched", None, (inner["term", ("W", None)] > 0).cast("int64").sum())
+    clustered = model.n_clusters is not None
+    inner = columns.select(t, {CLUSTER: t[str(exp.cluster_by)]} if clustered else None)
     terms = inner.entries("term")
-    aggs.update("sum", {term: inner["term", term].sum() for term in terms})
-    aggs.update("design", {j: inner["design", j].sum() for j in range(len(model.terms))})
+    level = Columns()  # rows, or clusters: the sums every level carries
+    level.add("rows", None, inner.table.count())
+    level.add("minimum", None, inner["propensity", None].min())
+    level.add("offarm", None, inner["offarm", None].cast("int64").sum())
+    level.add("matched", None, (inner["term", ("W", None)] > 0).cast("int64").sum())
+    level.update("sum", {term: inner["term", term].sum() for term in terms})
+    level.update("design", {j: inner["design", j].sum() for j in range(len(model.terms))})
+    if not clustered:
+        for m in range(len(design.y)):
+            for a, b in itertools.combinations_with_replacement(_metric_terms(m), 2):
+                level.add("product", (a, b), (inner["term", a] * inner["term", b]).sum())
+        return level.aggregate(inner.table)
+    per_cluster = level.aggregate(inner.table, by={CLUSTER: inner.key(CLUSTER)})
+    outer = Columns()
+    outer.add("rows", None, per_cluster["rows", None].sum())
+    outer.add("clusters", None, per_cluster.table.count())
+    outer.add("minimum", None, per_cluster["minimum", None].min())
+    for name in ("offarm", "matched"):
+        outer.add(name, None, per_cluster[name, None].sum())
+    outer.update("sum", {term: per_cluster["sum", term].sum() for term in terms})
+    outer.update("design", {j: per_cluster["design", j].sum() for j in range(len(model.terms))})
+    size = per_cluster["rows", None].cast("float64")
+    outer.add("product", (COUNT, COUNT), (size * size).sum())
     for m in range(len(design.y)):
+        for a in _metric_terms(m):
+            if ("product", (COUNT, a)) not in outer:
+                outer.add("product", (COUNT, a), (size * per_cluster["sum", a]).sum())
         for a, b in itertools.combinations_with_replacement(_metric_terms(m), 2):
-            aggs.add("product", (a, b), (inner["term", a] * inner["term", b]).sum())
-    return aggs.aggregate(inner.table)
+            if ("product", (a, b)) not in outer:
+                outer.add("product", (a, b), (per_cluster["sum", a] * per_cluster["sum", b]).sum())
+    return outer.aggregate(per_cluster.table)
+
+
+#: The cluster size as a term of the clustered products.
+COUNT = ("N", None)
 
 
 def _metric_terms(m: int) -> list[tuple[str, int | None]]:
@@ -155,11 +190,17 @@ def _estimates(found: Sums, model: LinearModel, m: int, alpha: float) -> list[di
     products = np.empty((len(names), len(names)))
     for (i, a), (j, b) in itertools.combinations_with_replacement(enumerate(names), 2):
         products[i, j] = products[j, i] = found.total("product", (a, b))
+    if ("clusters", None) in found:
+        count_products = np.array([found.total("product", (COUNT, name)) for name in names])
+        squares, clusters = found.total("product", (COUNT, COUNT)), found.total("clusters")
+        mean_cov = cluster_mean_covariance(sums, products, count_products, squares, n, clusters)
+    else:
+        mean_cov = iid_mean_covariance(sums, products, n)
     shift = float(model.design.columns[model.design.y[m]].shift)
     k = len(model.terms)
     d_bar = np.array([found.total("design", j) / n for j in range(k)])
     v_beta = model.cov_estimated[m * k:(m + 1) * k, m * k:(m + 1) * k]
-    results = policy_values(sums, products, n, d_bar, v_beta, shift)
+    results = policy_values(sums, mean_cov, n, d_bar, v_beta, shift)
     estimate = np.array([est for est, _ in results.values()])
     std_error = np.array([s for _, s in results.values()])
     _, _, lower, upper = wald_inference(estimate, std_error, NORMAL, alpha)
