@@ -15,6 +15,7 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     decision: {primary, guardrails: {metric: tolerance}}
     graph: "T -> m1 -> y; T -> y"      # mediation of the first metric's effect
     quantiles: [{name, column, q} or a catalog name, ...]   # percentile effects (wc.Quantile)
+    projection: {mix: {condition: share, ...}, name}   # effects.project: a future mix of segments
     over_time: {time: column, looks: 20}   # the cumulative effect after each look (model.cumulative)
     metrics_file: metrics.yaml          # a metric catalog (wc.load_metrics): metrics and quantiles
                                         # may then name its entries; its caps apply
@@ -99,6 +100,8 @@ def run_spec(spec: dict[str, Any], base: Path = Path("."), *, con: Any = None,
         quantiles = [catalog[q] if catalog is not None and isinstance(q, str) else _quantile(q)
                      for q in spec["quantiles"]]
         out["quantiles"] = exp.infer_quantiles(quantiles, alpha=effects.alpha)
+    if "projection" in spec:
+        out["projection"] = effects.project(**spec["projection"])
     if "over_time" in spec:
         out["over_time"] = model.cumulative(**spec["over_time"])
     return out

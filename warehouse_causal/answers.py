@@ -147,6 +147,8 @@ def analysis_answer(result: dict[str, Any], warnings: list[str]) -> dict[str, An
         document["mediation"] = result["mediation"].to_pandas().to_dict(orient="records")
     if "quantiles" in result:
         document["quantiles"] = result["quantiles"].to_dicts()
+    if "projection" in result:
+        document["projection"] = result["projection"].to_dicts()
     if "over_time" in result:
         document["over_time"] = result["over_time"].to_dicts()
         document["over_time_caption"] = result["over_time"].caption()

@@ -104,8 +104,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"\n{result['decision']}")
     if "mediation" in result:
         print(f"\n{result['mediation']}")
-    if "quantiles" in result:
-        print(f"\n{result['quantiles'].caption()}\n{result['quantiles'].to_markdown()}")
+    for key in ("quantiles", "projection", "over_time"):
+        if key in result:
+            print(f"\n{result[key].caption()}\n{result[key].to_markdown()}")
     for message in messages:
         print(f"warning: {message}")
     if args.report:

@@ -97,6 +97,10 @@ DECISION = _object({"primary": _string("the primary metric"),
                     "higher_is_better": {"type": "boolean"},
                     "evidence": {"enum": ["anytime-valid", "classical"]},
                     "segment": {"type": "string"}}, ("primary",))
+PROJECTION = _object({
+    "mix": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+            "description": "SQL condition (a segment) -> its future share; the shares sum to 1"},
+    "name": _string("the projection's label")}, ("mix",), "effects re-weighted to a future mix of segments")
 OVER_TIME = _object({"time": COLUMN, "looks": {"type": "integer", "minimum": 2, "maximum": 100}}, ("time",))
 
 ANALYSIS_SCHEMA: dict[str, Any] = {
@@ -117,6 +121,7 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
         "quantiles": {"type": "array", "items": QUANTILE, "minItems": 1},
         "metrics_file": _string("a metric catalog (YAML/JSON) relative to the document"),
         "over_time": OVER_TIME,
+        "projection": PROJECTION,
     }, ("table", "design", "metrics")),
 }
 
