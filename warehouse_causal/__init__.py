@@ -27,6 +27,7 @@ from warehouse_causal.experiment import ExperimentData
 from warehouse_causal.exposure import exposure_age
 from warehouse_causal.metrics import Metric
 from warehouse_causal.models import LinearModel
+from warehouse_causal.monitor import Monitor, MonitorReport, Thresholds
 from warehouse_causal.planning import ExperimentPlan, PlanSpec, PowerTable
 from warehouse_causal.policy import ContextVector, Policy, RewardModel, load_model
 from warehouse_causal.progress import set_progress
@@ -52,6 +53,8 @@ __all__ = [
     "Metric",
     "MetricCatalog",
     "ModelSpec",
+    "Monitor",
+    "MonitorReport",
     "NormalInverseGamma",
     "OverlapWarning",
     "PlanSpec",
@@ -65,6 +68,7 @@ __all__ = [
     "RewardModel",
     "SampleRatioMismatchWarning",
     "SchemaError",
+    "Thresholds",
     "UnsupportedBackendError",
     "WarehouseCausalError",
     "WarehouseCausalWarning",

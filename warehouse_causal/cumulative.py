@@ -24,7 +24,7 @@ from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.contract import Columns
 from warehouse_causal.errors import DesignError, InvalidParameterError, WarehouseCausalWarning
 from warehouse_causal.tables import RowTable
-from warehouse_causal.terms import Term
+from warehouse_causal.terms import Term, rebind
 from warehouse_causal.validation import Integer, check_param
 
 if TYPE_CHECKING:
@@ -97,10 +97,10 @@ class CumulativeEffects(RowTable):
 def _rebound(spec: ModelSpec, table: ir.Table, runner: QueryRunner) -> ModelSpec:
     """The spec with every term re-bound from the experiment table to ``table`` (a filter of it),
     its queries logged in ``runner`` (the user's experiment is not touched)."""
-    old = spec.experiment.table.op()
+    old = spec.experiment.table
 
     def term(t: Term) -> Term:
-        return replace(t, expr=t.expr.op().replace({old: table.op()}).to_expr())
+        return replace(t, expr=rebind(t.expr, old, table))
 
     return replace(spec, experiment=replace(spec.experiment, table=table, runner=runner),
                    metrics=tuple(term(t) for t in spec.metrics),

@@ -13,9 +13,10 @@ from warehouse_causal.tables import format_value
 if TYPE_CHECKING:
     from warehouse_causal.cumulative import CumulativeEffects
     from warehouse_causal.effects import Effects
+    from warehouse_causal.monitor_checks import MonitorReport
     from warehouse_causal.planning import PowerTable
 
-__all__ = ["render_html", "render_power_html"]
+__all__ = ["render_html", "render_monitor_html", "render_power_html"]
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
 h1{margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
@@ -337,5 +338,47 @@ def render_power_html(power: PowerTable, title: str = "Experiment plan") -> str:
     body = (f"<h1>{html.escape(title)}</h1><p>{html.escape(power.caption())}</p>"
             f"{_table(shown, columns, 'power')}<h2>Minimum detectable effect (% of the history mean)</h2>"
             f'<div id="curves">{curves}</div>')
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _effect_by_period_chart(metric: str, rows: list[dict[str, Any]]) -> str:
+    """The per-period effect after launch with its simultaneous interval (band) and the
+    experiment's estimate (dashed), reusing the cumulative chart's layout."""
+    shaped = [{"through": r["period"], "estimate": r["effect"], "av_ci_lower": r["lower"],
+               "av_ci_upper": r["upper"], "ci_lower": r["experiment_effect"],
+               "ci_upper": r["experiment_effect"]} for r in rows]
+    return _over_time_chart(metric, "launched − holdout", shaped)
+
+
+def render_monitor_html(report: MonitorReport, title: str = "Post-launch monitoring") -> str:
+    """The monitoring report as one HTML document: alerts first, every check with its guarantee,
+    the effect by period when there is a holdout, and each layer's table (collapsed)."""
+    checks = report.to_dicts()
+    order = sorted(checks, key=lambda r: r["status"] != "alert")
+    items = "".join(
+        f'<div class="card {"down" if r["status"] == "alert" else "up"}"><div class="metric">'
+        f'{html.escape(r["layer"])} · {html.escape(r["check"])}</div><div class="value">'
+        f'{html.escape(r["status"].upper())}</div><div class="ci">'
+        f'{html.escape(format_value("statistic", r["statistic"]))} vs '
+        f'{html.escape(format_value("threshold", r["threshold"]))} · {html.escape(r["guarantee"])}</div>'
+        f'<p class="ci">{html.escape(r["detail"])}</p></div>' for r in order)
+    parts = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(report.caption())}</p>",
+             f'<div class="cards" id="checks">{items}</div>']
+    persistence = report.layers.get("persistence")
+    if persistence is not None and len(persistence):
+        rows = persistence.to_dicts()
+        charts = "".join(_effect_by_period_chart(m, [r for r in rows if r["metric"] == m])
+                         for m in dict.fromkeys(r["metric"] for r in rows))
+        parts.append("<h2>Effect after launch</h2><p>Band: intervals that hold for every period at once; "
+                     "dashed: the experiment's estimate.</p>"
+                     f'<div class="charts" id="persistence">{charts}</div>')
+    for name, table in report.layers.items():
+        rows = table.to_dicts()
+        if rows:
+            columns = list(rows[0])
+            parts.append(f"<details><summary>{html.escape(table.caption())}</summary>"
+                         f'<div class="wide">{_table(rows, columns, "layer-" + name)}</div></details>')
+    body = "\n".join(parts)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")

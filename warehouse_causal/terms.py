@@ -20,7 +20,7 @@ from ibis.common.deferred import Deferred
 from warehouse_causal.errors import ExpressionError, SchemaError, check_case_distinct, closest_name
 from warehouse_causal.sql_expressions import sql_to_ibis
 
-__all__ = ["Term", "check_columns", "referenced_columns", "resolve_term", "resolve_value"]
+__all__ = ["Term", "check_columns", "rebind", "referenced_columns", "resolve_term", "resolve_value"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FORBIDDEN = (ops.Reduction, ops.WindowFunction, ops.ScalarSubquery, ops.InSubquery, ops.ExistsSubquery)
@@ -45,6 +45,12 @@ class Term:
 def _within_row(node: ops.Node) -> bool:
     """Traverse a value expression without descending into the relations it reads from."""
     return not isinstance(node, ops.Relation)
+
+
+def rebind(expr: ir.Value, old: ir.Table, new: ir.Table) -> ir.Value:
+    """``expr`` (a row-level expression over ``old``) read from ``new`` instead: a filter of ``old``,
+    or another table with the same columns."""
+    return expr.op().replace({old.op(): new.op()}).to_expr()
 
 
 def referenced_columns(expr: ir.Value) -> frozenset[str]:
