@@ -598,7 +598,7 @@ class Monitor:
                     "rows": int(counts[i]),
                     "expected_rows": expected,
                     "rows_ratio": counts[i] / expected if expected else math.nan,
-                    "worst_column": worst[0],
+                    "worst_column": worst[0] if worst[1] > 0 else "",
                     "null_rate": worst[1],
                 }
             )

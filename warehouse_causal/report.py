@@ -171,15 +171,15 @@ def _over_time(cumulative: CumulativeEffects) -> str:
     sequence as a band and the classical interval as dashed lines, on round ticks including 0."""
     rows = cumulative.to_dicts()
     pairs = list(dict.fromkeys((r["metric"], r["arm"]) for r in rows))
-    charts = "".join(_over_time_chart(m, a, [r for r in rows if (r["metric"], r["arm"]) == (m, a)])
-                     for m, a in pairs)
+    charts = "".join(_over_time_chart(f"{m} · arm {a}", [r for r in rows if (r["metric"], r["arm"]) == (m, a)
+                                                          ]) for m, a in pairs)
     return (f"<h2>Cumulative effect over time</h2><p>{html.escape(cumulative.caption())}. Band: the "
             "anytime-valid confidence sequence, safe to watch every day; dashed: the classical 95% "
             "interval, valid at one planned look only.</p>"
             f'<div id="over-time" class="charts">{charts}</div>')
 
 
-def _over_time_chart(metric: str, arm: str, rows: list[dict[str, Any]]) -> str:
+def _over_time_chart(title: str, rows: list[dict[str, Any]]) -> str:
     width, height, left, bottom, top, right = 460, 230, 58, 38, 26, 36
     values = [v for r in rows for v in (r["av_ci_lower"], r["av_ci_upper"], r["ci_lower"], r["ci_upper"])
               if math.isfinite(v)]
@@ -194,8 +194,7 @@ def _over_time_chart(metric: str, arm: str, rows: list[dict[str, Any]]) -> str:
         v = min(max(v, y_lo), y_hi)
         return top + (y_hi - v) / ((y_hi - y_lo) or 1.0) * (height - bottom - top)
 
-    parts = [f'<text x="4" y="16" font-size="13" font-weight="600">{html.escape(metric)} · arm '
-             f'{html.escape(arm)}</text>']
+    parts = [f'<text x="4" y="16" font-size="13" font-weight="600">{html.escape(title)}</text>']
     for t in y_ticks:
         parts.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" '
                      f'stroke="#eee"/><text x="{left - 6}" y="{py(t) + 4:.1f}" font-size="11" '
@@ -225,7 +224,7 @@ def _over_time_chart(metric: str, arm: str, rows: list[dict[str, Any]]) -> str:
               for i, r in enumerate(rows)]
     return (f'<svg class="over-time" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
             'role="img" '
-            f'aria-label="cumulative effect on {html.escape(metric)} over time">{"".join(parts)}</svg>')
+            f'aria-label="{html.escape(title)} over time">{"".join(parts)}</svg>')
 
 
 def _short(value: Any) -> str:
@@ -348,7 +347,7 @@ def _effect_by_period_chart(metric: str, rows: list[dict[str, Any]]) -> str:
     shaped = [{"through": r["period"], "estimate": r["effect"], "av_ci_lower": r["lower"],
                "av_ci_upper": r["upper"], "ci_lower": r["experiment_effect"],
                "ci_upper": r["experiment_effect"]} for r in rows]
-    return _over_time_chart(metric, "launched − holdout", shaped)
+    return _over_time_chart(f"{metric}: launched − holdout", shaped)
 
 
 def render_monitor_html(report: MonitorReport, title: str = "Post-launch monitoring") -> str:
