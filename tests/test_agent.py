@@ -59,7 +59,7 @@ def _error(tools: Toolbox, name: str, arguments: Any) -> dict[str, Any]:
 
 def test_every_tool_publishes_a_json_schema() -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    assert {t.name for t in TOOLS} == {"describe", "check_design", "analyze", "plan", "policy"}
+    assert {t.name for t in TOOLS} == {"describe", "check_design", "analyze", "plan", "policy", "monitor"}
     for tool in TOOLS:
         jsonschema.Draft202012Validator.check_schema(tool.input_schema)
         assert tool.input_schema["type"] == "object" and len(tool.description) > 40

@@ -59,7 +59,7 @@ def test_stdio_client_lists_tools_and_analyze_matches_the_python_api(tmp_path: P
         return out
 
     out = anyio.run(_session, path, script)
-    assert set(out["tools"]) == {"describe", "check_design", "analyze", "plan", "policy"}
+    assert set(out["tools"]) == {"describe", "check_design", "analyze", "plan", "policy", "monitor"}
     assert out["tools"]["analyze"]["properties"]["metrics"]["minItems"] == 1
     early = _answer(out["early"])
     assert out["early"].is_error and early["error"]["class"] == "DesignNotCheckedError"

@@ -326,3 +326,43 @@ def _audit(rng: np.random.Generator, n: int) -> list[float]:
     quality = rng.normal(1.0, 1.5, n)
     j, h = 0.8 * quality + rng.normal(scale=0.5, size=n), quality
     return [float(n), j.sum(), h.sum(), j @ j, h @ h, j @ h]
+
+
+def test_cli_and_agent_tool_give_the_python_answer(tmp_path, capsys: pytest.CaptureFixture[str],
+                                                    models: dict[str, wc.LinearModel]) -> None:
+    import json
+
+    from warehouse_causal.agent import Toolbox
+    from warehouse_causal.cli import main
+
+    path = tmp_path / "warehouse.duckdb"
+    con = wc.connect(path)
+    con.create_table("experiment", experiment_rows())
+    con.create_table("production", production_rows(decay=0.1, days=12))
+    con.disconnect()
+    design = {"intent_to_treat": "arm", "cluster_by": "user"}
+    monitor = {"production": "production", "time": "day", "holdout": "in_holdout",
+               "guardrails": {"y": -0.2}, "segments": ["region = 'apac'"]}
+    spec = {"table": "experiment", "design": design, "metrics": ["y"], "covariates": ["x", "region"],
+            "monitor": monitor}
+    (tmp_path / "monitor.json").write_text(json.dumps({"connection": "warehouse.duckdb", **spec}))
+    assert main(["monitor", str(tmp_path / "monitor.json"), "--format", "json",
+                 "--report", str(tmp_path / "m.html")]) == 0
+    printed = json.loads(capsys.readouterr().out.split("\nwrote")[0])
+    python = wc.Monitor(models["y"], production_rows(decay=0.1, days=12), "day", holdout="in_holdout",
+                        guardrails={"y": -0.2}, segments=["region = 'apac'"]).check()
+    for ours, theirs in zip(printed["checks"], python.to_dicts(), strict=True):
+        assert ours["check"] == theirs["check"] and ours["status"] == theirs["status"]
+        assert ours["statistic"] == pytest.approx(theirs["statistic"], rel=1e-9, nan_ok=True)
+    assert (tmp_path / "m.html").read_text().startswith("<!DOCTYPE html>")
+
+    tools = Toolbox.open(str(path))
+    answer, failed = tools.call("monitor", spec)
+    assert failed and answer["error"]["class"] == "DesignNotCheckedError"
+    tools.call("check_design", {"table": "experiment", "design": design})
+    answer, failed = tools.call("monitor", spec)
+    assert not failed, answer
+    assert [c["status"] for c in answer["checks"]] == [c["status"] for c in printed["checks"]]
+    assert "trend of the effect on y" in answer["alerts"] and answer["next_steps"]
+    bad, failed = tools.call("monitor", {**spec, "monitor": {**monitor, "holdout": 3}})
+    assert failed and bad["error"]["path"] == "/monitor/holdout"

@@ -43,7 +43,7 @@ from warehouse_causal.errors import (
     WarehouseCausalError,
     closest_name,
 )
-from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, DESIGN, PLAN_SCHEMA, check_document
+from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, DESIGN, MONITOR_SCHEMA, PLAN_SCHEMA, check_document
 from warehouse_causal.tables import strict_json
 
 __all__ = ["TOOLS", "Tool", "Toolbox", "open_connection", "tool_error"]
@@ -75,6 +75,7 @@ CHECK_SCHEMA: dict[str, Any] = {
 }
 ANALYZE_SCHEMA = _tool_schema(ANALYSIS_SCHEMA, ("connection", "metrics_file"), "analyze")
 PLAN_TOOL_SCHEMA = _tool_schema(PLAN_SCHEMA, ("connection",), "plan")
+MONITOR_TOOL_SCHEMA = _tool_schema(MONITOR_SCHEMA, ("connection", "metrics_file"), "monitor")
 POLICY_SCHEMA: dict[str, Any] = {
     "type": "object", "title": "policy", "additionalProperties": False,
     "required": ["table", "design", "metric"],
@@ -120,6 +121,11 @@ TOOLS: tuple[Tool, ...] = (
     Tool("policy", "Decide which units get which arm: Bayesian P(best arm) per segment, Thompson-"
          "sampling probabilities per context, and the off-policy value of a deterministic policy "
          "(IPS, SNIPS, DM, DR) from a logged or randomized table.", POLICY_SCHEMA, "policy"),
+    Tool("monitor", "After launch: check a checked experiment against production traffic - population "
+         "drift and re-projected effects, the effect by period against a holdout (decay), judge "
+         "calibration drift, logging completeness, feedback loops, guardrails by segment, treatment "
+         "version. Each check states its threshold or error guarantee and what to do.",
+         MONITOR_TOOL_SCHEMA, "monitor"),
 )
 
 _HINTS: dict[str, str] = {
@@ -281,6 +287,18 @@ class Toolbox:
             warnings.simplefilter("always", wc.WarehouseCausalWarning)
             result = run_spec(arguments, con=self.con, catalog=self.catalog)
         return analysis_answer(result, [str(w.message) for w in caught])
+
+    def monitor(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        self._require_checked(arguments["table"], arguments["design"])
+        self._table(arguments["table"])
+        self._table(arguments["monitor"]["production"])
+        report = run_spec(arguments, con=self.con, catalog=self.catalog)["monitor"]
+        return {"caption": report.caption(), "checks": report.to_dicts(),
+                "alerts": [r.check for r in report.alerts],
+                "layers": {name: table.to_dicts() for name, table in report.layers.items()},
+                "queries": query_log(report.queries),
+                "next_steps": [r.detail for r in report.alerts]
+                or ["Nothing to act on; run again next period."]}
 
     def plan(self, arguments: dict[str, Any]) -> dict[str, Any]:
         self._table(arguments["table"])

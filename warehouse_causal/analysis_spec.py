@@ -20,6 +20,12 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     metrics_file: metrics.yaml          # a metric catalog (wc.load_metrics): metrics and quantiles
                                         # may then name its entries; its caps apply
 
+A monitor document (the CLI's ``monitor`` command) is an analysis document's experiment part
+(connection, table, design, metrics, covariates, cap, fit, calibrate_with) and::
+
+    monitor: {production: table, time, holdout, unit, launched_arm, segments, guardrails, served,
+              labelled, version: [column, tested version], expected_rows, thresholds: {...}, alpha}
+
 A plan document (the CLI's ``plan`` command) reads the history the same way::
 
     connection, table: as above (the pre-experiment history)
@@ -39,9 +45,9 @@ from typing import Any
 import warehouse_causal as wc
 from warehouse_causal.catalog import read_document
 from warehouse_causal.errors import InvalidParameterError
-from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, PLAN_SCHEMA, check_document
+from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, MONITOR_SCHEMA, PLAN_SCHEMA, check_document
 
-__all__ = ["load_plan", "load_spec", "run_plan", "run_spec"]
+__all__ = ["load_monitor", "load_plan", "load_spec", "run_plan", "run_spec"]
 
 def load_spec(path: str | Path) -> dict[str, Any]:
     """Read an analysis document and check it against its JSON Schema (``warehouse-causal schema``)."""
@@ -89,7 +95,10 @@ def run_spec(spec: dict[str, Any], base: Path = Path("."), *, con: Any = None,
     covariates = [_covariate(c) for c in spec.get("covariates") or []]
     cap = {k: v for k, v in catalog.caps.items() if _uses(k, metrics)} if catalog is not None else {}
     cap.update({k: tuple(v) if isinstance(v, list) else v for k, v in dict(spec.get("cap") or {}).items()})
-    model = exp.add_metric(metrics, covariates, cap=cap or None).fit(wc.LinearModel, **spec.get("fit", {}))
+    named = exp.add_metric(metrics, covariates, cap=cap or None, calibrate_with=spec.get("calibrate_with"))
+    model = named.fit(wc.LinearModel, **spec.get("fit", {}))
+    if "monitor" in spec:
+        return {"experiment": exp, "model": model, "monitor": _monitor(spec["monitor"], model, con)}
     effects = model.infer_effect(condition_on=spec.get("segments"), **spec.get("effects", {}))
     out: dict[str, Any] = {"experiment": exp, "model": model, "effects": effects}
     if "decision" in spec:
@@ -105,6 +114,27 @@ def run_spec(spec: dict[str, Any], base: Path = Path("."), *, con: Any = None,
     if "over_time" in spec:
         out["over_time"] = model.cumulative(**spec["over_time"])
     return out
+
+
+def load_monitor(path: str | Path) -> dict[str, Any]:
+    """Read a monitor document and check it against its JSON Schema (``warehouse-causal schema monitor``)."""
+    spec = read_document(path, "monitor settings")
+    check_document(spec, MONITOR_SCHEMA, str(path))
+    return spec
+
+
+def _monitor(settings: dict[str, Any], model: Any, con: Any) -> Any:
+    """The monitoring report of a monitor document's ``monitor`` entry."""
+    settings = dict(settings)
+    production = con.table(settings.pop("production"))
+    alpha = settings.pop("alpha", 0.05)
+    if "version" in settings:
+        settings["version"] = tuple(settings["version"])
+    if "thresholds" in settings:
+        settings["thresholds"] = wc.Thresholds(**settings["thresholds"])
+    if "launched_arm" in settings:
+        settings["launched_arm"] = _arm(settings["launched_arm"])
+    return wc.Monitor(model, production, settings.pop("time"), **settings).check(alpha)
 
 
 def _uses(name: str, metrics: list[Any]) -> bool:

@@ -136,12 +136,30 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from warehouse_causal.analysis_spec import load_monitor, run_spec
+
+    spec = load_monitor(args.spec)
+    report = run_spec(spec, Path(args.spec).resolve().parent)["monitor"]
+    if args.format == "json":
+        print(report.to_json())
+    else:
+        print(f"{report.caption()}\n\n{report.to_markdown()}")
+    if args.report:
+        report.report(args.report)
+        print(f"wrote {args.report}")
+    return 0
+
+
 def _schema(args: argparse.Namespace) -> int:
     import json
 
-    from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, PLAN_SCHEMA
+    from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, MONITOR_SCHEMA, PLAN_SCHEMA
 
-    print(json.dumps(PLAN_SCHEMA if args.document == "plan" else ANALYSIS_SCHEMA, indent=2))
+    schemas = {"analysis": ANALYSIS_SCHEMA, "plan": PLAN_SCHEMA, "monitor": MONITOR_SCHEMA}
+    print(json.dumps(schemas[args.document], indent=2))
     return 0
 
 
@@ -178,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--format", choices=["md", "json"], default="md", help="markdown tables or JSON")
     plan.set_defaults(handler=_plan)
     schema = commands.add_parser("schema", help="print the JSON Schema of analysis (or plan) documents")
-    schema.add_argument("document", nargs="?", choices=["analysis", "plan"], default="analysis")
+    schema.add_argument("document", nargs="?", choices=["analysis", "plan", "monitor"], default="analysis")
+    monitor = commands.add_parser("monitor", help="post-launch checks of an experiment against production")
+    monitor.add_argument("spec", help="monitor file (.json, or .yaml with PyYAML installed)")
+    monitor.add_argument("--format", choices=["md", "json"], default="md", help="markdown table or JSON")
+    monitor.add_argument("--report", help="also write the HTML monitoring report")
+    monitor.set_defaults(handler=_monitor)
     schema.set_defaults(handler=_schema)
     mcp = commands.add_parser("mcp", help="serve the agent tools over the Model Context Protocol (stdio)")
     mcp.add_argument("--connection", required=True, help="a DuckDB file, or an ibis URL (duckdb://, ...)")

@@ -19,7 +19,7 @@ from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
 from warehouse_causal.algebra.sandwich import COVARIANCE_TYPES
 from warehouse_causal.errors import InvalidParameterError
 
-__all__ = ["ANALYSIS_SCHEMA", "PLAN_SCHEMA", "SpecError", "check_document", "schema_errors"]
+__all__ = ["ANALYSIS_SCHEMA", "MONITOR_SCHEMA", "PLAN_SCHEMA", "SpecError", "check_document", "schema_errors"]
 
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
 
@@ -122,6 +122,8 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
         "metrics_file": _string("a metric catalog (YAML/JSON) relative to the document"),
         "over_time": OVER_TIME,
         "projection": PROJECTION,
+        "calibrate_with": _string("a human-label column (NULL outside the audit) that calibrates the "
+                                  "judge metric"),
     }, ("table", "design", "metrics")),
 }
 
@@ -147,6 +149,35 @@ PLAN_SCHEMA: dict[str, Any] = {
         "sample_size": _object({"mde": {"type": "number", "exclusiveMinimum": 0},
                                 "relative": {"type": "boolean"}}, ("mde",)),
     }, ("table", "metrics")),
+}
+
+THRESHOLDS = _object({name: {"type": "number", "minimum": 0} for name in (
+    "smd", "membership_r2", "projection_change", "null_rate", "rows_ratio", "version_share")})
+MONITOR = _object({
+    "production": _string("the post-launch table"),
+    "time": COLUMN,
+    "holdout": _string("1/true on rows of the long-term holdout"),
+    "unit": COLUMN,
+    "launched_arm": ARM,
+    "segments": {"type": "array", "items": _string("a SQL condition on pre-treatment covariates")},
+    "guardrails": DECISION["properties"]["guardrails"],
+    "served": COLUMN,
+    "labelled": COLUMN,
+    "version": {"type": "array", "items": {"type": ["string", "integer"]}, "minItems": 2, "maxItems": 2,
+                "description": "[column, the treatment version the experiment tested]"},
+    "expected_rows": {"type": "number", "exclusiveMinimum": 0},
+    "thresholds": THRESHOLDS,
+    "alpha": PROBABILITY,
+}, ("production", "time"), "post-launch monitoring (wc.Monitor)")
+
+#: A monitor document: the experiment as in an analysis document, and ``monitor``.
+MONITOR_SCHEMA: dict[str, Any] = {
+    "$schema": JSON_SCHEMA,
+    "title": "warehouse_causal monitor",
+    **_object({**{k: v for k, v in ANALYSIS_SCHEMA["properties"].items()
+                  if k in ("connection", "table", "design", "metrics", "covariates", "cap", "fit",
+                           "metrics_file", "calibrate_with")},
+               "monitor": MONITOR}, ("table", "design", "metrics", "monitor")),
 }
 
 _TYPES: dict[str, Any] = {
