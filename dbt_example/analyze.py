@@ -1,5 +1,6 @@
 """Run after ``dbt build``: analyse the materialised tables in the warehouse and write the effects
-back as the table ``experiment_effects`` (downstream dbt models or BI read it from there).
+back as the table ``experiment_effects``, and the post-launch checks of the ``production`` model as
+``experiment_monitoring`` (downstream dbt models or BI read them from there).
 
     WC_DUCKDB_PATH=wc_example.duckdb python dbt_example/analyze.py
 """
@@ -15,18 +16,19 @@ import warehouse_causal as wc
 from warehouse_causal.backends import table_exists
 
 TABLE = "experiment_effects"
+MONITORING = "experiment_monitoring"
 #: Every row this step writes carries this value; a table without it belongs to someone else.
 MARKER = f"warehouse_causal {wc.__version__}"
 
 
-def write_effects(con: Any, frame: Any) -> None:
-    """Write ``frame`` as ``experiment_effects``, replacing only a table this step wrote before (it
-    has the ``analysed_by`` column); a user's own table of that name is never replaced."""
-    if table_exists(con, TABLE) and "analysed_by" not in con.table(TABLE).columns:
+def write_table(con: Any, name: str, frame: Any) -> None:
+    """Write ``frame`` as ``name``, replacing only a table this step wrote before (it has the
+    ``analysed_by`` column); a user's own table of that name is never replaced."""
+    if table_exists(con, name) and "analysed_by" not in con.table(name).columns:
         raise SystemExit(
-            f"{TABLE!r} already exists and was not written by this analysis step; rename or drop it "
+            f"{name!r} already exists and was not written by this analysis step; rename or drop it "
             "first (it is left untouched).")
-    con.create_table(TABLE, frame, overwrite=True)
+    con.create_table(name, frame.assign(analysed_by=MARKER), overwrite=True)
 
 
 def main(path: str) -> int:
@@ -37,8 +39,12 @@ def main(path: str) -> int:
     catalog = wc.load_metrics(Path(__file__).with_name("metrics.yml"), con)  # the metric definitions
     model = exp.add_metric(catalog["revenue"], [catalog["pre_revenue"], "tenure"]).fit(wc.LinearModel)
     effects = model.infer_effect(condition_on=["tenure > 5"])
-    write_effects(con, effects.to_pandas().assign(analysed_by=MARKER))
+    write_table(con, TABLE, effects.to_pandas())
     print(effects)
+    # after launch: the production model against the experiment (holdout teams kept on control)
+    report = wc.Monitor(model, con.table("production"), "fortnight", holdout="in_holdout").check()
+    write_table(con, MONITORING, report.to_pandas())
+    print(report)
     return 0
 
 

@@ -41,7 +41,7 @@ def test_dbt_build_then_analysis_writes_effects(tmp_path: Path) -> None:
     build = subprocess.run([_dbt(), "build", "--project-dir", str(project), "--profiles-dir", str(project)],
                            capture_output=True, text=True, env=env, timeout=600)
     assert build.returncode == 0, build.stdout[-3000:]
-    assert "PASS=8" in build.stdout
+    assert "PASS=9" in build.stdout  # 3 models, 6 tests
     spec = importlib.util.spec_from_file_location("analyze", project / "analyze.py")
     analyze = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
@@ -52,3 +52,15 @@ def test_dbt_build_then_analysis_writes_effects(tmp_path: Path) -> None:
     overall = effects.iloc[0]
     assert overall.ci_lower <= TRUE_EFFECT <= overall.ci_upper
     assert set(effects.columns) >= {"estimate", "std_error", "av_ci_lower", "av_ci_upper", "p_adjusted"}
+    # the post-launch checks of the production model: +20% held by the launch, nothing drifts
+    monitoring = wc.connect(database).table("experiment_monitoring").to_pandas()
+    assert {"population", "persistence", "measurement"} <= set(monitoring.layer)
+    assert list(monitoring[monitoring.status == "alert"].check) == []
+    assert (monitoring.analysed_by == analyze.MARKER).all()
+    # a user's own table of that name is never replaced
+    con = wc.connect(database)
+    con.create_table("experiment_monitoring", {"mine": [1]}, overwrite=True)
+    con.disconnect()
+    with pytest.raises(SystemExit, match="not written by this analysis step"):
+        analyze.main(str(database))
+    assert list(wc.connect(database).table("experiment_monitoring").columns) == ["mine"]

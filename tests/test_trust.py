@@ -295,11 +295,12 @@ def test_dbt_analysis_step_never_replaces_a_users_table(tmp_path: Path) -> None:
     con = wc.connect(tmp_path / "w.duckdb")
     con.create_table("experiment_effects", pd.DataFrame({"mine": [1]}))
     with pytest.raises(SystemExit, match="not written by this analysis step"):
-        analyze.write_effects(con, pd.DataFrame({"estimate": [0.1], "analysed_by": [analyze.MARKER]}))
+        analyze.write_table(con, "experiment_effects", pd.DataFrame({"estimate": [0.1]}))
     assert list(con.table("experiment_effects").columns) == ["mine"]
     con.create_table("experiment_effects", pd.DataFrame({"analysed_by": ["x"]}), overwrite=True)
-    analyze.write_effects(con, pd.DataFrame({"estimate": [0.1], "analysed_by": [analyze.MARKER]}))
+    analyze.write_table(con, "experiment_effects", pd.DataFrame({"estimate": [0.1]}))
     assert con.table("experiment_effects").estimate.execute().tolist() == [0.1]
+    assert con.table("experiment_effects").analysed_by.execute().tolist() == [analyze.MARKER]
 
 
 # -- consistency, parser depth, threads ----------------------------------------------------------
