@@ -101,3 +101,11 @@ def test_bad_input_is_refused(time: object, looks: object, error: type, match: s
     model = wc.ExperimentData(frame, intent_to_treat="arm").add_metric(y="y").fit(wc.LinearModel)
     with pytest.raises(error, match=match):
         model.cumulative(time, looks=looks)  # type: ignore[arg-type]
+
+
+def test_a_time_column_with_nan_is_refused() -> None:
+    table = wc.table(_daily(days=3, per_day=50))
+    table = table.mutate(day=(table.day == 0).ifelse(float("nan"), table.day.cast("float64")))  # not NULL
+    model = wc.ExperimentData(table, intent_to_treat="arm").add_metric(y="y").fit(wc.LinearModel)
+    with pytest.raises(InvalidParameterError, match="NaN or infinite"):
+        model.cumulative("day")

@@ -105,17 +105,14 @@ def _statuses(report: wc.MonitorReport) -> dict[str, str]:
     return {f"{r.layer}: {r.check}": r.status for r in report.rows}
 
 
+def _every_layer(model: wc.LinearModel, production: pd.DataFrame) -> wc.MonitorReport:
+    """A monitor with every optional layer on (holdout, feedback, guardrails by segment)."""
+    return wc.Monitor(model, production, "day", holdout="in_holdout", served="served", labelled="label",
+                      segments=["region = 'apac'"], guardrails={model.metrics[0]: -0.2}).check()
+
+
 def test_a_quiet_launch_raises_no_alert(models: dict[str, wc.LinearModel]) -> None:
-    report = wc.Monitor(
-        models["y"],
-        production_rows(),
-        "day",
-        holdout="in_holdout",
-        served="served",
-        labelled="label",
-        segments=["region = 'apac'"],
-        guardrails={"y": -0.2},
-    ).check()
+    report = _every_layer(models["y"], production_rows())
     assert report.alerts == [], report.to_pandas()
     assert {r.layer for r in report.rows} == {
         "population",
@@ -184,16 +181,7 @@ def test_period_effects_equal_statsmodels_cluster_robust_means(models: dict[str,
 
 
 def test_each_layer_reads_production_once(models: dict[str, wc.LinearModel]) -> None:
-    report = wc.Monitor(
-        models["judge"],
-        production_rows(days=10),
-        "day",
-        holdout="in_holdout",
-        served="served",
-        labelled="label",
-        segments=["region = 'apac'"],
-        guardrails={"judge": -0.2},
-    ).check()
+    report = _every_layer(models["judge"], production_rows(days=10))
     purposes = [q.purpose for q in report.queries]
     assert purposes == [
         "monitor: experiment covariates",
@@ -212,6 +200,7 @@ def test_each_layer_reads_production_once(models: dict[str, wc.LinearModel]) -> 
     [
         ({"production": "no x"}, wc.SchemaError, r"lacks \['x'\]"),
         ({"production": "empty"}, wc.DesignError, "no rows"),
+        ({"production": "nan day"}, wc.DesignError, "NaN or infinite"),
         ({"holdout": "constant"}, wc.DesignError, "both present"),
         ({"holdout": "text"}, wc.SchemaError, "boolean or 0/1"),
         ({"production": "y as text"}, wc.SchemaError, "'y' is string in production"),
@@ -234,6 +223,9 @@ def test_bad_input_is_refused(
         production = production.drop(columns="x")
     elif kind == "empty":
         production = production.assign(day=np.nan)
+    elif kind == "nan day":  # a NaN (not NULL) period, made in the warehouse
+        table = wc.table(production)
+        production = table.mutate(day=(table.day == 0).ifelse(float("nan"), table.day.cast("float64")))
     elif kind == "y as text":
         production = production.assign(y=production.y.astype(str))
     if change.get("holdout") == "constant":

@@ -14,6 +14,7 @@ Metrics capped with ``cap=`` keep the thresholds found on the whole experiment a
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
@@ -120,7 +121,12 @@ def look_times(model: LinearModel, time: str, looks: int, runner: QueryRunner) -
     columns.add("rows", None, column.count())
     sums = columns.aggregate(table.filter(column.notnull()), {"t": column}).run(
         runner, "cumulative: distinct times")
-    values = sorted(sums.key("t").tolist())
+    values = sums.key("t").tolist()
+    if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+        raise InvalidParameterError(
+            f"The 'time' column {time!r} of LinearModel.cumulative holds NaN or infinite values; a look "
+            "needs an order. Clean the column or cast it to a date.")
+    values = sorted(values)
     if len(values) < 2:
         raise DesignError(f"LinearModel.cumulative needs at least 2 distinct values of {time!r}; "
                           f"found {len(values)}.")

@@ -372,6 +372,9 @@ class Monitor:
         found = self._grouped({PERIOD: t[self.time]}, additive, ratios, "monitor: production by period")
         if found.n_cells == 0:
             raise DesignError(f"The production table has no rows with a {self.time!r}; nothing to monitor.")
+        if any(isinstance(v, float) and not math.isfinite(v) for v in found.key(PERIOD).tolist()):
+            raise DesignError(f"The time column {self.time!r} of the production table holds NaN or infinite "
+                              "values; periods need an order.")
         return found
 
     @cached_property
