@@ -193,3 +193,9 @@ def test_budget_interrupts_a_query_past_its_seconds() -> None:
     with pytest.raises(QueryBudgetError, match=r"stopped at the call's 0\.05 s"), \
             query_budget(max_seconds=0.05):
         wc.backends.QueryRunner().run(heavy, "heavy")
+
+
+def test_arguments_that_are_not_an_object_get_a_path(tools: Toolbox) -> None:
+    for arguments in ([1, 2], "analyze everything", 7):
+        error = _error(tools, "analyze", arguments)
+        assert error["class"] == "SpecError" and error["path"] == "/"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -189,6 +190,8 @@ class Toolbox:
     max_seconds: float = 300.0
     require_checked_design: bool = True
     _checked: set[str] = field(default_factory=set, repr=False)
+    #: One call at a time: warning capture is process-wide, and the calls share one connection.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def open(cls, target: str, read_only: bool = True, metrics: str | Path | None = None,
@@ -204,9 +207,9 @@ class Toolbox:
         try:
             if tool is None:
                 raise InvalidParameterError(f"No tool {name!r}; the tools are {[t.name for t in TOOLS]}.")
+            check_document({} if arguments is None else arguments, tool.input_schema, tool.name)
             arguments = dict(arguments or {})
-            check_document(arguments, tool.input_schema, tool.name)
-            with warnings.catch_warnings(record=True) as caught, query_budget(
+            with self._lock, warnings.catch_warnings(record=True) as caught, query_budget(
                     self.max_rows_scanned, self.max_seconds) as budget:
                 warnings.simplefilter("always")
                 method: Callable[[dict[str, Any]], dict[str, Any]] = getattr(self, tool.method)
