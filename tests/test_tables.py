@@ -44,6 +44,9 @@ def test_every_table_result_derives_its_views_from_to_dicts(results: dict[str, T
     html = result._repr_html_()
     assert html.startswith("<table><caption>") and result.caption().split(" ")[0] in html
     assert "<th>" in html and html.count("<tr>") == len(rows) + 1
+    if "ci_lower" in rows[0]:  # the two bounds read as one interval; the numbers stay in to_pandas
+        assert "<th>interval</th>" in html and "<th>ci_lower</th>" not in html
+        assert f"[{format_value('ci_lower', rows[0]['ci_lower'])}, " in html
     assert result.caption() in result._repr_markdown_() and repr(result) == str(result)
 
 

@@ -43,6 +43,25 @@ def format_value(column: str, value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+#: Interval bounds shown together: (lower column, upper column) -> the joined column's name.
+INTERVALS = {("ci_lower", "ci_upper"): "interval", ("av_ci_lower", "av_ci_upper"): "anytime-valid interval",
+             ("lower", "upper"): "interval", ("primary_lower", "primary_upper"): "primary interval"}
+
+
+def _intervals_joined(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with each (lower, upper) pair of :data:`INTERVALS` as one "[a, b]" text at the
+    lower bound's place."""
+    out: dict[str, Any] = {}
+    for column, value in row.items():
+        pair = next(((low, up) for low, up in INTERVALS
+                     if column in (low, up) and low in row and up in row), None)
+        if pair is None:
+            out[column] = value
+        elif column == pair[0]:
+            out[INTERVALS[pair]] = f"[{format_value(pair[0], value)}, {format_value(pair[1], row[pair[1]])}]"
+    return out
+
+
 class TableResult(ABC):
     """Base of result classes whose rows are dicts (``to_dicts``); ``caption`` titles the table."""
 
@@ -78,7 +97,9 @@ class TableResult(ABC):
         return f"**{self.caption()}**\n\n{self.to_markdown()}"
 
     def _repr_html_(self) -> str:
-        rows = self.to_dicts()
+        """A notebook table: numbers rounded, small p-values as "< 0.001", each interval's two
+        bounds in one "[a, b]" cell (``to_pandas`` keeps them as numbers)."""
+        rows = [_intervals_joined(r) for r in self.to_dicts()]
         columns = list(rows[0]) if rows else []
         head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
         body = "".join(
