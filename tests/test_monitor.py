@@ -358,3 +358,10 @@ def test_cli_and_agent_tool_give_the_python_answer(tmp_path, capsys: pytest.Capt
     assert "trend of the effect on y" in answer["alerts"] and answer["next_steps"]
     bad, failed = tools.call("monitor", {**spec, "monitor": {**monitor, "holdout": 3}})
     assert failed and bad["error"]["path"] == "/monitor/holdout"
+
+
+def test_guardrails_alone_check_the_holdout_levels(models: dict[str, wc.LinearModel]) -> None:
+    production = production_rows(users=200, days=3).assign(in_holdout=0)
+    monitor = wc.Monitor(models["y"], production, "day", holdout="in_holdout", guardrails={"y": -0.2})
+    with pytest.raises(wc.DesignError, match="both present"):
+        monitor.guardrail_segments()

@@ -31,7 +31,7 @@ import ibis
 from ibis.backends import BaseBackend
 
 import warehouse_causal as wc
-from warehouse_causal.analysis_spec import run_plan, run_spec
+from warehouse_causal.analysis_spec import experiment_from, run_plan, run_spec
 from warehouse_causal.answers import analysis_answer, assumptions, estimand, query_log
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.budget import query_budget
@@ -248,10 +248,7 @@ class Toolbox:
                 f"The design {dict(design)} on table {table!r} has not passed check_design in this session.")
 
     def _experiment(self, table: str, design: Mapping[str, Any]) -> wc.ExperimentData:
-        settings = dict(design)
-        if "expected_split" in settings:
-            settings["expected_split"] = {_arm(k): v for k, v in settings["expected_split"].items()}
-        return wc.ExperimentData(self._table(table), **settings)
+        return experiment_from(self._table(table), dict(design))
 
     # -- tools -----------------------------------------------------------------------------------
     def describe(self, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -345,12 +342,6 @@ class Toolbox:
         answer["next_steps"] = ["Serve the Thompson-sampling probabilities, then evaluate the served "
                                 "policy off-line from its log with 'evaluate'."]
         return answer
-
-
-def _arm(key: Any) -> Any:
-    if isinstance(key, str) and key.lstrip("-").isdigit():
-        return int(key)
-    return key
 
 
 #: Columns whose distinct count is at most this are candidate assignment / segment columns.

@@ -47,7 +47,7 @@ from warehouse_causal.catalog import read_document
 from warehouse_causal.errors import InvalidParameterError
 from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, MONITOR_SCHEMA, PLAN_SCHEMA, check_document
 
-__all__ = ["load_monitor", "load_plan", "load_spec", "run_plan", "run_spec"]
+__all__ = ["experiment_from", "load_monitor", "load_plan", "load_spec", "run_plan", "run_spec"]
 
 def load_spec(path: str | Path) -> dict[str, Any]:
     """Read an analysis document and check it against its JSON Schema (``warehouse-causal schema``)."""
@@ -79,15 +79,21 @@ def _table(spec: dict[str, Any], base: Path, con: Any = None) -> tuple[Any, Any]
     raise InvalidParameterError("'table' must be a table name or {'parquet': path}.")
 
 
+def experiment_from(table: Any, design: dict[str, Any]) -> wc.ExperimentData:
+    """``ExperimentData`` of a document's ``design`` entry (JSON keys of ``expected_split`` that
+    spell integers name integer arms)."""
+    settings = dict(design)
+    if "expected_split" in settings:
+        settings["expected_split"] = {_arm(k): v for k, v in settings["expected_split"].items()}
+    return wc.ExperimentData(table, **settings)
+
+
 def run_spec(spec: dict[str, Any], base: Path = Path("."), *, con: Any = None,
              catalog: wc.MetricCatalog | None = None) -> dict[str, Any]:
     """Run the analysis; returns the fitted objects by name (model, effects, decision, mediation,
     quantiles, over_time). ``con`` and ``catalog`` are fixed by the agent server."""
-    design = dict(spec["design"])
-    if "expected_split" in design:
-        design["expected_split"] = {_arm(k): v for k, v in design["expected_split"].items()}
     con, table = _table(spec, base, con)
-    exp = wc.ExperimentData(table, **design)
+    exp = experiment_from(table, spec["design"])
     if "metrics_file" in spec:
         catalog = wc.load_metrics(base / spec["metrics_file"], con)
     metrics = [catalog[m] if catalog is not None and isinstance(m, str) and m in catalog else _metric(m)

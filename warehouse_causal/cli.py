@@ -96,8 +96,8 @@ def _run(args: argparse.Namespace) -> int:
         print("\n\n".join(f"-- {q.purpose}\n{q.sql};" for q in queries))
         return 0
     if args.format == "json":
-        document = analysis_answer(result, messages)
-        print(json.dumps(strict_json(document), indent=2, default=str, allow_nan=False))
+        document = analysis_answer(result, messages)  # strict JSON already
+        print(json.dumps(document, indent=2, default=str, allow_nan=False))
         return 0
     print(effects.to_markdown())
     if "decision" in result:

@@ -71,13 +71,25 @@ AUDIT = ("n", "j", "h", "jj", "hh", "jh")
 Ratios = dict[str, tuple[ir.Value, ir.Value]]  # name -> (denominator, numerator) per row
 
 
-class _Row(dict):
-    def as_row(self) -> dict[str, Any]:
-        return dict(self)
+def _declare_cluster_sums(columns: Columns, name: str, den: ir.Value, num: ir.Value) -> None:
+    """The :class:`ClusterSums` of ratio ``name`` over the rows of one level, whose ``den`` and
+    ``num`` are a unit's sums (or a row's values when each row is its own unit)."""
+    columns.add("dentotal", name, den.sum())
+    columns.add("numtotal", name, num.sum())
+    columns.add("squares", name, (num * num).sum())
+    columns.add("cross", name, (den * num).sum())
+    columns.add("sizes", name, (den * den).sum())
+    columns.add("units", name, (den > 0).cast("int64").sum())
 
 
-def _table(rows: list[dict[str, Any]], caption: str) -> RowTable:
-    return RowTable([_Row(r) for r in rows], caption)
+def _launched_minus_held(found: Sums, rows: Any, name: str) -> tuple[float, float]:
+    """(launched − holdout mean of ratio ``name``, its SE) from the ``rows`` of ``found`` (one per
+    holdout level, key "held"); NaN when a level is missing."""
+    held = found.key("held")
+    means = {bool(held[i] == 1): cluster_mean(_ratio(found, int(i), name)) for i in rows}
+    (held_mean, held_se), (launched, launched_se) = (means.get(True, (math.nan, math.nan)),
+                                                     means.get(False, (math.nan, math.nan)))
+    return launched - held_mean, math.sqrt(held_se**2 + launched_se**2)
 
 
 def _ratio(found: Sums, i: int, name: str) -> ClusterSums:
@@ -285,12 +297,7 @@ class Monitor:
         unit = self.unit
         if unit is None:  # each row its own unit: the squares are of row values
             for name, (den, num) in ratios.items():
-                inner.update("dentotal", {name: den.sum()})
-                inner.update("numtotal", {name: num.sum()})
-                inner.add("squares", name, (num * num).sum())
-                inner.add("cross", name, (den * num).sum())
-                inner.add("sizes", name, (den * den).sum())
-                inner.add("units", name, (den > 0).cast("int64").sum())
+                _declare_cluster_sums(inner, name, den, num)
             return inner.aggregate(t, by).ordered().run(self.runner, purpose)
         for name, (den, num) in ratios.items():
             inner.add("dentotal", name, den.sum())
@@ -302,13 +309,7 @@ class Monitor:
         for block, key in additive:
             outer.add(block, key, per_unit[block, key].sum())
         for name in ratios:
-            den, num = per_unit["dentotal", name], per_unit["numtotal", name]
-            outer.add("dentotal", name, den.sum())
-            outer.add("numtotal", name, num.sum())
-            outer.add("squares", name, (num * num).sum())
-            outer.add("cross", name, (den * num).sum())
-            outer.add("sizes", name, (den * den).sum())
-            outer.add("units", name, (den > 0).cast("int64").sum())
+            _declare_cluster_sums(outer, name, per_unit["dentotal", name], per_unit["numtotal", name])
         return (
             outer.aggregate(per_unit.table, {k: per_unit.key(k) for k in by})
             .ordered()
@@ -386,6 +387,10 @@ class Monitor:
             ratios,
             "monitor: effect by period (holdout)",
         )
+        return self._checked_holdout_levels(found)
+
+    def _checked_holdout_levels(self, found: Sums) -> Sums:
+        """``found`` (grouped by the holdout flag) when the flag had exactly the levels 0 and 1."""
         levels = set(found.key("held").tolist())
         if levels != {0, 1}:
             raise DesignError(
@@ -430,7 +435,7 @@ class Monitor:
                         "units": int(units_p),
                     }
                 )
-        return _table(rows, "Covariates: the experiment vs each production period (SMD, membership R²)")
+        return RowTable(rows, "Covariates: the experiment vs each production period (SMD, membership R²)")
 
     def projection(self) -> RowTable:
         """The launched arm's effect on each metric at the latest period's covariate means:
@@ -463,29 +468,19 @@ class Monitor:
                     "interacted": bool(design.interactions),
                 }
             )
-        return _table(rows, "The experiment's effects re-projected to the latest production mix")
+        return RowTable(rows, "The experiment's effects re-projected to the latest production mix")
 
     def _effects_by_period(self) -> tuple[list[Any], dict[str, tuple[np.ndarray, np.ndarray]]]:
         if self.holdout is None:
             raise DesignError(f"persistence needs a long-term holdout: {OWNER}(..., holdout='column').")
         found = self._holdout_periods
-        periods, held = found.key(PERIOD), found.key("held")
+        periods = found.key(PERIOD)
         order = sorted(set(periods.tolist()))
         out = {}
         for metric in self.model.metrics:
-            effects, ses = [], []
-            for period in order:
-                means = {
-                    bool(held[i] == 1): cluster_mean(_ratio(found, int(i), metric))
-                    for i in np.flatnonzero(periods == period)
-                }
-                (held_mean, held_se), (launched, launched_se) = (
-                    means.get(True, (math.nan, math.nan)),
-                    means.get(False, (math.nan, math.nan)),
-                )
-                effects.append(launched - held_mean)
-                ses.append(math.sqrt(held_se**2 + launched_se**2))
-            out[metric] = (np.array(effects), np.array(ses))
+            pairs = [_launched_minus_held(found, np.flatnonzero(periods == period), metric)
+                     for period in order]
+            out[metric] = (np.array([e for e, _ in pairs]), np.array([s for _, s in pairs]))
         return order, out
 
     def _experiment_effect(self, m: int) -> tuple[float, float]:
@@ -523,7 +518,7 @@ class Monitor:
                         "status": away if test.rejected else "ok",
                     }
                 )
-        return _table(
+        return RowTable(
             rows, "Effect after launch by period (launched − holdout); intervals hold for all periods"
         )
 
@@ -547,7 +542,7 @@ class Monitor:
                     "status": ("decay" if toward_zero else "growth") if test.rejected else "ok",
                 }
             )
-        return _table(rows, "Trend of the effect over the periods since launch")
+        return RowTable(rows, "Trend of the effect over the periods since launch")
 
     def measurement(self, alpha: float = 0.05) -> RowTable:
         """Per calibrated metric and period: the slope of the human label on the judge score and
@@ -581,7 +576,7 @@ class Monitor:
                         "status": "drift" if test.rejected else "ok",
                     }
                 )
-        return _table(rows, "Judge calibration (slope of the human label on the judge) by period")
+        return RowTable(rows, "Judge calibration (slope of the human label on the judge) by period")
 
     def completeness(self) -> RowTable:
         """Per period: rows against the expected rows, and the worst NULL rate of a column read."""
@@ -605,7 +600,7 @@ class Monitor:
                     "null_rate": worst[1],
                 }
             )
-        return _table(rows, "Logging completeness by period")
+        return RowTable(rows, "Logging completeness by period")
 
     def _feedback_series(self) -> tuple[list[dict[str, Any]], dict[str, tuple[list[float], list[float]]]]:
         if self.served is None and self.labelled is None:
@@ -639,7 +634,8 @@ class Monitor:
     def feedback(self) -> RowTable:
         """Per period: the served rate, the labelled share, and each metric among labelled rows and
         in the whole population."""
-        return _table(self._feedback_series()[0], "Feedback: served rate and labelled rows vs the population")
+        rows = self._feedback_series()[0]
+        return RowTable(rows, "Feedback: served rate and labelled rows vs the population")
 
     def feedback_trend(self, alpha: float = 0.05) -> RowTable:
         """The WLS slope over the periods of the served rate and of each labelled-vs-population gap,
@@ -657,7 +653,7 @@ class Monitor:
                     "status": "trend" if test.rejected else "ok",
                 }
             )
-        return _table(rows, "Feedback trends over the periods")
+        return RowTable(rows, "Feedback trends over the periods")
 
     def guardrail_segments(self, alpha: float = 0.05) -> RowTable:
         """Per guardrail metric and segment: the effect, one-sided p-value of harm beyond the
@@ -701,7 +697,7 @@ class Monitor:
                         "status": "harm" if q < level else "ok",
                     }
                 )
-        return _table(rows, "Guardrails by segment (Benjamini–Hochberg across segments)")
+        return RowTable(rows, "Guardrails by segment (Benjamini–Hochberg across segments)")
 
     def _production_segments(self) -> dict[str, list[tuple[float, float]]]:
         conditions = [ibis.literal(True), *(condition for _, condition in self.segments)]
@@ -711,19 +707,11 @@ class Monitor:
             for j, condition in enumerate(conditions):
                 inside = (condition.fill_null(False) & y.notnull()).cast("float64")
                 ratios[f"{metric}|{j}"] = (inside, inside * y.fill_null(0.0))
-        found = self._grouped({"held": self._held()}, {}, ratios, "monitor: guardrails by segment")
-        held = found.key("held")
-        out: dict[str, list[tuple[float, float]]] = {}
-        for metric in self.guardrails:
-            out[metric] = []
-            for j in range(len(conditions)):
-                means = {
-                    bool(held[i] == 1): cluster_mean(_ratio(found, i, f"{metric}|{j}"))
-                    for i in range(found.n_cells)
-                }
-                (held_mean, held_se), (launched, launched_se) = means[True], means[False]
-                out[metric].append((launched - held_mean, math.sqrt(held_se**2 + launched_se**2)))
-        return out
+        found = self._checked_holdout_levels(
+            self._grouped({"held": self._held()}, {}, ratios, "monitor: guardrails by segment"))
+        every = range(found.n_cells)
+        return {metric: [_launched_minus_held(found, every, f"{metric}|{j}") for j in range(len(conditions))]
+                for metric in self.guardrails}
 
     def version_share(self) -> float:
         """The latest period's share of rows not on the tested treatment version."""

@@ -116,8 +116,8 @@ class TableResult(ABC):
 
 
 class RowTable(TableResult, tuple):
-    """A tuple of rows (named tuples, or objects with ``as_row``) that displays as a table: it still
-    iterates, indexes and compares as the tuple it is."""
+    """A tuple of rows (named tuples, dicts, or objects with ``as_row``) that displays as a table: it
+    still iterates, indexes and compares as the tuple it is."""
 
     _caption: str
 
@@ -127,7 +127,8 @@ class RowTable(TableResult, tuple):
         return table
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        return [row.as_row() if hasattr(row, "as_row") else dict(row._asdict()) for row in self]
+        return [row.as_row() if hasattr(row, "as_row") else dict(row) if isinstance(row, dict)
+                else dict(row._asdict()) for row in self]
 
     def caption(self) -> str:
         return self._caption
