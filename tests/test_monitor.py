@@ -365,3 +365,10 @@ def test_guardrails_alone_check_the_holdout_levels(models: dict[str, wc.LinearMo
     monitor = wc.Monitor(models["y"], production, "day", holdout="in_holdout", guardrails={"y": -0.2})
     with pytest.raises(wc.DesignError, match="both present"):
         monitor.guardrail_segments()
+
+
+@pytest.mark.parametrize("bad", [{"smd": float("nan")}, {"smd": -0.1}, {"projection_change": math.inf},
+                                 {"null_rate": 1.5}, {"rows_ratio": "half"}, {"version_share": True}])
+def test_thresholds_refuse_values_that_would_silence_a_check(bad: dict) -> None:
+    with pytest.raises(wc.InvalidParameterError, match="parameter of Thresholds"):
+        wc.Thresholds(**bad)

@@ -13,6 +13,7 @@ from scipy import stats
 from warehouse_causal.algebra.monitoring import spent_alpha
 from warehouse_causal.backends import QueryRecord
 from warehouse_causal.tables import RowTable, TableResult, strict_json
+from warehouse_causal.validation import Real, check_param
 
 if TYPE_CHECKING:
     from warehouse_causal.monitor import Monitor
@@ -45,6 +46,13 @@ class Thresholds:
     null_rate: float = 0.01
     rows_ratio: float = 0.5
     version_share: float = 0.01
+
+    def __post_init__(self) -> None:
+        # a NaN threshold would compare False everywhere: every check silently "ok"
+        for name in ("smd", "projection_change"):
+            check_param(getattr(self, name), name, "Thresholds", Real(0, math.inf, closed="left"))
+        for name in ("membership_r2", "null_rate", "rows_ratio", "version_share"):
+            check_param(getattr(self, name), name, "Thresholds", Real(0, 1, closed="both"))
 
 
 @dataclass(frozen=True)
