@@ -28,7 +28,7 @@ COVARIANCES = ["CR1", "HC1", "HC1-per-metric"]
 
 def run_warehouse(path: Path, covariance: str) -> dict:
     import warehouse_causal as wc
-    from warehouse_causal.backends import QueryRunner
+    from warehouse_causal.warehouse.backends import QueryRunner
 
     con = wc.connect()
     table = con.read_parquet(path)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import warehouse_causal as wc
-from warehouse_causal.backends import table_exists
+from warehouse_causal.warehouse.backends import table_exists
 
 TABLE = "experiment_effects"
 MONITORING = "experiment_monitoring"

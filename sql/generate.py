@@ -22,7 +22,7 @@ def canonical_queries() -> list[tuple[str, object]]:
     """(purpose, ibis expression) of every warehouse query of the canonical analysis, in order
     (segment conditions answered from the pass-1 cells run in-process and are not listed)."""
     import warehouse_causal as wc
-    from warehouse_causal.demo import simulate_support_rollout
+    from warehouse_causal.surfaces.demo import simulate_support_rollout
 
     con = wc.connect()
     table = con.create_table("experiment", simulate_support_rollout(20_000, 100, seed=3))
@@ -45,7 +45,7 @@ def file_name(index: int, purpose: str) -> str:
 
 def render() -> dict[str, str]:
     """Relative path → SQL text for every dialect and query."""
-    from warehouse_causal.backends import to_sql
+    from warehouse_causal.warehouse.backends import to_sql
 
     out = {}
     for index, (purpose, expr) in enumerate(canonical_queries(), start=1):

@@ -1,4 +1,4 @@
-"""The agent tools (warehouse_causal.agent) in process: answers equal the Python API, state their
+"""The agent tools (warehouse_causal.surfaces.agent) in process: answers equal the Python API, state their
 estimand and assumptions, and every kind of bad input returns a structured error (never a
 traceback). The MCP transport itself is tested with the SDK's stdio client in test_mcp_server."""
 
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import warehouse_causal as wc
-from warehouse_causal.agent import TOOLS, Toolbox
-from warehouse_causal.budget import query_budget
-from warehouse_causal.errors import QueryBudgetError
+from warehouse_causal.core.errors import QueryBudgetError
+from warehouse_causal.surfaces.agent import TOOLS, Toolbox
+from warehouse_causal.warehouse.budget import query_budget
 
 DESIGN = {"intent_to_treat": "assigned", "treated": "used", "cluster_by": "team_id"}
 
@@ -192,7 +192,7 @@ def test_budget_interrupts_a_query_past_its_seconds() -> None:
     heavy = big.group_by("i").aggregate(s=big.y.sum()).aggregate(t=lambda t: t.s.sum())
     with pytest.raises(QueryBudgetError, match=r"stopped at the call's 0\.05 s"), \
             query_budget(max_seconds=0.05):
-        wc.backends.QueryRunner().run(heavy, "heavy")
+        wc.warehouse.backends.QueryRunner().run(heavy, "heavy")
 
 
 def test_arguments_that_are_not_an_object_get_a_path(tools: Toolbox) -> None:

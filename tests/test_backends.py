@@ -16,7 +16,7 @@ import sqlglot
 
 import warehouse_causal as wc
 from tests.helpers import Sim, simulate
-from warehouse_causal.backends import QueryRunner
+from warehouse_causal.warehouse.backends import QueryRunner
 
 
 def test_pinned_versions() -> None:
@@ -107,7 +107,7 @@ def slow_query(monkeypatch: pytest.MonkeyPatch) -> object:
     """A one-row aggregate whose backend takes 0.35 s, with SLOW_QUERY_SECONDS at 0.1 s."""
     import time
 
-    from warehouse_causal import backends
+    from warehouse_causal.warehouse import backends
 
     t = wc.table(pd.DataFrame({"a": [1.0]}))
     expr = t.aggregate(s=t.a.sum())

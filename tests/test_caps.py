@@ -37,7 +37,7 @@ def test_capped_fit_equals_a_fit_on_data_capped_by_hand(cap) -> None:
     assert found.upper == pytest.approx(high, rel=1e-12) and found.upper_q == upper
     assert (found.lower is None) == (lower is None)
     assert "revenue capped" in str(found) and "quantile" in str(found)
-    from warehouse_causal.decisions import caveats
+    from warehouse_causal.decide.decisions import caveats
     assert any("Winsorized: revenue capped" in note for note in caveats(capped.infer_effect()))
 
 

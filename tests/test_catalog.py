@@ -60,7 +60,7 @@ def test_a_yaml_catalog_defines_the_same_metrics_as_python(warehouse) -> None:
 
 
 def test_an_analysis_file_names_catalog_metrics(warehouse) -> None:
-    from warehouse_causal.analysis_spec import run_spec
+    from warehouse_causal.surfaces.analysis_spec import run_spec
 
     path, _, _ = warehouse
     spec = {"connection": "w.duckdb", "table": "users", "design": {"intent_to_treat": "arm"},

@@ -1,4 +1,4 @@
-"""The contract between the warehouse and numpy (warehouse_causal.contract): declared blocks,
+"""The contract between the warehouse and numpy (warehouse_causal.warehouse.contract): declared blocks,
 generated names, typed read-back; and user columns named like any internal name are just data."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import warehouse_causal as wc
-from warehouse_causal.backends import QueryRunner
-from warehouse_causal.contract import KEY, Columns, unused_name
+from warehouse_causal.warehouse.backends import QueryRunner
+from warehouse_causal.warehouse.contract import KEY, Columns, unused_name
 
 PACKAGE = Path(wc.__file__).parent
 

@@ -14,7 +14,7 @@ import pytest
 import statsmodels.api as sm
 
 import warehouse_causal as wc
-from warehouse_causal.errors import DesignError, InvalidParameterError
+from warehouse_causal.core.errors import DesignError, InvalidParameterError
 
 
 def _daily(days: int = 10, per_day: int = 300, seed: int = 4) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 
 import warehouse_causal as wc
 from tests.helpers import Sim, simulate
-from warehouse_causal.effects import Effects, Sequential
+from warehouse_causal.effects.table import Effects, Sequential
 
 
 def _effects(rows: list[tuple[str, str, float, float]]) -> Effects:

@@ -80,7 +80,7 @@ def test_segment_effects_equal_hand_computation(arms: int, weights: bool, relati
 
 def test_columns_and_immutability() -> None:
     effects = _model(simulate(Sim(n=800))).infer_effect()
-    assert tuple(effects.to_pandas().columns) == wc.effects.COLUMNS
+    assert tuple(effects.to_pandas().columns) == wc.effects.table.COLUMNS
     assert not effects.estimate.flags.writeable and not effects.cov.flags.writeable
     row = effects.to_pandas().iloc[0]
     assert row.ci_lower < row.estimate < row.ci_upper
@@ -124,7 +124,7 @@ def test_cross_metric_covariance_is_computed_on_first_use(covariance: str) -> No
     assert lean.strategy == full.strategy == "moments"
     assert full.cross_metric_covariance and not lean.cross_metric_covariance
     k = len(full.terms)
-    # the contract names entry n of the pass-2 block "meat" meat_n (warehouse_causal.contract)
+    # the contract names entry n of the pass-2 block "meat" meat_n (warehouse_causal.warehouse.contract)
     sums = {name: sum(c.startswith("meat_") for c in model.query_exprs["pass2"].columns)
             for name, model in [("full", full), ("lean", lean)]}
     assert sums["lean"] == sums["full"]  # metric pairs (0, 0) and (1, 1): the fit is linear in M

@@ -87,7 +87,7 @@ def test_exposure_age_errors() -> None:
 
 
 def test_exposure_age_and_caps_in_an_analysis_file(tmp_path) -> None:
-    from warehouse_causal.analysis_spec import run_spec
+    from warehouse_causal.surfaces.analysis_spec import run_spec
 
     df = _panel(lambda age: 2.0 * np.exp(-np.asarray(age) / 3.0), units=800, days=8)
     con = wc.connect(tmp_path / "w.duckdb")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import warehouse_causal as wc
-from warehouse_causal import grouped
+from warehouse_causal.fit import grouped
 
 
 def _mixed_frame(n: int = 3_000, clusters: int = 60, mixed: int = 7) -> pd.DataFrame:

@@ -3,7 +3,7 @@ message that names the parameter (or the column, role or construct), before any 
 no table the user owns is touched by any of it.
 
 Most cases are generated from the declared constraints of each entry point
-(:mod:`warehouse_causal.validation`): each constraint lists values it refuses, so a new parameter
+(:mod:`warehouse_causal.core.validation`): each constraint lists values it refuses, so a new parameter
 gets its hostile inputs by being declared. The rest are written out: unknown and ambiguous
 columns, SQL that is not one row-level expression (injection attempts included), designs the data
 cannot identify, NaN and inf where numbers are expected.
@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 
 import warehouse_causal as wc
-from warehouse_causal.mediation import MediationSpec
-from warehouse_causal.validation import declared
+from warehouse_causal.core.validation import declared
+from warehouse_causal.mechanisms.mediation import MediationSpec
 
 # -- the user's warehouse -----------------------------------------------------------------------
 

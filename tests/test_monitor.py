@@ -21,7 +21,7 @@ from warehouse_causal.algebra.monitoring import (
     spent_alpha,
     trend_test,
 )
-from warehouse_causal.monitor import calibration_slope
+from warehouse_causal.monitoring.monitor import calibration_slope
 
 REGIONS = ["emea", "apac", "amer"]
 
@@ -324,8 +324,8 @@ def test_cli_and_agent_tool_give_the_python_answer(tmp_path, capsys: pytest.Capt
                                                     models: dict[str, wc.LinearModel]) -> None:
     import json
 
-    from warehouse_causal.agent import Toolbox
-    from warehouse_causal.cli import main
+    from warehouse_causal.surfaces.agent import Toolbox
+    from warehouse_causal.surfaces.cli import main
 
     path = tmp_path / "warehouse.duckdb"
     con = wc.connect(path)

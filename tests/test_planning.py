@@ -16,7 +16,7 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 import warehouse_causal as wc
 from tests.test_scans import scans
 from warehouse_causal.algebra.power import sequential_radius
-from warehouse_causal.errors import DesignError, InvalidParameterError
+from warehouse_causal.core.errors import DesignError, InvalidParameterError
 
 Z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
 

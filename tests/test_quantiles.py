@@ -106,7 +106,7 @@ def test_bad_quantile_requests() -> None:
 def test_quantiles_in_an_analysis_file(tmp_path, capsys) -> None:
     import json
 
-    from warehouse_causal.cli import main
+    from warehouse_causal.surfaces.cli import main
 
     rng = np.random.default_rng(2)
     df = pd.DataFrame({"arm": rng.integers(0, 2, 2_000), "latency": rng.lognormal(3, 0.5, 2_000)})

@@ -142,7 +142,7 @@ def test_ratio_errors_and_the_mean_of_ratios_warning() -> None:
 def test_ratio_in_an_analysis_file(tmp_path) -> None:
     import json
 
-    from warehouse_causal.analysis_spec import run_spec
+    from warehouse_causal.surfaces.analysis_spec import run_spec
 
     df = _units(n=800)
     con = wc.connect(tmp_path / "w.duckdb")

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 import warehouse_causal as wc
-from warehouse_causal.grouped import PROBE_ROWS
-from warehouse_causal.segments import ALL
+from warehouse_causal.effects.segments import ALL
+from warehouse_causal.fit.grouped import PROBE_ROWS
 
 LEVELS = ["br", "de", "fr", "in", "jp", "us"]
 

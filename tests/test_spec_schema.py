@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from warehouse_causal.cli import main
-from warehouse_causal.spec_schema import (
+from warehouse_causal.surfaces.cli import main
+from warehouse_causal.surfaces.spec_schema import (
     ANALYSIS_SCHEMA,
     PLAN_SCHEMA,
     SpecError,

@@ -7,7 +7,7 @@ import ibis.expr.types as ir
 import pytest
 
 import warehouse_causal as wc
-from warehouse_causal.sql_expressions import MAX_SQL_CHARS, sql_to_ibis
+from warehouse_causal.warehouse.sql_expressions import MAX_SQL_CHARS, sql_to_ibis
 
 T = ibis.table({"x1": "float64", "n": "int64", "device": "string", "flag": "boolean"}, name="t")
 

@@ -17,8 +17,8 @@ import pytest
 import sqlglot.expressions as exp
 
 import warehouse_causal as wc
-from warehouse_causal import sql_expressions
-from warehouse_causal.sql_expressions import sql_to_ibis
+from warehouse_causal.warehouse import sql_expressions
+from warehouse_causal.warehouse.sql_expressions import sql_to_ibis
 
 EXPRESSIONS = [
     "a = b", "a <> b", "a != b", "a > b", "a >= b", "a < b", "a <= b",

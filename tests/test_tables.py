@@ -1,4 +1,4 @@
-"""Every table-like result shares one base (warehouse_causal.tables.TableResult): to_dicts is the
+"""Every table-like result shares one base (warehouse_causal.core.tables.TableResult): to_dicts is the
 one conversion, and to_pandas, strict JSON, markdown and notebook HTML derive from it."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 import warehouse_causal as wc
 from tests.helpers import Sim, simulate
-from warehouse_causal.tables import TableResult, format_value, strict_json
+from warehouse_causal.core.tables import TableResult, format_value, strict_json
 
 
 @pytest.fixture(scope="module")

@@ -142,7 +142,7 @@ def test_int64_near_two_to_the_62_keeps_every_digit() -> None:
 def test_a_poor_probe_shift_is_re_centred(monkeypatch: pytest.MonkeyPatch) -> None:
     """A probe whose rows are unlike the rest (here: a shift of 0 for data at 1e9) makes pass 1
     cancel; the fit notices from the sums and runs pass 1 once more around the mean it found."""
-    from warehouse_causal import grouped
+    from warehouse_causal.fit import grouped
 
     probe = grouped.probe
 
@@ -278,7 +278,7 @@ def test_read_only_connections_create_nothing(tmp_path: Path) -> None:
 
 
 def test_cli_spec_with_a_wrong_connection_creates_no_file(tmp_path: Path) -> None:
-    from warehouse_causal.analysis_spec import run_spec
+    from warehouse_causal.surfaces.analysis_spec import run_spec
 
     spec = {"connection": "nope.duckdb", "table": "t", "design": {"intent_to_treat": "arm"}, "metrics": ["y"]}
     with pytest.raises(wc.InvalidParameterError, match="not an existing DuckDB file"):

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from warehouse_causal import datasets
-from warehouse_causal.backends import connect, table
-from warehouse_causal.bayes import BayesianLinearRegression, NormalInverseGamma, PosteriorEffects
-from warehouse_causal.catalog import MetricCatalog, load_metrics
-from warehouse_causal.effects import Effects
-from warehouse_causal.errors import (
+from warehouse_causal.core import errors
+from warehouse_causal.core.errors import (
     CollinearityError,
     CovariateImbalanceWarning,
     DesignError,
@@ -23,17 +20,21 @@ from warehouse_causal.errors import (
     WarehouseCausalWarning,
     WeakInstrumentWarning,
 )
-from warehouse_causal.experiment import ExperimentData
-from warehouse_causal.exposure import exposure_age
-from warehouse_causal.metrics import Metric
-from warehouse_causal.models import LinearModel
-from warehouse_causal.monitor import Monitor, MonitorReport, Thresholds
-from warehouse_causal.planning import ExperimentPlan, PlanSpec, PowerTable
-from warehouse_causal.policy import ContextVector, Policy, RewardModel, load_model
-from warehouse_causal.progress import set_progress
-from warehouse_causal.quantiles import Quantile, QuantileEffects
-from warehouse_causal.ratios import Ratio
-from warehouse_causal.spec import ModelSpec
+from warehouse_causal.core.progress import set_progress
+from warehouse_causal.decide.bayes import BayesianLinearRegression, NormalInverseGamma, PosteriorEffects
+from warehouse_causal.decide.policy import ContextVector, Policy, RewardModel, load_model
+from warehouse_causal.design.catalog import MetricCatalog, load_metrics
+from warehouse_causal.design.experiment import ExperimentData
+from warehouse_causal.design.exposure import exposure_age
+from warehouse_causal.design.metrics import Metric
+from warehouse_causal.design.ratios import Ratio
+from warehouse_causal.design.spec import ModelSpec
+from warehouse_causal.effects.quantiles import Quantile, QuantileEffects
+from warehouse_causal.effects.table import Effects
+from warehouse_causal.fit.models import LinearModel
+from warehouse_causal.monitoring.monitor import Monitor, MonitorReport, Thresholds
+from warehouse_causal.planning.plan import ExperimentPlan, PlanSpec, PowerTable
+from warehouse_causal.warehouse.backends import connect, table
 
 __version__ = "0.1.0"
 
@@ -76,6 +77,7 @@ __all__ = [
     "__version__",
     "connect",
     "datasets",
+    "errors",
     "exposure_age",
     "load_metrics",
     "load_model",

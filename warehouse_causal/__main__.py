@@ -1,5 +1,5 @@
 """``python -m warehouse_causal``."""
 
-from warehouse_causal.cli import main
+from warehouse_causal.surfaces.cli import main
 
 raise SystemExit(main())

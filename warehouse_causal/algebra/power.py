@@ -103,7 +103,7 @@ def mde(se: NDArray[np.float64] | float, alpha: float, power: float, tests: int 
 def sequential_radius(units: float, terms: int, alpha: float, clustered: bool) -> float:
     """Half-width, in SE units, of the confidence sequence the effects report at ``units`` when it is
     also the planned n (``infer_effect(planned_n=units)``): the t-mixture for rows, the asymptotic
-    one for clusters (as :func:`warehouse_causal.delta._sequential` chooses)."""
+    one for clusters (as :func:`warehouse_causal.effects.delta._sequential` chooses)."""
     if clustered:
         return float(asymptotic_halfwidth(1.0, units, rho2_exact(units, alpha), alpha))
     return float(t_radius(optimal_g(units, terms, alpha), units, terms, alpha))

@@ -4,7 +4,7 @@ Notes
 -----
 With the numerator and denominator fitted as two metrics of one model, each arm's (regression-
 adjusted) mean is linear in the stacked coefficients θ: control :math:`\mu_C = b'\theta`, arm
-:math:`\mu_T = (b + d)'\theta` (the delta rows of :mod:`warehouse_causal.delta`). The ratio of arm
+:math:`\mu_T = (b + d)'\theta` (the delta rows of :mod:`warehouse_causal.effects.delta`). The ratio of arm
 a is :math:`R_a = \mu_{num,a}/\mu_{den,a}`, with gradient
 
 .. math::

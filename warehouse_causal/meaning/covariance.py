@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from warehouse_causal.errors import InvalidParameterError
+from warehouse_causal.core.errors import InvalidParameterError
 
 CovarianceKind = Literal["iid", "HC0", "HC1", "HC2", "HC3", "CR0", "CR1"]
 COVARIANCE_KINDS: tuple[str, ...] = get_args(CovarianceKind)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from warehouse_causal.errors import InvalidParameterError
+from warehouse_causal.core.errors import InvalidParameterError
 
 _SPELLINGS = {
     "higher": "higher", "increase": "higher", "up": "higher", "higher_is_better": "higher",

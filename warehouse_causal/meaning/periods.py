@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from warehouse_causal.errors import InvalidParameterError
+from warehouse_causal.core.errors import InvalidParameterError
 
 
 def _kind(value: Any) -> str:

@@ -1,0 +1,243 @@
+"""Ship / don't ship / inconclusive, per arm, from a primary metric and guardrails; and a short
+markdown decision memo.
+
+Rules (``evidence="anytime-valid"``, the default, uses the anytime-valid intervals, which stay valid
+however often the experiment was looked at; ``"classical"`` uses the classical intervals and the
+adjusted p-value of the primary):
+
+* primary: *improves* when its interval lies entirely on the good side of 0, *harms* when entirely
+  on the bad side, otherwise undecided;
+* guardrail ``metric: tolerance``: a negative tolerance means "the effect must not fall below it",
+  a positive one "must not rise above it" (``(">", t)`` or ``("<", t)`` say it explicitly, and are
+  needed for t = 0). It *passes* when the whole interval is on the safe side of the tolerance
+  (non-inferiority shown), *fails* when the whole interval is beyond it, else is *unclear*;
+* ship when the primary improves and every guardrail passes; don't ship when the primary harms
+  or a guardrail fails; otherwise inconclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from warehouse_causal.core.errors import InvalidParameterError, check_option
+from warehouse_causal.core.tables import TableResult
+from warehouse_causal.core.validation import Real
+from warehouse_causal.design.experiment import SRM_ALPHA
+from warehouse_causal.fit.diagnostics import BALANCE_P, BALANCE_SMD, WEAK_F
+
+if TYPE_CHECKING:
+    from warehouse_causal.effects.table import Effects
+
+__all__ = ["ArmDecision", "Decision", "GuardrailCheck", "caveats", "decide", "estimand_name", "memo"]
+
+EVIDENCE = ("anytime-valid", "classical")
+
+
+@dataclass(frozen=True)
+class GuardrailCheck:
+    """One guardrail of one arm."""
+
+    metric: str
+    bound: str  # ">" (must stay above) or "<" (must stay below)
+    tolerance: float
+    estimate: float
+    lower: float
+    upper: float
+    status: str  # "pass" | "fail" | "unclear"
+
+
+@dataclass(frozen=True)
+class ArmDecision:
+    """The verdict for one arm with the reasons behind it."""
+
+    arm: str
+    verdict: str  # "ship" | "don't ship" | "inconclusive"
+    primary_estimate: float
+    primary_lower: float
+    primary_upper: float
+    guardrails: tuple[GuardrailCheck, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, repr=False)
+class Decision(TableResult):
+    """Verdicts per arm; ``to_pandas`` gives one row per arm."""
+
+    primary: str
+    segment: str
+    evidence: str
+    alpha: float
+    arms: tuple[ArmDecision, ...]
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per arm: verdict, the primary's estimate and interval, and the reasons."""
+        return [{"arm": a.arm, "verdict": a.verdict, "primary_estimate": a.primary_estimate,
+                 "primary_lower": a.primary_lower, "primary_upper": a.primary_upper,
+                 "reasons": "; ".join(a.reasons)} for a in self.arms]
+
+    def caption(self) -> str:
+        return f"Decision on {self.primary!r} (segment {self.segment!r}, {self.evidence} intervals)"
+
+    def __str__(self) -> str:
+        return "\n".join(f"{a.arm}: {a.verdict.upper()} — " + "; ".join(a.reasons) for a in self.arms)
+
+
+def _bound(metric: str, tolerance: Any) -> tuple[str, float]:
+    finite = Real()
+    if (isinstance(tolerance, tuple) and len(tolerance) == 2 and tolerance[0] in (">", "<")
+            and finite.accepts(tolerance[1])):
+        return tolerance[0], float(tolerance[1])
+    if finite.accepts(tolerance) and tolerance != 0:
+        return (">" if tolerance < 0 else "<"), float(tolerance)
+    raise InvalidParameterError(
+        f"The 'guardrails' parameter of Effects.decide must give {metric!r} a finite non-zero number or "
+        f"('>', t) / ('<', t) with a finite t. Got {tolerance!r} instead."
+    )
+
+
+def _interval(row: dict[str, Any], evidence: str) -> tuple[float, float]:
+    if evidence == "anytime-valid":
+        return row["av_ci_lower"], row["av_ci_upper"]
+    return row["ci_lower"], row["ci_upper"]
+
+
+def _guardrail(metric: str, tolerance: Any, row: dict[str, Any], evidence: str) -> GuardrailCheck:
+    bound, t = _bound(metric, tolerance)
+    lower, upper = _interval(row, evidence)
+    if bound == ">":
+        status = "pass" if lower > t else "fail" if upper < t else "unclear"
+    else:
+        status = "pass" if upper < t else "fail" if lower > t else "unclear"
+    return GuardrailCheck(metric, bound, t, row["estimate"], lower, upper, status)
+
+
+def _primary(row: dict[str, Any], evidence: str, higher_is_better: bool, alpha: float) -> tuple[str, str]:
+    lower, upper = _interval(row, evidence)
+    if np.isnan(lower) or np.isnan(upper):
+        return "undecided", (f"{row['metric']} {row['estimate']:+.4g} has no valid {evidence} interval "
+                             "(too few clusters; see model.inference)")
+    if evidence == "classical" and row["p_adjusted"] >= alpha:
+        lower, upper = min(lower, 0.0), max(upper, 0.0)  # not significant after adjustment
+    good_side = lower > 0 if higher_is_better else upper < 0
+    bad_side = upper < 0 if higher_is_better else lower > 0
+    text = f"{row['metric']} {row['estimate']:+.4g} [{lower:+.4g}, {upper:+.4g}]"
+    if good_side:
+        return "improves", f"{text} improves"
+    if bad_side:
+        return "harms", f"{text} is worse"
+    return "undecided", f"{text} is not distinguishable from 0"
+
+
+def decide(effects: Effects, primary: str, guardrails: dict[str, Any] | None = None, *,
+           higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all") -> Decision:
+    """Verdict per arm (module docstring)."""
+    check_option(evidence, "evidence", "Effects.decide", EVIDENCE)
+    guardrails = dict(guardrails or {})
+    rows = [r for r in effects.to_dicts() if r["segment"] == segment]
+    metrics = {r["metric"] for r in rows}
+    missing = [m for m in [primary, *guardrails] if m not in metrics]
+    if missing:
+        raise InvalidParameterError(
+            f"decide needs effects on {missing} in segment {segment!r}; these effects have {sorted(metrics)}."
+        )
+    decisions = []
+    for arm in dict.fromkeys(r["arm"] for r in rows):
+        by_metric = {r["metric"]: r for r in rows if r["arm"] == arm}
+        state, reason = _primary(by_metric[primary], evidence, higher_is_better, effects.alpha)
+        checks = tuple(_guardrail(m, t, by_metric[m], evidence) for m, t in guardrails.items())
+        reasons = [f"primary {reason}"] + [
+            f"guardrail {c.metric} {c.status} ({c.estimate:+.4g} [{c.lower:+.4g}, {c.upper:+.4g}] "
+            f"must stay {'above' if c.bound == '>' else 'below'} {c.tolerance:+.4g})" for c in checks
+        ]
+        if state == "harms" or any(c.status == "fail" for c in checks):
+            verdict = "don't ship"
+        elif state == "improves" and all(c.status == "pass" for c in checks):
+            verdict = "ship"
+        else:
+            verdict = "inconclusive"
+        if verdict == "ship" and effects.inference not in ("classical", "randomization"):
+            verdict = "inconclusive"  # never ship on intervals known to under-cover
+            reasons.append(f"not shipped: {effects.inference}")
+        lower, upper = _interval(by_metric[primary], evidence)
+        decisions.append(ArmDecision(arm, verdict, by_metric[primary]["estimate"], lower, upper, checks,
+                                     tuple(reasons)))
+    return Decision(primary, segment, evidence, effects.alpha, tuple(decisions))
+
+
+def caveats(effects: Effects) -> list[str]:
+    notes = []
+    model = effects.model
+    if model is not None:
+        exp = model.spec.experiment
+        if exp.is_iv:
+            weak = [r for r in model.first_stage if r.f_statistic < WEAK_F]
+            notes.append("Effects are complier average effects (LATE) of the treatment received, identified "
+                         "by the randomized instrument (exclusion restriction and monotonicity assumed).")
+            if weak:
+                notes.append("Weak instrument: first-stage F below 10 for "
+                             + ", ".join(f"{r.term} ({r.f_statistic:.1f})" for r in weak) + ".")
+        srm = exp.design.srm_p_value
+        if srm is not None and srm < SRM_ALPHA:
+            notes.append(f"Sample ratio mismatch (p = {srm:.2g}): the assignment may be broken.")
+        flagged = {r.covariate for r in model.balance
+                   if abs(r.standardized_difference) > BALANCE_SMD and r.p_value < BALANCE_P}
+        if flagged:
+            notes.append(f"Covariates that differ by arm (possibly post-treatment): {sorted(flagged)}.")
+        for cap in model.spec.caps:
+            notes.append(f"Winsorized: {cap}, pooled over arms; its effect is on the capped metric.")
+        if model.inference == "randomization":
+            notes.append(f"Only {model.n_clusters} clusters: the arm effects use randomization inference "
+                         "(re-drawn cluster assignments); segment, relative and anytime-valid rows carry "
+                         "no p-values or intervals.")
+        elif model.inference != "classical":
+            notes.append(f"Only {model.n_clusters} clusters: cluster-robust intervals under-cover "
+                         f"({model.inference}); no arm is shipped on them.")
+    if any(s != "all" for s in effects.segment):
+        notes.append("Segment effects condition on pre-treatment covariates only; they lean on the model's "
+                     "linearity in those covariates.")
+    seq = effects.sequential
+    if seq.planned_n == seq.n:
+        notes.append("Anytime-valid columns are tuned to the current sample size; for continuous monitoring "
+                     "fix planned_n before the experiment.")
+    if effects.relative:
+        notes.append("Relative lifts use the delta method around the segment's control mean.")
+    return notes
+
+
+def estimand_name(experiment: Any) -> str:
+    """What the arm coefficients estimate: the LATE with an instrument, else the ATE."""
+    return "complier average effect (LATE)" if experiment.is_iv else "average treatment effect"
+
+
+def memo(effects: Effects, decision: Decision | None = None, quantiles: Any = None) -> str:
+    """A short markdown memo: estimand, design, effects (and ``quantiles``, a QuantileEffects),
+    decision and caveats."""
+    lines = ["# Experiment decision memo", ""]
+    model = effects.model
+    if model is not None:
+        exp = model.spec.experiment
+        estimand = estimand_name(exp)
+        lines += [
+            "## Design",
+            f"- Estimand: {estimand} of `{exp.treated_column}` vs control `{exp.design.control}`"
+            + (f", instrumented by `{exp.instrument_column}`" if exp.is_iv else "") + ".",
+            f"- Rows: {model.nobs:,}" + (f"; clusters of `{exp.cluster_by}`: {model.n_clusters:,}"
+                                         if model.n_clusters else "")
+            + f"; covariance {model.covariance}; covariates: "
+            + (", ".join(f"`{c.label}`" for c in model.spec.covariates) or "none") + ".",
+            "",
+        ]
+    lines += ["## Effects", "", effects.to_markdown(), ""]
+    if quantiles is not None:
+        lines += [f"## {quantiles.caption()}", "", quantiles.to_markdown(), ""]
+    if decision is not None:
+        lines += [f"## Decision (primary `{decision.primary}`, {decision.evidence} intervals)", ""]
+        lines += [f"- **{a.arm}: {a.verdict}** — " + "; ".join(a.reasons) for a in decision.arms]
+        lines.append("")
+    notes = caveats(effects)
+    if notes:
+        lines += ["## Caveats", ""] + [f"- {c}" for c in notes]
+    return "\n".join(lines).rstrip() + "\n"

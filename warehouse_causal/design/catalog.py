@@ -1,0 +1,140 @@
+"""Metric definitions in one place: a YAML (or JSON) file of fact-table metrics, ratios, percentiles
+and caps, read once and used by the Python API and analysis files alike.
+
+.. code-block:: yaml
+
+    metrics:
+      revenue: {source: orders, unit: user_id, value: SUM(amount), window: [0, 14],
+                time: ordered_at, exposure: exposed_at}
+      orders:  {source: orders, unit: user_id, value: COUNT(*)}
+      aov:     {ratio: [revenue, orders]}                # wc.Ratio of two metrics above
+      latency_p95: {quantile: {column: latency_ms, q: 0.95}}
+    caps:
+      revenue: 0.99                                      # or [0.01, 0.99]
+
+``wc.load_metrics("metrics.yaml", con)`` resolves ``source`` tables in ``con`` and returns a
+:class:`MetricCatalog`: ``catalog["aov"]`` is the ``wc.Ratio``, ``catalog.caps`` goes to
+``add_metric(cap=...)``, ``catalog.quantiles()`` to ``infer_quantiles``. In analysis files,
+``"metrics_file": "metrics.yaml"`` lets ``metrics`` and ``quantiles`` name catalog entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ibis.backends import BaseBackend
+
+from warehouse_causal.core.errors import InvalidParameterError
+from warehouse_causal.design.metrics import Metric
+from warehouse_causal.design.ratios import Ratio
+from warehouse_causal.effects.quantiles import Quantile
+
+__all__ = ["MetricCatalog", "load_metrics", "read_document"]
+
+_METRIC_KEYS = {"source", "unit", "value", "window", "time", "exposure", "fill"}
+
+
+@dataclass(frozen=True)
+class MetricCatalog:
+    """Named metric definitions (``wc.Metric``, ``wc.Ratio``, ``wc.Quantile``) and caps."""
+
+    entries: Mapping[str, Metric | Ratio | Quantile]
+    caps: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Metric | Ratio | Quantile:
+        if name not in self.entries:
+            raise InvalidParameterError(f"No metric {name!r} in the catalog; it has {sorted(self.entries)}.")
+        return self.entries[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entries
+
+    def quantiles(self) -> list[Quantile]:
+        """Every percentile metric of the catalog."""
+        return [e for e in self.entries.values() if isinstance(e, Quantile)]
+
+
+def read_document(path: str | Path, what: str) -> dict[str, Any]:
+    """A YAML (``.yaml``/``.yml``, needs PyYAML) or JSON file holding a mapping of ``what``."""
+    path = Path(path)
+    text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError as err:
+            raise ImportError(f"YAML {what} files need PyYAML: pip install 'warehouse_causal[yaml]' "
+                              "(or write it as JSON).") from err
+        document = yaml.safe_load(text)
+    else:
+        document = json.loads(text)
+    if not isinstance(document, dict):
+        raise InvalidParameterError(f"{path} must hold a mapping of {what}.")
+    return document
+
+
+def _read(source: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
+    return source if isinstance(source, Mapping) else read_document(source, "metric definitions")
+
+
+def load_metrics(source: str | Path | Mapping[str, Any], con: BaseBackend | None = None) -> MetricCatalog:
+    """Read a metric catalog (module docstring): a YAML/JSON file or an already parsed mapping.
+    ``con`` resolves the ``source`` tables of fact-table metrics."""
+    document = _read(source)
+    unknown = sorted(set(document) - {"metrics", "caps"})
+    if unknown or not isinstance(document.get("metrics"), Mapping):
+        raise InvalidParameterError(
+            f"A metric catalog has a 'metrics' mapping and optional 'caps'; got keys {sorted(document)}.")
+    definitions: Mapping[str, Any] = document["metrics"]
+    entries: dict[str, Metric | Ratio | Quantile] = {}
+    for name, spec in definitions.items():
+        if not isinstance(spec, Mapping):
+            raise InvalidParameterError(f"Metric {name!r} of the catalog must be a mapping; got {spec!r}.")
+        if "ratio" in spec:
+            parts = spec["ratio"]
+            if set(spec) != {"ratio"} or not isinstance(parts, (list, tuple)) or len(parts) != 2:
+                raise InvalidParameterError(f"Ratio {name!r} must be {{ratio: [numerator, denominator]}}.")
+            entries[name] = Ratio(name, *(_part(p, definitions, con) for p in parts))
+        elif "quantile" in spec:
+            q = spec["quantile"]
+            if set(spec) != {"quantile"} or not isinstance(q, Mapping) or set(q) != {"column", "q"}:
+                raise InvalidParameterError(f"Quantile {name!r} must be {{quantile: {{column, q}}}}.")
+            entries[name] = Quantile(name, q["column"], q["q"])
+        else:
+            entries[name] = _metric(name, spec, con)
+    caps = dict(document.get("caps") or {})
+    missing = sorted(set(caps) - set(entries))
+    if missing:
+        raise InvalidParameterError(f"The catalog caps {missing}, which are not metrics of it.")
+    return MetricCatalog(entries, {k: tuple(v) if isinstance(v, list) else v for k, v in caps.items()})
+
+
+def _metric(name: str, spec: Mapping[str, Any], con: BaseBackend | None) -> Metric:
+    unknown = sorted(set(spec) - _METRIC_KEYS)
+    if unknown or "source" not in spec or "value" not in spec or "unit" not in spec:
+        raise InvalidParameterError(
+            f"Metric {name!r} of the catalog needs source, unit and value (optional: window, time, "
+            f"exposure, fill); got keys {sorted(spec)}.")
+    if con is None:
+        raise InvalidParameterError(f"Metric {name!r} reads the table {spec['source']!r}: pass the "
+                                    "connection, load_metrics(path, con).")
+    unit = spec["unit"]
+    window = spec.get("window")
+    return Metric(name=name, source=con.table(spec["source"]), value=spec["value"],
+                  unit=tuple(unit) if isinstance(unit, list) else unit,
+                  window=None if window is None else (float(window[0]), float(window[1])),
+                  time=spec.get("time"), exposure=spec.get("exposure"), fill=float(spec.get("fill", 0.0)))
+
+
+def _part(part: Any, definitions: Mapping[str, Any], con: BaseBackend | None) -> Any:
+    """A ratio's numerator or denominator: another fact-table metric of the catalog, by name, or a
+    column / SQL expression of the experiment table."""
+    if isinstance(part, str) and part in definitions:
+        spec = definitions[part]
+        if not isinstance(spec, Mapping) or "ratio" in spec or "quantile" in spec:
+            raise InvalidParameterError(f"A ratio part must be a fact-table metric; {part!r} is not.")
+        return _metric(part, spec, con)
+    return part

@@ -1,0 +1,198 @@
+"""Percentile metrics: ``exp.infer_quantiles([wc.Quantile("latency_p95", "latency_ms", 0.95)])``.
+
+The effect is the difference (and relative difference) of the arms' q-quantiles, with the
+cluster-robust outer confidence interval of :mod:`warehouse_causal.algebra.quantile`. Three
+aggregates, none returning rows: the arms' quantiles (``QUANTILE_CONT``, exact, linear
+interpolation like numpy's default), the per-cluster counts at or below them summed per arm, and
+the quantiles at the outer levels.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+from scipy import stats
+
+from warehouse_causal.algebra.quantile import outer_levels, quantile_standard_error, share_standard_error
+from warehouse_causal.core.errors import DesignError, DesignWarning, InvalidParameterError
+from warehouse_causal.core.tables import TableResult
+from warehouse_causal.core.validation import Real, check_param
+from warehouse_causal.fit.randomization import FEW_CLUSTERS_PER_ARM, MIN_CLUSTERS_PER_ARM
+from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
+from warehouse_causal.warehouse.contract import CLUSTER, Columns
+from warehouse_causal.warehouse.terms import resolve_value
+
+if TYPE_CHECKING:
+    from warehouse_causal.design.experiment import ExperimentData
+
+__all__ = ["Quantile", "QuantileEffects", "infer_quantiles"]
+
+
+@dataclass(frozen=True)
+class Quantile:
+    """A percentile metric: the ``q``-quantile (in (0, 1)) of ``column`` (a column or SQL expression)."""
+
+    name: str
+    column: Any
+    q: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise InvalidParameterError(
+                f"The 'name' parameter of Quantile must be a non-empty string. Got {self.name!r} instead.")
+        object.__setattr__(self, "q", float(check_param(self.q, "q", "Quantile", Real(0.0, 1.0))))
+
+
+@dataclass(frozen=True)
+class QuantileEffects(TableResult):
+    """Per (quantile metric, arm): the control and arm quantiles, their difference with its outer
+    interval (cluster-robust with ``cluster_by``), the relative difference and a p-value."""
+
+    rows: tuple[dict[str, Any], ...]
+    alpha: float
+    clustered: bool
+    queries: tuple[QueryRecord, ...] = field(repr=False, default=())
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.rows]
+
+    def caption(self) -> str:
+        how = "cluster-robust" if self.clustered else "iid"
+        return f"Quantile effects (outer intervals, {how}, α = {self.alpha:g})"
+
+
+def infer_quantiles(experiment: ExperimentData, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
+    """Differences of the arms' quantiles (module docstring); treated arms against control, by the
+    assignment (intent to treat)."""
+    owner = "ExperimentData.infer_quantiles"
+    alpha = float(check_param(alpha, "alpha", owner, Real(0.0, 1.0)))
+    items = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+    if not items or not all(isinstance(m, Quantile) for m in items):
+        raise InvalidParameterError(
+            f"The 'metrics' parameter of {owner} must be a wc.Quantile or a list of them. Got {metrics!r} "
+            "instead.")
+    names = [m.name for m in items]
+    if len(set(names)) != len(names):
+        raise InvalidParameterError(f"{owner}: quantile names must be distinct; got {names}.")
+    t, runner = experiment.table, QueryRunner()
+    arms = list(experiment.design.arms)
+    arm = t[experiment.intent_to_treat]
+    values = {}
+    for m in items:
+        label, expr = resolve_value(m.column, t, "quantile metric")
+        if not expr.type().is_numeric():
+            raise InvalidParameterError(f"{owner}: {label!r} must be numeric.")
+        values[m.name] = expr.cast("float64")
+    per_arm = {(m.name, a): ibis.ifelse(arm == a, values[m.name], ibis.null("float64"))
+               for m in items for a in arms}
+    centre = _quantiles(t, {key: (expr, m.q) for m in items for a in arms
+                            for key, expr in [((m.name, a), per_arm[(m.name, a)])]}, runner,
+                        "quantiles: each arm's", non_finite=values)
+    bad = [name for name, count in centre.pop("non-finite", {}).items() if count]
+    if bad:
+        raise DesignError(f"{owner}: {bad[0]!r} has NaN or infinite values; a quantile would sort them "
+                          "among the largest. Filter or fix them.")
+    missing = [key for key, v in centre.items() if v is None or not math.isfinite(v)]
+    if missing:
+        raise DesignError(f"{owner}: {missing[0][0]!r} has no values (or NaN) in arm {missing[0][1]!r}.")
+    sums = _indicator_sums(t, items, arms, arm, values, centre, experiment.cluster_by, runner)
+    levels = {}
+    for m in items:
+        for a in arms:
+            n = sums[("n", m.name, a)]
+            if n < 2:
+                raise DesignError(f"{owner}: {m.name!r} has {int(n)} value(s) in arm {a!r}; need 2 or more.")
+            sigma = share_standard_error(m.q, sums[("cc", m.name, a)], sums[("cn", m.name, a)],
+                                         sums[("nn", m.name, a)], n)
+            levels[(m.name, a)] = outer_levels(m.q, sigma, alpha)
+    bounds = _quantiles(t, {(m.name, a, side): (per_arm[(m.name, a)], levels[(m.name, a)][i])
+                            for m in items for a in arms for i, side in enumerate(("low", "high"))},
+                        runner, "quantiles: outer-interval levels")
+    rows = []
+    z = stats.norm.ppf(1.0 - alpha / 2.0)
+    control = arms[0]
+    for m in items:
+        se = {a: quantile_standard_error(bounds[(m.name, a, "low")], bounds[(m.name, a, "high")], alpha)
+              for a in arms}
+        for a in arms[1:]:
+            estimate = centre[(m.name, a)] - centre[(m.name, control)]
+            std_error = math.hypot(se[a], se[control])
+            p_value = 2.0 * stats.norm.sf(abs(estimate) / std_error) if std_error > 0 else math.nan
+            rows.append({
+                "metric": m.name, "arm": str(a), "q": m.q, "control_quantile": centre[(m.name, control)],
+                "arm_quantile": centre[(m.name, a)], "estimate": estimate,
+                "relative": estimate / centre[(m.name, control)] if centre[(m.name, control)] else math.nan,
+                "std_error": std_error, "ci_lower": estimate - z * std_error,
+                "ci_upper": estimate + z * std_error,
+                "p_value": p_value, "n": int(sums[("n", m.name, a)] + sums[("n", m.name, control)]),
+            })
+    return QuantileEffects(tuple(rows), alpha, experiment.cluster_by is not None, tuple(runner.records))
+
+
+def _quantiles(table: ir.Table, wanted: dict[Any, tuple[ir.Value, float]], runner: QueryRunner,
+               purpose: str, non_finite: dict[str, ir.Value] | None = None) -> dict[Any, Any]:
+    """One ungrouped aggregate of ``QUANTILE_CONT(expr, level)`` per entry (NULLs ignored); with
+    ``non_finite``, also each named column's count of NaN and infinite values (under the key
+    "non-finite", in the same scan)."""
+    query = Columns()
+    query.update("quantile", {key: expr.quantile(level) for key, (expr, level) in wanted.items()})
+    query.update("nonfinite", {name: (v.isnan() | v.isinf()).cast("int64").sum()
+                               for name, v in (non_finite or {}).items()})
+    found = query.aggregate(table).run(runner, purpose)
+    out: dict[Any, Any] = {key: found.value("quantile", key) for key in wanted}
+    if non_finite:
+        out["non-finite"] = {name: int(found.value("nonfinite", name) or 0) for name in non_finite}
+    return out
+
+
+def _indicator_sums(table: ir.Table, items: list[Quantile], arms: list[Any], arm: ir.Value,
+                    values: dict[str, ir.Value], centre: dict[Any, float], cluster: str | None,
+                    runner: QueryRunner) -> dict[Any, float]:
+    """Per (metric, arm): N = Σ n_g, and Σ c_g², Σ c_g n_g, Σ n_g² over clusters (rows when not
+    clustered), where c_g counts the values at or below the arm's quantile; one nested aggregate."""
+    inner = Columns()
+    for m in items:
+        for a in arms:
+            in_arm = (arm == a) & values[m.name].notnull()
+            below = in_arm & (values[m.name] <= centre[(m.name, a)])
+            inner.add("count", (m.name, a), in_arm.cast("int64").sum())
+            inner.add("below", (m.name, a), below.cast("int64").sum())
+    if cluster is None:  # one value per "cluster": c and n are 0/1, so Σc² = Σcn = Σc and Σn² = Σn
+        found = inner.aggregate(table).run(runner, "quantiles: counts at or below")
+        out: dict[Any, float] = {}
+        for m in items:
+            for a in arms:
+                n, c = found.total("count", (m.name, a)), found.total("below", (m.name, a))
+                out.update({("n", m.name, a): n, ("cc", m.name, a): c, ("cn", m.name, a): c,
+                            ("nn", m.name, a): n})
+        return out
+    per_cluster = inner.aggregate(table, by={CLUSTER: table[cluster]})
+    outer = Columns()
+    for m in items:
+        for a in arms:
+            c = per_cluster["below", (m.name, a)].cast("float64")
+            n = per_cluster["count", (m.name, a)].cast("float64")
+            outer.add("n", (m.name, a), n.sum())
+            outer.add("cc", (m.name, a), (c * c).sum())
+            outer.add("cn", (m.name, a), (c * n).sum())
+            outer.add("nn", (m.name, a), (n * n).sum())
+            outer.add("clusters", (m.name, a), (n > 0).cast("int64").sum())
+    found = outer.aggregate(per_cluster.table).run(runner, "quantiles: counts at or below, by cluster")
+    for m in items:
+        for a in arms:
+            clusters = int(found.total("clusters", (m.name, a)))
+            if clusters < MIN_CLUSTERS_PER_ARM:
+                raise DesignError(
+                    f"{m.name!r} has values in {clusters} cluster(s) of {cluster!r} in arm {a!r}: a "
+                    f"cluster-robust interval needs at least {MIN_CLUSTERS_PER_ARM} per arm.")
+            if clusters < FEW_CLUSTERS_PER_ARM:
+                warnings.warn(
+                    f"{m.name!r}: only {clusters} clusters of {cluster!r} in arm {a!r}; cluster-robust "
+                    "quantile intervals under-cover with this few clusters.", DesignWarning, stacklevel=4)
+    return {(block, m.name, a): found.total(block, (m.name, a))
+            for block in ("n", "cc", "cn", "nn") for m in items for a in arms}

@@ -1,0 +1,463 @@
+r"""``Effects``: rows of (metric, arm, segment) effects with their joint covariance, and the
+classical, anytime-valid and multiplicity-adjusted inference derived from them.
+
+Only ``estimate`` and ``cov`` are stored; every other column is computed on access.
+``project`` and ``combine`` are linear maps L of the rows: estimate → L·estimate,
+cov → L·cov·L'.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from warehouse_causal.algebra.anytime import asymptotic_halfwidth, asymptotic_p_value, t_p_value, t_radius
+from warehouse_causal.algebra.inference import wald_inference
+from warehouse_causal.algebra.multiplicity import adjust_p_values
+from warehouse_causal.algebra.sandwich import quadratic_form
+from warehouse_causal.algebra.trend import gls_slope
+from warehouse_causal.core.errors import DesignError, InvalidParameterError
+from warehouse_causal.core.frozen import read_only, values_equal
+from warehouse_causal.core.tables import RowTable, TableResult
+from warehouse_causal.core.validation import (
+    BOOLEAN,
+    NONE,
+    InstanceOf,
+    MappingOf,
+    Real,
+    check_param,
+    validated,
+)
+from warehouse_causal.effects.segments import ALL
+from warehouse_causal.warehouse.backends import QueryRecord
+
+if TYPE_CHECKING:
+    from warehouse_causal.decide.decisions import Decision
+    from warehouse_causal.mechanisms.mediation import MediationSpec
+
+__all__ = ["COLUMNS", "Effects", "Sequential"]
+
+COLUMNS = ("metric", "arm", "segment", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
+           "p_adjusted", "av_p_value", "av_ci_lower", "av_ci_upper", "n")
+#: Tolerance for "weights sum to one".
+WEIGHT_SUM_TOL = 1e-9
+
+
+class Sequential(NamedTuple):
+    """Settings of the anytime-valid inference, fixed when the effects are computed.
+
+    ``kind`` "t": Lindon et al. sequential t with n rows, ν = n − k and mixture g (classical or
+    heteroskedasticity-robust se). ``kind`` "asymptotic": Gaussian-mixture confidence sequence with
+    n = G clusters (the independent units) and mixture variance ρ² (cluster-robust se).
+    ``tuning`` is g or ρ², set from ``planned_n``.
+    """
+
+    kind: str
+    n: float
+    nu: float
+    k: int
+    planned_n: float
+    tuning: float
+
+
+class TrendRow(NamedTuple):
+    """The GLS slope of one (metric, arm)'s effects over the numbered levels of ``over``."""
+
+    metric: str
+    arm: str
+    over: str
+    levels: int
+    slope: float
+    std_error: float
+    statistic: float
+    p_value: float
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class Effects(TableResult):
+    """Effects of arms vs control by metric and segment; create with ``model.infer_effect(...)``.
+
+    Columns of ``to_pandas()``: metric, arm, segment, estimate, std_error, ci_lower, ci_upper,
+    p_value (t with the model's inference df), p_adjusted (``adjust``: Holm by default, over all
+    rows), av_p_value, av_ci_lower, av_ci_upper (anytime-valid, see :class:`Sequential`), n (rows
+    in the segment). With ``relative=True`` estimates are lifts over the segment's control mean.
+    """
+
+    metric: tuple[str, ...]
+    arm: tuple[str, ...]
+    segment: tuple[str, ...]
+    estimate: NDArray[np.float64] = field(repr=False)
+    #: The rows' covariance as estimated; entries between metrics NaN until needed (see ``cov``).
+    cov_estimated: NDArray[np.float64] = field(repr=False)
+    n: tuple[int, ...]
+    df: float
+    alpha: float
+    sequential: Sequential
+    adjust: str
+    relative: bool
+    queries: tuple[QueryRecord, ...] = field(repr=False, compare=False)
+    model: Any = field(repr=False, compare=False)
+    #: d(estimate)/d(vec β) per row (rows × k·M): recomputes ``cov`` when the model gains blocks.
+    gradient: NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
+    #: How p-values and intervals are made: "classical"; "randomization" (few clusters: the rows in
+    #: ``randomized`` carry randomization-inference p-values and intervals, the others none); or the
+    #: unreliable-classical label of :data:`warehouse_causal.fit.randomization.UNRELIABLE`.
+    inference: str = "classical"
+    #: Per row, (p-value, lower, upper) from randomization inference, or None.
+    randomized: tuple[tuple[float, float, float] | None, ...] | None = field(default=None, repr=False)
+
+    __eq__ = values_equal  # arrays compared element by element
+    __hash__ = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        for array in (self.estimate, self.cov_estimated, self.gradient):
+            read_only(array)
+
+    @cached_property
+    def cov(self) -> NDArray[np.float64]:
+        """The rows' joint covariance. Entries between rows of different metrics come from the
+        model's covariance between metrics, computed on first use when the fit left it for later
+        (:attr:`LinearModel.cov`); NaN only where it is not available."""
+        if (not np.isnan(self.cov_estimated).any() or self.model is None or self.gradient is None
+                or not self.model.cross_metric_covariance):
+            return self.cov_estimated
+        cov = quadratic_form(self.gradient, self.model.cov)
+        return read_only((cov + cov.T) / 2.0)
+
+    # -- derived columns ---------------------------------------------------------------------
+    @property
+    def std_error(self) -> NDArray[np.float64]:
+        """Standard error of each row."""
+        return np.sqrt(np.clip(np.diag(self.cov_estimated), 0.0, None))
+
+    def _classical(self) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+        stat, p, lo, hi = wald_inference(self.estimate, self.std_error, self.df, self.alpha)
+        if self.inference != "randomization":
+            return stat, p, lo, hi
+        p, lo, hi = (np.full(len(self.estimate), np.nan) for _ in range(3))
+        for i, row in enumerate(self.randomized or ()):
+            if row is not None:
+                p[i], lo[i], hi[i] = row
+        return stat, p, lo, hi
+
+    @property
+    def p_value(self) -> NDArray[np.float64]:
+        """Two-sided classical p-value (valid for one look only)."""
+        return self._classical()[1]
+
+    @property
+    def p_adjusted(self) -> NDArray[np.float64]:
+        """Classical p-values adjusted across all rows by ``adjust``."""
+        return adjust_p_values(self.p_value, self.adjust)
+
+    @property
+    def av_p_value(self) -> NDArray[np.float64]:
+        """Anytime-valid p-value: valid however often the experiment is looked at.
+
+        Never below the classical p-value of the same row: the Gaussian-mixture sequence (clusters)
+        has lighter tails than the classical t with G − 1 df, so in extreme tails it could fall
+        below it; the larger of two valid p-values is valid, and a peeking-safe answer is then never
+        more confident than a one-look answer."""
+        seq, se = self.sequential, self.std_error
+        if self.inference == "randomization":  # the asymptotic sequence needs many clusters
+            return np.full(len(self.estimate), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = self.estimate / se
+        if seq.kind == "t":
+            p = t_p_value(stat, seq.nu, seq.n, seq.tuning)
+        else:
+            p = asymptotic_p_value(stat, seq.n, seq.tuning)
+        return np.maximum(p, wald_inference(self.estimate, se, self.df, self.alpha)[1])
+
+    def _av_halfwidth(self) -> NDArray[np.float64]:
+        """Half-width of the confidence sequence, never narrower than the classical interval (see
+        :attr:`av_p_value`)."""
+        seq, se = self.sequential, self.std_error
+        if self.inference == "randomization":
+            return np.full(len(self.estimate), np.nan)
+        if seq.kind == "t":
+            half = se * t_radius(seq.tuning, seq.n, seq.k, self.alpha)
+        else:
+            half = asymptotic_halfwidth(se, seq.n, seq.tuning, self.alpha)
+        _, _, _, upper = wald_inference(self.estimate, se, self.df, self.alpha)
+        return np.maximum(half, upper - self.estimate)
+
+    # -- conversions ---------------------------------------------------------------------------
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per row with the columns in ``COLUMNS`` (the one conversion)."""
+        _, p, lo, hi = self._classical()
+        half = self._av_halfwidth()
+        columns = {
+            "estimate": self.estimate, "std_error": self.std_error, "ci_lower": lo, "ci_upper": hi,
+            "p_value": p, "p_adjusted": adjust_p_values(p, self.adjust), "av_p_value": self.av_p_value,
+            "av_ci_lower": self.estimate - half, "av_ci_upper": self.estimate + half,
+        }
+        return [
+            {"metric": self.metric[i], "arm": self.arm[i], "segment": self.segment[i],
+             **{k: float(v[i]) for k, v in columns.items()}, "n": self.n[i]}
+            for i in range(len(self.metric))
+        ]
+
+
+    def to_markdown(self, digits: int = 4) -> str:
+        """A compact markdown table: estimate, CI, p-values and anytime-valid CI per row."""
+        head = "| metric | arm | segment | estimate | 95% CI | p | p adj | av p | av CI | n |"
+        head = head.replace("95%", f"{100 * (1 - self.alpha):g}%")
+        lines = [head, "|" + "---|" * 10]
+        for r in self.to_dicts():
+            f = f"{{:.{digits}g}}".format
+            lines.append(
+                f"| {r['metric']} | {r['arm']} | {r['segment']} | {f(r['estimate'])} | "
+                f"[{f(r['ci_lower'])}, {f(r['ci_upper'])}] | {r['p_value']:.3g} | {r['p_adjusted']:.3g} | "
+                f"{r['av_p_value']:.3g} | [{f(r['av_ci_lower'])}, {f(r['av_ci_upper'])}] | {r['n']} |"
+            )
+        return "\n".join(lines)
+
+    def caption(self) -> str:
+        kind = "relative lift" if self.relative else "effect"
+        inference = "" if self.inference == "classical" else f"; inference: {self.inference}"
+        return f"Effects ({kind}, {len(self.metric)} rows{inference})"
+
+    # -- linear maps ------------------------------------------------------------------------------
+    def _mapped(self, weights: NDArray[np.float64], metric: list[str], arm: list[str],
+                segment: list[str], n: list[int]) -> Effects:
+        estimate = weights @ self.estimate
+        cov = quadratic_form(weights, self.cov_estimated)
+        gradient = None if self.gradient is None else weights @ self.gradient
+        return replace(self, metric=tuple(metric), arm=tuple(arm), segment=tuple(segment),
+                       estimate=estimate, cov_estimated=(cov + cov.T) / 2.0, n=tuple(n), gradient=gradient,
+                       randomized=None)
+
+    def _with_metric_covariance(self, metrics: list[str]) -> Effects:
+        """These effects with the covariance between ``metrics``, from the model's one extra HC pass
+        when the fit skipped it (``cross_metric_covariance=False``)."""
+        if self.model is None or self.gradient is None:
+            raise InvalidParameterError(
+                "combine needs the covariance between metrics, which these effects do not carry "
+                "(fit(..., cross_metric_covariance=False), then combined or projected without the "
+                "model); combine the effects from model.infer_effect(...) instead."
+            )
+        model = self.model.with_cross_metric_covariance(metrics)
+        cov = quadratic_form(self.gradient, model.cov)
+        new_queries = model.queries[len(self.model.queries):]
+        return replace(self, cov_estimated=(cov + cov.T) / 2.0, model=model,
+                       queries=self.queries + new_queries)
+
+    @validated("Effects.project", mix=MappingOf(Real(), "a non-empty mapping of segment to weight"),
+               name=InstanceOf(str, "a string"))
+    def project(self, mix: dict[Any, float], name: str = "projection") -> Effects:
+        """Effects re-weighted to a future mix of segments: Σ_s weight_s · effect_s per (metric, arm).
+
+        Keys are segment labels of this object, or new conditions: then every key is recomputed
+        with the same model (one segment query). Weights must sum to 1; the SE comes from the joint
+        covariance of the segments.
+        """
+        total = sum(mix.values()) if mix else 0.0
+        if abs(total - 1.0) > WEIGHT_SUM_TOL:
+            raise InvalidParameterError(f"The weights of project must sum to 1; got {total!r}.")
+        base, labels = self, list(mix)
+        if not all(isinstance(k, str) and k in self.segment for k in mix):
+            if self.model is None:
+                raise InvalidParameterError("New conditions need the model; these effects were combined.")
+            seq = self.sequential
+            planned = None if seq.planned_n == seq.n else int(seq.planned_n)
+            base = self.model.infer_effect(
+                condition_on=[k for k in mix if not (isinstance(k, str) and k == ALL)], alpha=self.alpha,
+                relative=self.relative, adjust=self.adjust, planned_n=planned)
+            new_labels = iter(list(dict.fromkeys(base.segment))[1:])
+            labels = [ALL if isinstance(k, str) and k == ALL else next(new_labels) for k in mix]
+        pairs = list(dict.fromkeys(zip(base.metric, base.arm, strict=True)))
+        row = {key: i for i, key in enumerate(zip(base.metric, base.arm, base.segment, strict=True))}
+        weights = np.zeros((len(pairs), len(base.metric)))
+        for r, (m, a) in enumerate(pairs):
+            for label, w in zip(labels, mix.values(), strict=True):
+                weights[r, row[(m, a, label)]] = w
+        n = [max(base.n)] * len(pairs)
+        return base._mapped(weights, [p[0] for p in pairs], [p[1] for p in pairs], [name] * len(pairs), n)
+
+    @validated("Effects.combine", weights=MappingOf(Real(), "a non-empty mapping of metric to weight"),
+               name=InstanceOf(str, "a string"))
+    def combine(self, weights: dict[str, float], name: str) -> Effects:
+        """A linear combination across metrics, per arm and segment (e.g. net value)."""
+        unknown = [m for m in weights if m not in self.metric]
+        if unknown:
+            raise InvalidParameterError(
+                f"combine got metrics {unknown} that are not in these effects ({sorted(set(self.metric))})."
+            )
+        keys = list(dict.fromkeys(zip(self.arm, self.segment, strict=True)))
+        matrix = np.zeros((len(keys), len(self.metric)))
+        n = []
+        for r, (a, s) in enumerate(keys):
+            for i in range(len(self.metric)):
+                if self.arm[i] == a and self.segment[i] == s and self.metric[i] in weights:
+                    matrix[r, i] = weights[self.metric[i]]
+            n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == s))
+        labels = ([name] * len(keys), [k[0] for k in keys], [k[1] for k in keys], n)
+        combined = self._mapped(matrix, *labels)
+        if np.isnan(combined.cov_estimated).any():  # the covariance between these metrics is not in yet
+            used = [m for m, w in weights.items() if w != 0]
+            combined = self._with_metric_covariance(used)._mapped(matrix, *labels)
+        return replace(combined, model=None, gradient=None)
+
+    def pool(self, arms: Any, name: str = "pooled", weights: Mapping[Any, float] | None = None) -> Effects:
+        """The effect of several treatment arms pooled against control, per metric and segment:
+        Σ_a w_a · effect_a with w_a the arms' allocation (their rows, or clusters when clustered, in
+        the experiment), or ``weights`` given per arm. One delta vector per row, so the standard
+        error uses the arms' joint covariance (they share the control). With ``relative`` lifts the
+        control base is common to the arms, so the pooled lift is the lift of the pooled effect."""
+        owner = "Effects.pool"
+        check_param(name, "name", owner, InstanceOf(str, "a string"))
+        present = list(dict.fromkeys(self.arm))
+        wanted = [str(a) for a in (arms if isinstance(arms, (list, tuple)) else [arms])]
+        if len(set(wanted)) < 2 or any(a not in present for a in wanted):
+            raise InvalidParameterError(
+                f"The 'arms' parameter of {owner} must list at least two distinct arms of these effects "
+                f"({present}). Got {arms!r} instead.")
+        shares = self._allocation(wanted) if weights is None else {
+            str(a): float(check_param(w, "weights", owner, Real(0.0, math.inf))) for a, w in weights.items()}
+        if set(shares) != set(wanted) or not sum(shares.values()) > 0:
+            raise InvalidParameterError(f"The 'weights' parameter of {owner} must give a weight to each of "
+                                        f"{wanted}. Got {weights!r} instead.")
+        total = sum(shares.values())
+        keys = list(dict.fromkeys((m, s) for m, a, s in zip(self.metric, self.arm, self.segment, strict=True)
+                                  if a in wanted))
+        matrix = np.zeros((len(keys), len(self.metric)))
+        n = []
+        for r, (metric, segment) in enumerate(keys):
+            for i in range(len(self.metric)):
+                if self.metric[i] == metric and self.segment[i] == segment and self.arm[i] in shares:
+                    matrix[r, i] = shares[self.arm[i]] / total
+            n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == segment))
+        return self._mapped(matrix, [k[0] for k in keys], [name] * len(keys), [k[1] for k in keys], n)
+
+    def trend(self, over: str | None = None) -> RowTable:
+        """A test for a linear trend of the effects across numbered segments: the exposure ages of
+        ``infer_effect(since_exposure=...)`` (found by default) or the levels of ``over``. Per
+        (metric, arm): the GLS slope per age unit over the rows' joint covariance
+        (:mod:`warehouse_causal.algebra.trend`), its standard error, z and two-sided p-value.
+        Ages "pre" (before exposure) are left out; the oldest level "NNN+" counts as NNN."""
+        prefixes = {s.split("=", 1)[0] for s in self.segment if "=" in s}
+        if over is None:
+            found = sorted(p for p in prefixes if "_since_" in p)
+            if not found:
+                raise InvalidParameterError("Effects.trend needs effects by exposure age "
+                                            "(infer_effect(since_exposure=...)) or over=<column>.")
+            over = found[0]
+        elif over not in prefixes:
+            raise InvalidParameterError(f"The 'over' parameter of Effects.trend must be one of "
+                                        f"{sorted(prefixes)}. Got {over!r} instead.")
+        rows = []
+        for metric, arm in dict.fromkeys(zip(self.metric, self.arm, strict=True)):
+            index, points = [], []
+            for i, (m, a, s) in enumerate(zip(self.metric, self.arm, self.segment, strict=True)):
+                level = s.split("=", 1)[1] if s.startswith(f"{over}=") else None
+                if m == metric and a == arm and level is not None and level.rstrip("+").isdigit():
+                    index.append(i)
+                    points.append(float(level.rstrip("+")))
+            if len(index) < 3:
+                raise DesignError(f"Effects.trend needs 3 or more numbered levels of {over!r}; found "
+                                  f"{len(index)}.")
+            cov = self.cov_estimated[np.ix_(index, index)]
+            slope, se = gls_slope(np.array(points), self.estimate[index], cov)
+            z = slope / se
+            p_value = float(2 * stats.norm.sf(abs(z)))
+            rows.append(TrendRow(metric, arm, over, len(index), slope, se, z, p_value))
+        return RowTable(rows, f"Linear trend of the effects over {over} (GLS)")
+
+    def _allocation(self, arms: list[str]) -> dict[str, float]:
+        """Rows (clusters when clustered) of each treated arm in the experiment."""
+        if self.model is None:
+            raise InvalidParameterError("pool needs weights= for effects without their model (combined).")
+        design = self.model.spec.experiment.design
+        if self.model.clusters_per_arm:
+            return {a: float(c) for a, c in ((str(k), v) for k, v in self.model.clusters_per_arm.items())
+                    if a in arms}
+        counts: dict[str, float] = {}
+        for _, treated, _, rows in design.cells:
+            if str(treated) in arms:
+                counts[str(treated)] = counts.get(str(treated), 0.0) + rows
+        return counts
+
+    @validated("Effects.decide", primary=InstanceOf(str, "a metric name"),
+               guardrails=(InstanceOf(Mapping, "a mapping of metric to tolerance"), NONE),
+               higher_is_better=BOOLEAN, segment=InstanceOf(str, "a segment label"))
+    def decide(self, primary: str, guardrails: dict[str, Any] | None = None, *,
+               higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all"
+               ) -> Decision:
+        """Ship / don't ship / inconclusive per arm (rules in :mod:`warehouse_causal.decide.decisions`)."""
+        from warehouse_causal.decide.decisions import decide
+
+        return decide(self, primary, guardrails, higher_is_better=higher_is_better, evidence=evidence,
+                      segment=segment)
+
+    def memo(self, primary: str | None = None, guardrails: dict[str, Any] | None = None,
+             **options: Any) -> str:
+        """A markdown decision memo: estimand, design, effects, decision (with ``primary``), caveats."""
+        from warehouse_causal.decide.decisions import memo
+
+        decision = self.decide(primary, guardrails, **options) if primary is not None else None
+        return memo(self, decision)
+
+    def report(self, decision: Any = None, title: str = "Experiment report", quantiles: Any = None,
+               cumulative: Any = None) -> str:
+        """A self-contained HTML report: summary cards, decision, the cumulative effect over time
+        (when given ``model.cumulative(time)``), design checks, forest plot, quantile effects (when
+        given ``exp.infer_quantiles(...)``), caveats and the SQL that ran."""
+        from warehouse_causal.effects.cumulative import CumulativeEffects
+        from warehouse_causal.reports.experiment import render_html
+
+        check_param(cumulative, "cumulative", "Effects.report",
+                    InstanceOf(CumulativeEffects, "the result of model.cumulative(time)"), NONE)
+
+        return render_html(self, decision, title, quantiles, cumulative)
+
+    def with_graph(self, graph: Any) -> MediationSpec:
+        """Attach a causal graph ("T -> searches -> views -> sales; T -> views") for ``mediate_effect``."""
+        from warehouse_causal.mechanisms.mediation import CausalGraph, MediationSpec
+
+        if self.model is None:
+            raise InvalidParameterError("with_graph needs effects computed from a model (not combined).")
+        CausalGraph.build(graph, self.model)  # validate now, before any query
+        return MediationSpec(self.model, graph)
+
+    def plot(self) -> Any:
+        """Forest plot, one panel per metric with its own scale: classical intervals (thick, green
+        when above 0, red when below, grey when they cross it) and anytime-valid ones (thin), the
+        zero line, and rows labelled arm · segment. Lifts (``relative=True``) are in percent.
+        Returns the matplotlib Figure (``pip install 'warehouse_causal[plot]'``)."""
+        try:
+            import matplotlib.pyplot as plt
+            from matplotlib.ticker import PercentFormatter
+        except ImportError as err:  # optional extra
+            raise ImportError("Effects.plot needs matplotlib: pip install 'warehouse_causal[plot]'") from err
+        rows = self.to_dicts()
+        metrics = list(dict.fromkeys(r["metric"] for r in rows))
+        heights = [sum(r["metric"] == m for r in rows) * 0.42 + 0.9 for m in metrics]
+        figure, axes = plt.subplots(len(metrics), 1, figsize=(8, sum(heights)), squeeze=False,
+                                    gridspec_kw={"height_ratios": heights})
+        for ax, metric in zip(axes[:, 0], metrics, strict=True):
+            panel = [r for r in rows if r["metric"] == metric]
+            y = np.arange(len(panel))[::-1]
+            ax.axvline(0.0, color="0.3", lw=0.8, ls="--")
+            for yi, r in zip(y, panel, strict=True):
+                colour = "#1a7f37" if r["ci_lower"] > 0 else "#b42318" if r["ci_upper"] < 0 else "0.45"
+                ax.plot([r["av_ci_lower"], r["av_ci_upper"]], [yi, yi], color=colour, lw=1, alpha=0.6)
+                ax.plot([r["ci_lower"], r["ci_upper"]], [yi, yi], color=colour, lw=3.5)
+                ax.plot(r["estimate"], yi, "o", color=colour)
+            ax.set_yticks(y, [f"{r['arm']} · {r['segment']}" for r in panel])
+            ax.set_ylim(-0.7, len(panel) - 0.3)
+            ax.set_title(metric, loc="left", fontsize=11, fontweight="bold")
+            ax.set_xlabel("lift over control" if self.relative else f"effect on {metric}")
+            if self.relative:
+                ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+            ax.grid(axis="x", alpha=0.3)
+        figure.tight_layout()
+        return figure
+

@@ -1,0 +1,221 @@
+"""Command line: ``warehouse-causal demo``, ``warehouse-causal run analysis.json`` and
+``warehouse-causal plan plan.json`` (or ``python -m warehouse_causal ...``).
+
+A thin layer over the public API: parse arguments, call it, format the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+
+import warehouse_causal as wc
+from warehouse_causal.core.tables import strict_json
+from warehouse_causal.surfaces.demo import DemoTruth, simulate_support_rollout
+
+__all__ = ["main"]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    truth = DemoTruth()
+    print(f"Simulating {args.rows:,} support tickets in {args.teams} teams (team-randomized "
+          "encouragement to use an AI assistant) into an in-memory DuckDB ...")
+    con = wc.connect()
+    tickets = con.create_table("tickets", simulate_support_rollout(args.rows, args.teams, args.seed, truth))
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", wc.WarehouseCausalWarning)
+        exp = wc.ExperimentData(tickets, intent_to_treat="assigned", treated="used", cluster_by="team_id",
+                                expected_split={0: 0.5, 1: 0.5})
+        model = exp.add_metric(
+            y=["resolved", "minutes", "csat"],
+            exogeneous_covariates=["pre_resolution", "tenure", "region"],
+        ).fit(wc.LinearModel)
+    elapsed = time.perf_counter() - start
+    design = exp.design
+    print(f"\nDesign: tickets randomized by team ('assigned'), {model.n_clusters} teams; the "
+          "assistant actually used is 'used'; cluster-robust (CR1) errors by team.")
+    main_stage = next(r for r in model.first_stage if ":" not in r.term)  # the arm, not its interactions
+    print(f"Sample-ratio test on teams: p = {design.srm_p_value:.3f}.  Instrument strength (first-stage "
+          f"F of 'used' on 'assigned'): {main_stage.f_statistic:,.0f} (weak below 10).")
+    print("\nCompliance (tickets by assignment and use):")
+    compliance = design.compliance().pivot_table(index="intent_to_treat", columns="treated", values="n",
+                                                 aggfunc="sum", fill_value=0)
+    compliance.index.name, compliance.columns.name = "assigned", "used"
+    print(compliance.to_string())
+    effects = model.infer_effect(condition_on=["region = 'apac'", "tenure > 4"])
+    table = effects.to_pandas()
+    table.insert(3, "truth", [getattr(truth, m) for m in table.metric])
+    print("\nEffect of using the assistant on compliers (2SLS, LATE): 95% CR1 intervals, Holm-adjusted "
+          "p-values, and anytime-valid (av_) columns that stay valid under continuous monitoring:")
+    with pd.option_context("display.float_format", "{:,.4f}".format, "display.width", 160):
+        print(table.drop(columns=["arm", "std_error", "av_p_value"]).to_string(index=False))
+    mix = effects.project({"region = 'apac'": 0.5, "region <> 'apac'": 0.5}).to_pandas()
+    print("\nProjected to a future mix of 50% APAC tickets: "
+          + "; ".join(f"{r.metric} {r.estimate:+.4f} [{r.ci_lower:+.4f}, {r.ci_upper:+.4f}]"
+                      for r in mix.itertuples()))
+    value = effects.combine({"resolved": 100.0, "minutes": -2.0}, name="value").to_pandas().iloc[0]
+    print(f"Net value (100 x resolved - 2 x minutes), all tickets: {value.estimate:+.2f} "
+          f"[{value.ci_lower:+.2f}, {value.ci_upper:+.2f}]")
+    naive = tickets.group_by("used").aggregate(rate=tickets.resolved.mean()).order_by("used").to_pyarrow()
+    rates = naive.column("rate").to_pylist()
+    print(f"\n(Naive users-vs-non-users gap in resolution: {rates[1] - rates[0]:+.4f}, "
+          f"vs true {truth.resolved:+.4f}: selection bias that randomization removes.)")
+    queries = [*model.queries, *effects.queries]
+    returned = sum(q.rows for q in queries)
+    print(f"\n{len(queries)} warehouse queries ({elapsed:.2f} s for the fit), {returned:,} result rows in "
+          "all, none of them ticket rows (model.queries and --sql show each).")
+    for w in caught:
+        print(f"warning: {w.message}")
+    if args.sql:
+        print("\n" + model.sql())
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from warehouse_causal.decide.decisions import memo
+    from warehouse_causal.surfaces.analysis_spec import load_spec, run_spec
+    from warehouse_causal.surfaces.answers import analysis_answer
+
+    spec = load_spec(args.spec)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", wc.WarehouseCausalWarning)
+        result = run_spec(spec, Path(args.spec).resolve().parent)
+    model, effects = result["model"], result["effects"]
+    messages = [str(w.message) for w in caught]
+    if args.sql:
+        queries = [*model.queries, *effects.queries]
+        print("\n\n".join(f"-- {q.purpose}\n{q.sql};" for q in queries))
+        return 0
+    if args.format == "json":
+        document = analysis_answer(result, messages)  # strict JSON already
+        print(json.dumps(document, indent=2, default=str, allow_nan=False))
+        return 0
+    print(effects.to_markdown())
+    if "decision" in result:
+        print(f"\n{result['decision']}")
+    if "mediation" in result:
+        print(f"\n{result['mediation']}")
+    for key in ("quantiles", "projection", "over_time"):
+        if key in result:
+            print(f"\n{result[key].caption()}\n{result[key].to_markdown()}")
+    for message in messages:
+        print(f"warning: {message}")
+    if args.report:
+        decision = result.get("decision")
+        html_report = args.report.lower().endswith((".html", ".htm"))
+        quantiles = result.get("quantiles")
+        Path(args.report).write_text(effects.report(decision, quantiles=quantiles,
+                                                    cumulative=result.get("over_time")) if html_report
+                                     else memo(effects, decision, quantiles))
+        print(f"wrote {args.report}")
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from warehouse_causal.surfaces.analysis_spec import load_plan, run_plan
+
+    result = run_plan(load_plan(args.spec), Path(args.spec).resolve().parent)
+    if args.format == "json":
+        document = {name: {"caption": table.caption(), "rows": table.to_dicts()}
+                    for name, table in result.items()}
+        print(json.dumps(strict_json(document), indent=2, default=str, allow_nan=False))
+        return 0
+    print("\n\n".join(f"{table.caption()}\n\n{table.to_markdown()}" for table in result.values()))
+    return 0
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from warehouse_causal.surfaces.analysis_spec import load_monitor, run_spec
+
+    spec = load_monitor(args.spec)
+    report = run_spec(spec, Path(args.spec).resolve().parent)["monitor"]
+    if args.format == "json":
+        print(report.to_json())
+    else:
+        print(f"{report.caption()}\n\n{report.to_markdown()}")
+    if args.report:
+        report.report(args.report)
+        print(f"wrote {args.report}")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from warehouse_causal.surfaces.spec_schema import ANALYSIS_SCHEMA, MONITOR_SCHEMA, PLAN_SCHEMA
+
+    schemas = {"analysis": ANALYSIS_SCHEMA, "plan": PLAN_SCHEMA, "monitor": MONITOR_SCHEMA}
+    print(json.dumps(schemas[args.document], indent=2))
+    return 0
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from warehouse_causal.surfaces.agent import Toolbox
+    from warehouse_causal.surfaces.mcp_server import serve
+
+    toolbox = Toolbox.open(args.connection, read_only=args.read_only, metrics=args.metrics,
+                           max_rows_scanned=args.max_rows_scanned, max_seconds=args.max_seconds)
+    serve(toolbox, http_port=args.http, host=args.host)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = argparse.ArgumentParser(prog="warehouse-causal", description=wc.__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every query")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="simulate an encouragement experiment and analyse it")
+    demo.add_argument("--rows", type=int, default=200_000, help="tickets to simulate (default 200,000)")
+    demo.add_argument("--teams", type=int, default=400, help="teams, the randomization unit (default 400)")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--sql", action="store_true", help="also print the SQL of every pass")
+    demo.set_defaults(handler=_demo)
+    run = commands.add_parser("run", help="run an analysis described in a JSON or YAML file")
+    run.add_argument("spec", help="analysis file (.json, or .yaml with PyYAML installed)")
+    run.add_argument("--format", choices=["table", "json"], default="table",
+                     help="json: machine-readable effects, decision and diagnostics (for agents)")
+    run.add_argument("--sql", action="store_true", help="print the SQL of every query instead of results")
+    run.add_argument("--report", help="also write the report: .html (self-contained page) or markdown memo")
+    run.set_defaults(handler=_run)
+    plan = commands.add_parser("plan", help="power, MDE and sample size of a planned design, from history")
+    plan.add_argument("spec", help="plan file (.json, or .yaml with PyYAML installed)")
+    plan.add_argument("--format", choices=["md", "json"], default="md", help="markdown tables or JSON")
+    plan.set_defaults(handler=_plan)
+    schema = commands.add_parser("schema", help="print the JSON Schema of analysis (or plan) documents")
+    schema.add_argument("document", nargs="?", choices=["analysis", "plan", "monitor"], default="analysis")
+    monitor = commands.add_parser("monitor", help="post-launch checks of an experiment against production")
+    monitor.add_argument("spec", help="monitor file (.json, or .yaml with PyYAML installed)")
+    monitor.add_argument("--format", choices=["md", "json"], default="md", help="markdown table or JSON")
+    monitor.add_argument("--report", help="also write the HTML monitoring report")
+    monitor.set_defaults(handler=_monitor)
+    schema.set_defaults(handler=_schema)
+    mcp = commands.add_parser("mcp", help="serve the agent tools over the Model Context Protocol (stdio)")
+    mcp.add_argument("--connection", required=True, help="a DuckDB file, or an ibis URL (duckdb://, ...)")
+    mcp.add_argument("--read-only", action=argparse.BooleanOptionalAction, default=True,
+                     help="open DuckDB files read-only with file access in SQL disabled (default)")
+    mcp.add_argument("--metrics", help="a metric catalog (YAML/JSON) whose names the tools accept")
+    mcp.add_argument("--max-rows-scanned", type=int, default=2_000_000_000,
+                     help="per-call budget: rows the queries of one call may read (default 2e9)")
+    mcp.add_argument("--max-seconds", type=float, default=300.0,
+                     help="per-call budget: seconds (default 300)")
+    mcp.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on this port instead")
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
+    mcp.set_defaults(handler=_mcp)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
+                        stream=sys.stderr)
+    return int(args.handler(args))
