@@ -22,7 +22,7 @@ def ensure(rows: int, teams: int) -> Path:
     """The tickets with a uniformly random day 0..29 (two day columns: 14 and 30 levels)."""
     import numpy as np
 
-    from warehouse_causal.surfaces.demo import simulate_support_rollout
+    from warehouse_causal.datasets.support_rollout import simulate_support_rollout
 
     path = DATA / f"tickets_{rows}_{teams}.parquet"
     if not path.exists():

@@ -22,7 +22,7 @@ def canonical_queries() -> list[tuple[str, object]]:
     """(purpose, ibis expression) of every warehouse query of the canonical analysis, in order
     (segment conditions answered from the pass-1 cells run in-process and are not listed)."""
     import warehouse_causal as wc
-    from warehouse_causal.surfaces.demo import simulate_support_rollout
+    from warehouse_causal.datasets.support_rollout import simulate_support_rollout
 
     con = wc.connect()
     table = con.create_table("experiment", simulate_support_rollout(20_000, 100, seed=3))

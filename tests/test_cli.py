@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from warehouse_causal.datasets.support_rollout import DemoTruth
 from warehouse_causal.surfaces.cli import main
-from warehouse_causal.surfaces.demo import DemoTruth
 
 
 def test_demo_prints_effects_close_to_truth(capsys: pytest.CaptureFixture[str]) -> None:
@@ -35,7 +35,7 @@ def _analysis(tmp_path, suffix: str = ".json", **extra: object):
     import json
 
     import warehouse_causal as wc
-    from warehouse_causal.surfaces.demo import simulate_support_rollout
+    from warehouse_causal.datasets.support_rollout import simulate_support_rollout
 
     con = wc.connect(tmp_path / "warehouse.duckdb")
     con.create_table("tickets", simulate_support_rollout(20_000, 100, seed=5))
@@ -110,7 +110,7 @@ def test_plan_json_and_markdown_match_the_python_api(tmp_path, capsys: pytest.Ca
     import json
 
     import warehouse_causal as wc
-    from warehouse_causal.surfaces.demo import simulate_support_rollout
+    from warehouse_causal.datasets.support_rollout import simulate_support_rollout
 
     history = simulate_support_rollout(20_000, 100, seed=5)
     con = wc.connect(tmp_path / "history.duckdb")

@@ -10,7 +10,8 @@ import pytest
 
 import warehouse_causal as wc
 from tests.helpers import Sim, simulate
-from warehouse_causal.effects.table import Effects, Sequential
+from warehouse_causal.effects.table import Sequential
+from warehouse_causal.fluent import Effects
 
 
 def _effects(rows: list[tuple[str, str, float, float]]) -> Effects:

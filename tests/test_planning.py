@@ -382,3 +382,13 @@ def test_days_without_new_units_count_and_an_unreachable_size_says_so() -> None:
     far = power.sample_size(mde=0.01).to_dicts()[0]
     assert far["days"] == math.inf and far["n"] > 300
     assert '"days": "inf"' in power.sample_size(mde=0.01).to_json()  # strict JSON: no bare Infinity
+
+
+def test_plan_accepts_both_spellings_of_the_covariates_and_refuses_both_at_once() -> None:
+    df = _history(n=2_000, clusters=200)
+    plan = wc.ExperimentPlan(wc.table(df))
+    paper = plan.add_metric("y", exogeneous_covariates=["x"]).power(n=[500]).to_dicts()
+    alias = plan.add_metric("y", exogenous_covariates=["x"]).power(n=[500]).to_dicts()
+    assert paper == alias
+    with pytest.raises(wc.InvalidParameterError, match="not both"):
+        plan.add_metric("y", exogeneous_covariates=["x"], exogenous_covariates=["x"])

@@ -33,7 +33,7 @@ def _report(tmp_path: Path) -> Path:
         cumulative = model.cumulative("created_at", looks=14)
     decision = effects.decide("resolved", {"minutes": 1.0})
     path = tmp_path / "report.html"
-    path.write_text(effects.report(decision, cumulative=cumulative))
+    path.write_text(effects.report(decision=decision, cumulative=cumulative))
     return path
 
 

@@ -21,22 +21,20 @@ from warehouse_causal.core.errors import (
     WeakInstrumentWarning,
 )
 from warehouse_causal.core.progress import set_progress
+from warehouse_causal.core.version import __version__
 from warehouse_causal.decide.bayes import BayesianLinearRegression, NormalInverseGamma, PosteriorEffects
 from warehouse_causal.decide.policy import ContextVector, Policy, RewardModel, load_model
 from warehouse_causal.design.catalog import MetricCatalog, load_metrics
-from warehouse_causal.design.experiment import ExperimentData
 from warehouse_causal.design.exposure import exposure_age
 from warehouse_causal.design.metrics import Metric
+from warehouse_causal.design.percentile import Quantile
 from warehouse_causal.design.ratios import Ratio
 from warehouse_causal.design.spec import ModelSpec
-from warehouse_causal.effects.quantiles import Quantile, QuantileEffects
-from warehouse_causal.effects.table import Effects
-from warehouse_causal.fit.models import LinearModel
+from warehouse_causal.effects.quantiles import QuantileEffects
+from warehouse_causal.fluent import Effects, ExperimentData, LinearModel
 from warehouse_causal.monitoring.monitor import Monitor, MonitorReport, Thresholds
 from warehouse_causal.planning.plan import ExperimentPlan, PlanSpec, PowerTable
 from warehouse_causal.warehouse.backends import connect, table
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BayesianLinearRegression",

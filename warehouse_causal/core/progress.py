@@ -15,6 +15,8 @@ import time
 from types import TracebackType
 from typing import TextIO
 
+from warehouse_causal.core.errors import InvalidParameterError
+
 __all__ = ["Ticker", "set_progress", "showing"]
 
 _setting: bool | None = None
@@ -24,8 +26,6 @@ def set_progress(enabled: bool | None) -> None:
     """Show progress for slow queries: True always, False never, None only in interactive sessions."""
     global _setting
     if enabled is not None and not isinstance(enabled, bool):
-        from warehouse_causal.core.errors import InvalidParameterError
-
         raise InvalidParameterError(
             f"The 'enabled' parameter of set_progress must be True, False or None. Got {enabled!r} instead.")
     _setting = enabled

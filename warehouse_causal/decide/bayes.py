@@ -24,7 +24,7 @@ from warehouse_causal.core.validation import BOOLEAN, NONE, InstanceOf, Integer,
 from warehouse_causal.decide.policy import CovariateColumn, RewardDistribution, RewardModel
 from warehouse_causal.design.spec import ModelSpec
 from warehouse_causal.effects.delta import segment_rows
-from warehouse_causal.fit.models import LinearModel, Strategy, reparametrisation
+from warehouse_causal.fit.models import LinearFit, Strategy, reparametrisation
 
 __all__ = ["BayesianLinearRegression", "NormalInverseGamma", "PosteriorEffects"]
 
@@ -68,14 +68,14 @@ class NormalInverseGamma:
         return mu0, lambda0
 
 
-def _weak_prior(model: LinearModel, xtx_design: NDArray[np.float64]) -> NormalInverseGamma:
+def _weak_prior(model: LinearFit, xtx_design: NDArray[np.float64]) -> NormalInverseGamma:
     sum_w = model.moments.sum_w
     scale = {t: float(np.sqrt(sum_w / (WEAK_PRIOR_WEIGHT * xtx_design[j, j])))
              for j, t in enumerate(model.terms) if j > 0 and xtx_design[j, j] > 0}
     return NormalInverseGamma(scale=scale)
 
 
-def _posteriors(model: LinearModel, prior: NormalInverseGamma | None) -> tuple[MultivariateT, ...]:
+def _posteriors(model: LinearFit, prior: NormalInverseGamma | None) -> tuple[MultivariateT, ...]:
     design, moments = model.design, model.moments
     t = reparametrisation(design, model.covariate_means)
     t_inv = np.linalg.inv(t)
@@ -101,7 +101,7 @@ def _posteriors(model: LinearModel, prior: NormalInverseGamma | None) -> tuple[M
     return tuple(out)
 
 
-def _reward_model(model: LinearModel, posteriors: tuple[MultivariateT, ...]) -> RewardModel:
+def _reward_model(model: LinearFit, posteriors: tuple[MultivariateT, ...]) -> RewardModel:
     design = model.design
     columns = tuple(
         CovariateColumn(c, design.columns[c].source or c, design.columns[c].level, design.columns[c].shift,
@@ -182,7 +182,7 @@ class BayesianLinearRegression:
     metrics: tuple[str, ...]
     posterior_kind: str
     alpha: float
-    base: LinearModel = field(repr=False, compare=False)
+    base: LinearFit = field(repr=False, compare=False)
     reward_model: RewardModel = field(repr=False, compare=False)
 
     @classmethod
@@ -203,7 +203,7 @@ class BayesianLinearRegression:
                 f"wc.NormalInverseGamma. Got {type(prior).__name__} instead."
             )
         # the posterior reads the CR1 covariance itself (inference="classical": few clusters warn)
-        base = LinearModel._fit(spec, covariance="CR1" if exp.cluster_by else "iid",
+        base = LinearFit._fit(spec, covariance="CR1" if exp.cluster_by else "iid",
                                 interacted=interacted, strategy=strategy, alpha=alpha, inference="classical")
         posteriors = _posteriors(base, prior)
         kind = "cluster-robust gaussian" if base.n_clusters is not None else "normal-inverse-gamma"

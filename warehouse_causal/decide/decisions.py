@@ -29,7 +29,7 @@ from warehouse_causal.design.experiment import SRM_ALPHA
 from warehouse_causal.fit.diagnostics import BALANCE_P, BALANCE_SMD, WEAK_F
 
 if TYPE_CHECKING:
-    from warehouse_causal.effects.table import Effects
+    from warehouse_causal.effects.table import EffectsTable
 
 __all__ = ["ArmDecision", "Decision", "GuardrailCheck", "caveats", "decide", "estimand_name", "memo"]
 
@@ -131,7 +131,7 @@ def _primary(row: dict[str, Any], evidence: str, higher_is_better: bool, alpha: 
     return "undecided", f"{text} is not distinguishable from 0"
 
 
-def decide(effects: Effects, primary: str, guardrails: dict[str, Any] | None = None, *,
+def decide(effects: EffectsTable, primary: str, guardrails: dict[str, Any] | None = None, *,
            higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all") -> Decision:
     """Verdict per arm (module docstring)."""
     check_option(evidence, "evidence", "Effects.decide", EVIDENCE)
@@ -167,7 +167,7 @@ def decide(effects: Effects, primary: str, guardrails: dict[str, Any] | None = N
     return Decision(primary, segment, evidence, effects.alpha, tuple(decisions))
 
 
-def caveats(effects: Effects) -> list[str]:
+def caveats(effects: EffectsTable) -> list[str]:
     notes = []
     model = effects.model
     if model is not None:
@@ -212,7 +212,7 @@ def estimand_name(experiment: Any) -> str:
     return "complier average effect (LATE)" if experiment.is_iv else "average treatment effect"
 
 
-def memo(effects: Effects, decision: Decision | None = None, quantiles: Any = None) -> str:
+def memo(effects: EffectsTable, decision: Decision | None = None, quantiles: Any = None) -> str:
     """A short markdown memo: estimand, design, effects (and ``quantiles``, a QuantileEffects),
     decision and caveats."""
     lines = ["# Experiment decision memo", ""]

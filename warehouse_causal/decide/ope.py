@@ -41,7 +41,7 @@ from warehouse_causal.warehouse.contract import CLUSTER, Columns, Named, Sums
 from warehouse_causal.warehouse.terms import referenced_columns, resolve_value
 
 if TYPE_CHECKING:
-    from warehouse_causal.fit.models import LinearModel
+    from warehouse_causal.fit.models import LinearFit
 
 __all__ = ["ESTIMATORS", "MIN_PROPENSITY", "PolicyEvaluation", "evaluate_policy"]
 
@@ -70,7 +70,7 @@ class PolicyEvaluation(TableResult):
                 f"(effective sample size {self.effective_sample_size:,.0f})")
 
 
-def _check_policy(label: str, expr: ir.Value, model: LinearModel) -> None:
+def _check_policy(label: str, expr: ir.Value, model: LinearFit) -> None:
     exp = model.spec.experiment
     forbidden = {exp.intent_to_treat: "the logged action", exp.treated_column: "the logged action"}
     if exp.propensity:
@@ -91,7 +91,7 @@ def _check_policy(label: str, expr: ir.Value, model: LinearModel) -> None:
         raise ExpressionError(f"The policy {label!r} returns {kind}, but the logged actions are {action}.")
 
 
-def _design_values(model: LinearModel, arm_value: ir.Value) -> dict[str, ir.Value]:
+def _design_values(model: LinearFit, arm_value: ir.Value) -> dict[str, ir.Value]:
     """x(arm, w) in the model's centred coordinates for an arm given per row by ``arm_value``."""
     design = model.design
     values: dict[str, ir.Value] = {design.intercept: ibis.literal(1.0)}
@@ -104,14 +104,14 @@ def _design_values(model: LinearModel, arm_value: ir.Value) -> dict[str, ir.Valu
     return values
 
 
-def _prediction(model: LinearModel, values: dict[str, ir.Value], m: int, shift: float) -> ir.Value:
+def _prediction(model: LinearFit, values: dict[str, ir.Value], m: int, shift: float) -> ir.Value:
     out: ir.Value = ibis.literal(float(model.params[0, m]) - shift)
     for j, term in enumerate(model.terms[1:], start=1):
         out = out + ibis.literal(float(model.params[j, m])) * values[term]
     return out
 
 
-def _query(model: LinearModel, policy: ir.Value) -> Named:
+def _query(model: LinearFit, policy: ir.Value) -> Named:
     """Per row: the IPW weight W and, per metric m, the terms R (W·reward), Q (the model's prediction
     under the policy), A (W·residual under the logged action) and L (the logged reward): their sums
     (``sum``), the products within each metric (``product``), the design row under the policy
@@ -181,7 +181,7 @@ def _metric_terms(m: int) -> list[tuple[str, int | None]]:
     return [("W", None)] + [(name, m) for name in TERMS[1:]]
 
 
-def _estimates(found: Sums, model: LinearModel, m: int, alpha: float) -> list[dict[str, Any]]:
+def _estimates(found: Sums, model: LinearFit, m: int, alpha: float) -> list[dict[str, Any]]:
     """The estimators of metric m from the aggregate's sums (see :mod:`warehouse_causal.algebra.ope`),
     with normal intervals."""
     n = found.total("rows")
@@ -209,7 +209,7 @@ def _estimates(found: Sums, model: LinearModel, m: int, alpha: float) -> list[di
             for i, name in enumerate(results)]
 
 
-def evaluate_policy(model: LinearModel, policy: Any, alpha: float | None = None) -> PolicyEvaluation:
+def evaluate_policy(model: LinearFit, policy: Any, alpha: float | None = None) -> PolicyEvaluation:
     """Value of ``policy`` (an ibis expression or SQL CASE string giving the arm of each row)."""
     exp = model.spec.experiment
     if exp.propensity is None:

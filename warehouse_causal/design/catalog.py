@@ -30,8 +30,8 @@ from ibis.backends import BaseBackend
 
 from warehouse_causal.core.errors import InvalidParameterError
 from warehouse_causal.design.metrics import Metric
+from warehouse_causal.design.percentile import Quantile
 from warehouse_causal.design.ratios import Ratio
-from warehouse_causal.effects.quantiles import Quantile
 
 __all__ = ["MetricCatalog", "load_metrics", "read_document"]
 

@@ -11,7 +11,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import ibis.expr.types as ir
 import numpy as np
@@ -28,11 +28,7 @@ from warehouse_causal.warehouse.backends import QueryRunner, as_table
 from warehouse_causal.warehouse.contract import CLUSTER, KEY, Columns, Named
 from warehouse_causal.warehouse.terms import check_columns
 
-if TYPE_CHECKING:
-    from warehouse_causal.design.spec import ModelSpec
-    from warehouse_causal.effects.quantiles import QuantileEffects
-
-__all__ = ["SRM_ALPHA", "DesignSummary", "ExperimentData"]
+__all__ = ["SRM_ALPHA", "DesignSummary", "ExperimentDesign"]
 
 Noncompliance = Literal["two-sided", "one-sided"]
 #: Above this many (assignment, treated, instrument) combinations the arms are not discrete.
@@ -121,7 +117,7 @@ def _level_control(levels: Sequence[Any], wanted: Any, role: str, column: str) -
 
 
 @dataclass(frozen=True)
-class ExperimentData:
+class ExperimentDesign:
     """The randomization of an experiment table.
 
     Parameters
@@ -220,44 +216,6 @@ class ExperimentData:
             inv = 1.0 / self.table[self.propensity].cast("float64")
             w = inv if w is None else w * inv
         return w
-
-    def add_metric(
-        self,
-        y: Any,
-        exogeneous_covariates: Any = None,
-        *,
-        exogenous_covariates: Any = None,
-        calibrate_with: str | None = None,
-        cap: Any = None,
-    ) -> ModelSpec:
-        """Name the outcome(s) and pre-treatment covariates; returns a :class:`ModelSpec`.
-
-        ``calibrate_with`` names a human-label column (NULL outside a random audit subsample) that
-        calibrates a judge-scored metric ``y``; see ``LinearModel.calibrated_effect``.
-
-        ``cap`` winsorizes metrics: ``{"revenue": 0.99}`` clips each value at the 0.99 quantile of
-        the metric pooled over all arms (the same threshold in every arm), ``{"revenue": (0.01,
-        0.99)}`` at both ends; one aggregate finds the thresholds (``spec.caps`` reports them). A
-        ratio's numerator and denominator are capped by their own names.
-        """
-        from warehouse_causal.design.spec import ModelSpec
-
-        check_param(calibrate_with, "calibrate_with", "ExperimentData.add_metric",
-                    InstanceOf(str, "a column name"), NONE)
-        if exogeneous_covariates is not None and exogenous_covariates is not None:
-            raise InvalidParameterError(
-                "Pass covariates as 'exogeneous_covariates' or its alias 'exogenous_covariates', "
-                "not both."
-            )
-        covariates = exogeneous_covariates if exogeneous_covariates is not None else exogenous_covariates
-        return ModelSpec.build(self, y, covariates, calibrate_with, cap)
-
-    def infer_quantiles(self, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
-        """Differences of the arms' q-quantiles (``wc.Quantile``) with cluster-robust outer intervals
-        (see :mod:`warehouse_causal.effects.quantiles`)."""
-        from warehouse_causal.effects.quantiles import infer_quantiles
-
-        return infer_quantiles(self, metrics, alpha)
 
     # -- validation ----------------------------------------------------------------------
     def _check_types(self) -> None:

@@ -20,7 +20,7 @@ from warehouse_causal.warehouse.contract import Columns
 from warehouse_causal.warehouse.terms import Term, check_columns, resolve_term
 
 if TYPE_CHECKING:
-    from warehouse_causal.design.experiment import ExperimentData
+    from warehouse_causal.design.experiment import ExperimentDesign
 
 __all__ = ["ModelSpec"]
 
@@ -52,6 +52,17 @@ def _as_list(value: Any, name: str = "y", owner: str = "ExperimentData.add_metri
     return items
 
 
+
+def covariates_argument(exogeneous: Any, exogenous: Any, owner: str) -> Any:
+    """The covariates given as ``exogeneous_covariates`` (the paper's spelling) or its alias
+    ``exogenous_covariates``: every ``add_metric`` accepts both, and refuses both at once."""
+    if exogeneous is not None and exogenous is not None:
+        raise InvalidParameterError(
+            f"{owner}: pass covariates as 'exogeneous_covariates' or its alias 'exogenous_covariates', "
+            "not both.")
+    return exogeneous if exogeneous is not None else exogenous
+
+
 @dataclass(frozen=True)
 class Cap:
     """A winsorized metric: the percentiles asked for and the values they came to (pooled over arms)."""
@@ -80,7 +91,7 @@ def _warn_mean_of_ratios(specs: list[Any]) -> None:
                 DesignWarning, stacklevel=5)
 
 
-def _with_metric_columns(experiment: ExperimentData, y: Any, covariates: Any) -> tuple[Any, list, list]:
+def _with_metric_columns(experiment: ExperimentDesign, y: Any, covariates: Any) -> tuple[Any, list, list]:
     """Join every ``wc.Metric`` to the experiment table; specs then name their columns."""
     ys, xs = _as_list(y), _as_list(covariates, "exogeneous_covariates")
     wanted = [s for s in ys + xs if isinstance(s, Metric)]
@@ -145,7 +156,7 @@ class ModelSpec:
     method returns a new object.
     """
 
-    experiment: ExperimentData
+    experiment: ExperimentDesign
     metrics: tuple[Term, ...]
     covariates: tuple[Term, ...]
     calibration: tuple[tuple[str, str], ...] = ()  # (judge metric label, human label column)
@@ -153,7 +164,7 @@ class ModelSpec:
     caps: tuple[Cap, ...] = ()  # winsorized metrics: the pooled percentiles they were capped at
 
     @classmethod
-    def build(cls, experiment: ExperimentData, y: Any, covariates: Any,
+    def build(cls, experiment: ExperimentDesign, y: Any, covariates: Any,
               calibrate_with: str | None = None, cap: Any = None) -> ModelSpec:
         """Resolve and check the specs against the experiment table."""
         specs = _as_list(y)

@@ -24,13 +24,14 @@ import ibis.expr.types as ir
 from warehouse_causal.core.errors import DesignError, InvalidParameterError, WarehouseCausalWarning
 from warehouse_causal.core.tables import RowTable
 from warehouse_causal.core.validation import Integer, check_param
+from warehouse_causal.effects.delta import infer_effect
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import Columns
 from warehouse_causal.warehouse.terms import Term, rebind
 
 if TYPE_CHECKING:
     from warehouse_causal.design.spec import ModelSpec
-    from warehouse_causal.fit.models import LinearModel
+    from warehouse_causal.fit.models import LinearFit
 
 __all__ = ["CumulativeEffects", "CumulativeRow", "cumulative_effects", "look_times"]
 
@@ -108,7 +109,7 @@ def _rebound(spec: ModelSpec, table: ir.Table, runner: QueryRunner) -> ModelSpec
                    covariates=tuple(term(t) for t in spec.covariates))
 
 
-def look_times(model: LinearModel, time: str, looks: int, runner: QueryRunner) -> list[Any]:
+def look_times(model: LinearFit, time: str, looks: int, runner: QueryRunner) -> list[Any]:
     """The distinct values of ``time`` in the experiment (one query), thinned to ``looks`` values
     evenly spread over them and always including the last."""
     table = model.spec.experiment.table
@@ -136,7 +137,7 @@ def look_times(model: LinearModel, time: str, looks: int, runner: QueryRunner) -
     return [values[round(i * step)] for i in range(looks)]
 
 
-def cumulative_effects(model: LinearModel, time: str, looks: int = 20) -> CumulativeEffects:
+def cumulative_effects(model: LinearFit, time: str, looks: int = 20) -> CumulativeEffects:
     """Refit ``model`` on the rows with ``time <= t`` for each look t and keep the whole-population
     effects of every arm on every metric (see the module docstring for the guarantee)."""
     owner = "LinearModel.cumulative"
@@ -169,7 +170,7 @@ def cumulative_effects(model: LinearModel, time: str, looks: int = 20) -> Cumula
             skipped.append(f"{through}: {err}")
             continue
         size = fitted.n_clusters if fitted.n_clusters is not None else fitted.nobs
-        effects = fitted.infer_effect(planned_n=max(int(planned), int(size)))
+        effects = infer_effect(fitted, alpha=fitted.alpha, planned_n=max(int(planned), int(size)))
         for r in effects.to_dicts():
             rows.append(CumulativeRow(
                 r["metric"], r["arm"], through, int(r["n"]), r["estimate"], r["ci_lower"],

@@ -49,13 +49,13 @@ from warehouse_causal.effects.segments import (
     segment_cells,
     segment_query,
 )
-from warehouse_causal.effects.table import Effects, Sequential
+from warehouse_causal.effects.table import EffectsTable, Sequential
 from warehouse_causal.fit.moments import category_levels
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.terms import resolve_term
 
 if TYPE_CHECKING:
-    from warehouse_causal.fit.models import LinearModel
+    from warehouse_causal.fit.models import LinearFit
 
 __all__ = ["MIN_SEGMENT_ROWS", "DeltaRows", "infer_effect", "segment_rows"]
 
@@ -63,7 +63,7 @@ __all__ = ["MIN_SEGMENT_ROWS", "DeltaRows", "infer_effect", "segment_rows"]
 MIN_SEGMENT_ROWS = 30
 
 
-def _over_segments(model: LinearModel, column: str, runner: QueryRunner) -> list[Segment]:
+def _over_segments(model: LinearFit, column: str, runner: QueryRunner) -> list[Segment]:
     spec = model.spec
     covariates = {c.label: c for c in spec.covariates if c.categorical}  # e.g. wc.exposure_age
     term = covariates.get(column) or resolve_term(column, spec.experiment.table, "over")
@@ -77,7 +77,7 @@ def _over_segments(model: LinearModel, column: str, runner: QueryRunner) -> list
             for level in levels]
 
 
-def _segment_sums(model: LinearModel, segments: list[Segment], runner: QueryRunner
+def _segment_sums(model: LinearFit, segments: list[Segment], runner: QueryRunner
                   ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
     """Rows, Σw and Σw·(c − K_c) per segment: from the pass-1 cells when every condition reads
     categorical covariates only, else from one aggregate over the table grouped by design cell,
@@ -97,7 +97,7 @@ def _segment_sums(model: LinearModel, segments: list[Segment], runner: QueryRunn
     return sizes, sum_w, sums.reshape(len(segments), len(columns))
 
 
-def _segment_means(model: LinearModel, segments: list[Segment], runner: QueryRunner
+def _segment_means(model: LinearFit, segments: list[Segment], runner: QueryRunner
                    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     design = model.design
     sizes, sum_w, sums = _segment_sums(model, segments, runner)
@@ -117,7 +117,7 @@ def _segment_means(model: LinearModel, segments: list[Segment], runner: QueryRun
     return means, sizes
 
 
-def _vectors(model: LinearModel, means: NDArray[np.float64]) -> tuple[NDArray, NDArray, list[tuple]]:
+def _vectors(model: LinearFit, means: NDArray[np.float64]) -> tuple[NDArray, NDArray, list[tuple]]:
     design, k = model.design, len(model.terms)
     index = {t: j for j, t in enumerate(model.terms)}
     cov_index = {c: j for j, c in enumerate(design.covariates)}
@@ -141,7 +141,7 @@ def _vectors(model: LinearModel, means: NDArray[np.float64]) -> tuple[NDArray, N
     return np.array(rows_d), np.array(rows_b), labels
 
 
-def _sequential(model: LinearModel, alpha: float, planned_n: int | None) -> Sequential:
+def _sequential(model: LinearFit, alpha: float, planned_n: int | None) -> Sequential:
     if model.covariance in CLUSTERED_TYPES:
         assert model.n_clusters is not None
         n = float(model.n_clusters)
@@ -164,7 +164,7 @@ class DeltaRows:
     queries: tuple[QueryRecord, ...]
 
 
-def segment_rows(model: LinearModel, condition_on: Any, over: str | None) -> DeltaRows:
+def segment_rows(model: LinearFit, condition_on: Any, over: str | None) -> DeltaRows:
     """Validate the conditions, run the one segment query and build every delta vector."""
     runner = QueryRunner()
     segments = resolve_segments(condition_on, model.spec)
@@ -176,7 +176,7 @@ def segment_rows(model: LinearModel, condition_on: Any, over: str | None) -> Del
                      tuple(int(sizes[s]) for _, _, s in labels), tuple(runner.records))
 
 
-def since_exposure_column(model: LinearModel, exposure: str) -> str:
+def since_exposure_column(model: LinearFit, exposure: str) -> str:
     """The model's exposure-age covariate for ``exposure`` (added with ``wc.exposure_age``)."""
     labels = [c.label for c in model.spec.covariates
               if c.categorical and c.label in (f"days_since_{exposure}", f"weeks_since_{exposure}")]
@@ -188,9 +188,9 @@ def since_exposure_column(model: LinearModel, exposure: str) -> str:
     return labels[0]
 
 
-def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | None = None,
+def infer_effect(model: LinearFit, condition_on: Any = None, *, over: str | None = None,
                  relative: bool = False, alpha: float = 0.05, planned_n: int | None = None,
-                 adjust: str = "holm", since_exposure: str | None = None) -> Effects:
+                 adjust: str = "holm", since_exposure: str | None = None) -> EffectsTable:
     """Effects of every arm on every metric in the population ("all") and in each segment."""
     owner = "LinearModel.infer_effect"  # its @validated declaration checks the other options
     if since_exposure is not None:
@@ -219,7 +219,7 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
         randomized = tuple(
             _randomized(model, m, a, alpha) if s == ALL and not relative and m in model.metrics else None
             for m, a, s in rows.labels)
-    return Effects(
+    return EffectsTable(
         metric=tuple(lb[0] for lb in rows.labels), arm=tuple(lb[1] for lb in rows.labels),
         segment=tuple(lb[2] for lb in rows.labels), estimate=estimate, cov_estimated=(cov + cov.T) / 2.0,
         n=rows.sizes, df=float(model.df_inference), alpha=alpha,
@@ -229,7 +229,7 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
     )
 
 
-def _with_ratio_rows(model: LinearModel, rows: DeltaRows, theta: NDArray[np.float64],
+def _with_ratio_rows(model: LinearFit, rows: DeltaRows, theta: NDArray[np.float64],
                      estimate: NDArray[np.float64], gradient: NDArray[np.float64], relative: bool
                      ) -> tuple[DeltaRows, NDArray[np.float64], NDArray[np.float64]]:
     """The rows with one row per (ratio, arm, segment) appended after the metrics' rows: the effect
@@ -257,7 +257,7 @@ def _with_ratio_rows(model: LinearModel, rows: DeltaRows, theta: NDArray[np.floa
     return extended, np.array(estimates), np.array(gradients)
 
 
-def _randomized(model: LinearModel, metric: str, arm: str, alpha: float) -> tuple[float, float, float]:
+def _randomized(model: LinearFit, metric: str, arm: str, alpha: float) -> tuple[float, float, float]:
     assert model.randomization is not None
     row = model.randomization.row(metric, arm, alpha)
     return row.p_value, row.ci_lower, row.ci_upper

@@ -22,30 +22,16 @@ from warehouse_causal.algebra.quantile import outer_levels, quantile_standard_er
 from warehouse_causal.core.errors import DesignError, DesignWarning, InvalidParameterError
 from warehouse_causal.core.tables import TableResult
 from warehouse_causal.core.validation import Real, check_param
+from warehouse_causal.design.percentile import Quantile
 from warehouse_causal.fit.randomization import FEW_CLUSTERS_PER_ARM, MIN_CLUSTERS_PER_ARM
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import CLUSTER, Columns
 from warehouse_causal.warehouse.terms import resolve_value
 
 if TYPE_CHECKING:
-    from warehouse_causal.design.experiment import ExperimentData
+    from warehouse_causal.design.experiment import ExperimentDesign
 
 __all__ = ["Quantile", "QuantileEffects", "infer_quantiles"]
-
-
-@dataclass(frozen=True)
-class Quantile:
-    """A percentile metric: the ``q``-quantile (in (0, 1)) of ``column`` (a column or SQL expression)."""
-
-    name: str
-    column: Any
-    q: float
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise InvalidParameterError(
-                f"The 'name' parameter of Quantile must be a non-empty string. Got {self.name!r} instead.")
-        object.__setattr__(self, "q", float(check_param(self.q, "q", "Quantile", Real(0.0, 1.0))))
 
 
 @dataclass(frozen=True)
@@ -66,7 +52,7 @@ class QuantileEffects(TableResult):
         return f"Quantile effects (outer intervals, {how}, α = {self.alpha:g})"
 
 
-def infer_quantiles(experiment: ExperimentData, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
+def infer_quantiles(experiment: ExperimentDesign, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
     """Differences of the arms' quantiles (module docstring); treated arms against control, by the
     assignment (intent to treat)."""
     owner = "ExperimentData.infer_quantiles"

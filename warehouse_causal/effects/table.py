@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,22 +27,15 @@ from warehouse_causal.core.errors import DesignError, InvalidParameterError
 from warehouse_causal.core.frozen import read_only, values_equal
 from warehouse_causal.core.tables import RowTable, TableResult
 from warehouse_causal.core.validation import (
-    BOOLEAN,
-    NONE,
     InstanceOf,
     MappingOf,
     Real,
     check_param,
     validated,
 )
-from warehouse_causal.effects.segments import ALL
 from warehouse_causal.warehouse.backends import QueryRecord
 
-if TYPE_CHECKING:
-    from warehouse_causal.decide.decisions import Decision
-    from warehouse_causal.mechanisms.mediation import MediationSpec
-
-__all__ = ["COLUMNS", "Effects", "Sequential"]
+__all__ = ["COLUMNS", "EffectsTable", "Sequential"]
 
 COLUMNS = ("metric", "arm", "segment", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
            "p_adjusted", "av_p_value", "av_ci_lower", "av_ci_upper", "n")
@@ -80,8 +73,11 @@ class TrendRow(NamedTuple):
     p_value: float
 
 
+_E = TypeVar("_E", bound="EffectsTable")
+
+
 @dataclass(frozen=True, repr=False, eq=False)
-class Effects(TableResult):
+class EffectsTable(TableResult):
     """Effects of arms vs control by metric and segment; create with ``model.infer_effect(...)``.
 
     Columns of ``to_pandas()``: metric, arm, segment, estimate, std_error, ci_lower, ci_upper,
@@ -226,8 +222,8 @@ class Effects(TableResult):
         return f"Effects ({kind}, {len(self.metric)} rows{inference})"
 
     # -- linear maps ------------------------------------------------------------------------------
-    def _mapped(self, weights: NDArray[np.float64], metric: list[str], arm: list[str],
-                segment: list[str], n: list[int]) -> Effects:
+    def _mapped(self: _E, weights: NDArray[np.float64], metric: list[str], arm: list[str],
+                segment: list[str], n: list[int]) -> _E:
         estimate = weights @ self.estimate
         cov = quadratic_form(weights, self.cov_estimated)
         gradient = None if self.gradient is None else weights @ self.gradient
@@ -235,7 +231,7 @@ class Effects(TableResult):
                        estimate=estimate, cov_estimated=(cov + cov.T) / 2.0, n=tuple(n), gradient=gradient,
                        randomized=None)
 
-    def _with_metric_covariance(self, metrics: list[str]) -> Effects:
+    def _with_metric_covariance(self: _E, metrics: list[str]) -> _E:
         """These effects with the covariance between ``metrics``, from the model's one extra HC pass
         when the fit skipped it (``cross_metric_covariance=False``)."""
         if self.model is None or self.gradient is None:
@@ -250,41 +246,9 @@ class Effects(TableResult):
         return replace(self, cov_estimated=(cov + cov.T) / 2.0, model=model,
                        queries=self.queries + new_queries)
 
-    @validated("Effects.project", mix=MappingOf(Real(), "a non-empty mapping of segment to weight"),
-               name=InstanceOf(str, "a string"))
-    def project(self, mix: dict[Any, float], name: str = "projection") -> Effects:
-        """Effects re-weighted to a future mix of segments: Σ_s weight_s · effect_s per (metric, arm).
-
-        Keys are segment labels of this object, or new conditions: then every key is recomputed
-        with the same model (one segment query). Weights must sum to 1; the SE comes from the joint
-        covariance of the segments.
-        """
-        total = sum(mix.values()) if mix else 0.0
-        if abs(total - 1.0) > WEIGHT_SUM_TOL:
-            raise InvalidParameterError(f"The weights of project must sum to 1; got {total!r}.")
-        base, labels = self, list(mix)
-        if not all(isinstance(k, str) and k in self.segment for k in mix):
-            if self.model is None:
-                raise InvalidParameterError("New conditions need the model; these effects were combined.")
-            seq = self.sequential
-            planned = None if seq.planned_n == seq.n else int(seq.planned_n)
-            base = self.model.infer_effect(
-                condition_on=[k for k in mix if not (isinstance(k, str) and k == ALL)], alpha=self.alpha,
-                relative=self.relative, adjust=self.adjust, planned_n=planned)
-            new_labels = iter(list(dict.fromkeys(base.segment))[1:])
-            labels = [ALL if isinstance(k, str) and k == ALL else next(new_labels) for k in mix]
-        pairs = list(dict.fromkeys(zip(base.metric, base.arm, strict=True)))
-        row = {key: i for i, key in enumerate(zip(base.metric, base.arm, base.segment, strict=True))}
-        weights = np.zeros((len(pairs), len(base.metric)))
-        for r, (m, a) in enumerate(pairs):
-            for label, w in zip(labels, mix.values(), strict=True):
-                weights[r, row[(m, a, label)]] = w
-        n = [max(base.n)] * len(pairs)
-        return base._mapped(weights, [p[0] for p in pairs], [p[1] for p in pairs], [name] * len(pairs), n)
-
     @validated("Effects.combine", weights=MappingOf(Real(), "a non-empty mapping of metric to weight"),
                name=InstanceOf(str, "a string"))
-    def combine(self, weights: dict[str, float], name: str) -> Effects:
+    def combine(self: _E, weights: dict[str, float], name: str) -> _E:
         """A linear combination across metrics, per arm and segment (e.g. net value)."""
         unknown = [m for m in weights if m not in self.metric]
         if unknown:
@@ -306,7 +270,7 @@ class Effects(TableResult):
             combined = self._with_metric_covariance(used)._mapped(matrix, *labels)
         return replace(combined, model=None, gradient=None)
 
-    def pool(self, arms: Any, name: str = "pooled", weights: Mapping[Any, float] | None = None) -> Effects:
+    def pool(self: _E, arms: Any, name: str = "pooled", weights: Mapping[Any, float] | None = None) -> _E:
         """The effect of several treatment arms pooled against control, per metric and segment:
         Σ_a w_a · effect_a with w_a the arms' allocation (their rows, or clusters when clustered, in
         the experiment), or ``weights`` given per arm. One delta vector per row, so the standard
@@ -384,48 +348,6 @@ class Effects(TableResult):
             if str(treated) in arms:
                 counts[str(treated)] = counts.get(str(treated), 0.0) + rows
         return counts
-
-    @validated("Effects.decide", primary=InstanceOf(str, "a metric name"),
-               guardrails=(InstanceOf(Mapping, "a mapping of metric to tolerance"), NONE),
-               higher_is_better=BOOLEAN, segment=InstanceOf(str, "a segment label"))
-    def decide(self, primary: str, guardrails: dict[str, Any] | None = None, *,
-               higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all"
-               ) -> Decision:
-        """Ship / don't ship / inconclusive per arm (rules in :mod:`warehouse_causal.decide.decisions`)."""
-        from warehouse_causal.decide.decisions import decide
-
-        return decide(self, primary, guardrails, higher_is_better=higher_is_better, evidence=evidence,
-                      segment=segment)
-
-    def memo(self, primary: str | None = None, guardrails: dict[str, Any] | None = None,
-             **options: Any) -> str:
-        """A markdown decision memo: estimand, design, effects, decision (with ``primary``), caveats."""
-        from warehouse_causal.decide.decisions import memo
-
-        decision = self.decide(primary, guardrails, **options) if primary is not None else None
-        return memo(self, decision)
-
-    def report(self, decision: Any = None, title: str = "Experiment report", quantiles: Any = None,
-               cumulative: Any = None) -> str:
-        """A self-contained HTML report: summary cards, decision, the cumulative effect over time
-        (when given ``model.cumulative(time)``), design checks, forest plot, quantile effects (when
-        given ``exp.infer_quantiles(...)``), caveats and the SQL that ran."""
-        from warehouse_causal.effects.cumulative import CumulativeEffects
-        from warehouse_causal.reports.experiment import render_html
-
-        check_param(cumulative, "cumulative", "Effects.report",
-                    InstanceOf(CumulativeEffects, "the result of model.cumulative(time)"), NONE)
-
-        return render_html(self, decision, title, quantiles, cumulative)
-
-    def with_graph(self, graph: Any) -> MediationSpec:
-        """Attach a causal graph ("T -> searches -> views -> sales; T -> views") for ``mediate_effect``."""
-        from warehouse_causal.mechanisms.mediation import CausalGraph, MediationSpec
-
-        if self.model is None:
-            raise InvalidParameterError("with_graph needs effects computed from a model (not combined).")
-        CausalGraph.build(graph, self.model)  # validate now, before any query
-        return MediationSpec(self.model, graph)
 
     def plot(self) -> Any:
         """Forest plot, one panel per metric with its own scale: classical intervals (thick, green

@@ -1,4 +1,5 @@
-r"""``LinearModel``: weighted, cluster-robust 2SLS fitted from warehouse moments, as a result.
+r"""``LinearFit``: weighted, cluster-robust 2SLS fitted from warehouse moments, as plain result data
+(``wc.LinearModel`` adds the verbs: :mod:`warehouse_causal.fluent`).
 
 The passes that produce its moments and covariance are run by :mod:`warehouse_causal.fit.passes`;
 here the fit checks its options, chooses the inference (:mod:`warehouse_causal.fit.randomization`),
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,7 +20,6 @@ from numpy.typing import NDArray
 from warehouse_causal.algebra import (
     COVARIANCE_TYPES,
 )
-from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
 from warehouse_causal.algebra.sandwich import (
     CLUSTERED_TYPES,
     without_cross_metric_blocks,
@@ -30,11 +30,8 @@ from warehouse_causal.core.errors import (
 )
 from warehouse_causal.core.frozen import read_only, values_equal
 from warehouse_causal.core.tables import RowTable
-from warehouse_causal.core.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
-from warehouse_causal.decide.ope import PolicyEvaluation, evaluate_policy
+from warehouse_causal.core.validation import BOOLEAN, NONE, Integer, Options, Real, validated
 from warehouse_causal.design.spec import ModelSpec
-from warehouse_causal.effects.delta import infer_effect
-from warehouse_causal.effects.table import Effects
 from warehouse_causal.fit.diagnostics import (
     BalanceRow,
     FirstStageRow,
@@ -54,14 +51,11 @@ from warehouse_causal.fit.randomization import (
     randomization_inference,
 )
 from warehouse_causal.fit.results import ModelResultsMixin
-from warehouse_causal.mechanisms.calibration import CalibratedEffects, calibrated_effect
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 
-if TYPE_CHECKING:
-    from warehouse_causal.effects.cumulative import CumulativeEffects
-    from warehouse_causal.planning.plan import SampleSizes
+__all__ = ["LinearFit", "reparametrisation"]
 
-__all__ = ["LinearModel", "reparametrisation"]
+_M = TypeVar("_M", bound="LinearFit")
 
 Strategy = Literal["auto", "moments", "compressed"]
 Inference = Literal["auto", "classical", "randomization"]
@@ -82,7 +76,7 @@ def reparametrisation(design: Design, means: dict[str, float]) -> NDArray[np.flo
 
 
 @dataclass(frozen=True, eq=False)
-class LinearModel(ModelResultsMixin):
+class LinearFit(ModelResultsMixin):
     r"""A fitted weighted (2SLS) linear model for one or many metrics.
 
     Create it with ``experiment.add_metric(...).fit(wc.LinearModel, covariance=..., interacted=...)``.
@@ -169,39 +163,7 @@ class LinearModel(ModelResultsMixin):
     def _diagonal_cov(self) -> NDArray[np.float64]:
         return self.cov_estimated
 
-    def days_left(self, mde: float, traffic_per_day: float | None = None, power: float = 0.8,
-                  alpha: float | None = None) -> SampleSizes:
-        """Mid-experiment: the units (clusters when clustered) still needed for ``power`` at an effect
-        of ``mde``, and the days left at ``traffic_per_day`` (see :func:`planning.days_left`)."""
-        from warehouse_causal.planning.plan import days_left
-
-        return days_left(self, mde, traffic_per_day, power, alpha)
-
-    @validated("LinearModel.infer_effect", over=(InstanceOf(str, "a column name"), NONE), relative=BOOLEAN,
-               alpha=(Real(0, 1), NONE), planned_n=(Integer(2), NONE),
-               adjust=Options(*ADJUSTMENTS), since_exposure=(InstanceOf(str, "a column name"), NONE))
-    def infer_effect(self, condition_on: Any = None, *, over: str | None = None, relative: bool = False,
-                     alpha: float | None = None, planned_n: int | None = None,
-                     adjust: str = "holm", since_exposure: str | None = None) -> Effects:
-        """Average, segment and per-period effects of every arm on every metric (see Effects).
-        ``since_exposure`` names the exposure column of a ``wc.exposure_age`` covariate: one row
-        per exposure age (``Effects.trend`` then tests for decay)."""
-        return infer_effect(self, condition_on, over=over, relative=relative,
-                            alpha=self.alpha if alpha is None else alpha, planned_n=planned_n,
-                            adjust=adjust, since_exposure=since_exposure)
-
-    infer_effects = infer_effect
-
-    def cumulative(self, time: str, looks: int = 20) -> CumulativeEffects:
-        """The effect as it stood after each look at ``time`` (the model refitted on the rows with
-        ``time <= look``), with its anytime-valid confidence sequence; see
-        :mod:`warehouse_causal.effects.cumulative`. ``looks`` (2–100) spreads that many looks over the
-        distinct times."""
-        from warehouse_causal.effects.cumulative import cumulative_effects
-
-        return cumulative_effects(self, time, looks)
-
-    def with_cross_metric_covariance(self, metrics: Any = None) -> LinearModel:
+    def with_cross_metric_covariance(self: _M, metrics: Any = None) -> _M:
         """This model with Cov(β_m, β_l) estimated between ``metrics`` (default all): one more HC pass
         that sums only the missing metric pairs, when the fit skipped them
         (``cross_metric_covariance=False``); the model itself when nothing is missing."""
@@ -232,25 +194,15 @@ class LinearModel(ModelResultsMixin):
         return replace(self, cov_estimated=cov, cross_metric_covariance=not np.isnan(cov).any(),
                        queries=RowTable(runner.records, "Warehouse queries of this fit"))
 
-    @validated("LinearModel.calibrated_effect", alpha=(Real(0, 1), NONE))
-    def calibrated_effect(self, alpha: float | None = None) -> CalibratedEffects:
-        """Raw-judge, audit-only, PPI and PPI++ effects of judge metrics added with ``calibrate_with``."""
-        return calibrated_effect(self, alpha)
-
-    @validated("LinearModel.evaluate_policy", alpha=(Real(0, 1), NONE))
-    def evaluate_policy(self, policy: Any, alpha: float | None = None) -> PolicyEvaluation:
-        """Off-policy value of ``policy`` (IPS, SNIPS, DM, DR, logged): :mod:`~warehouse_causal.decide.ope`."""
-        return evaluate_policy(self, policy, alpha)
-
     @classmethod
     @validated("LinearModel.fit", covariance=(Options(*COVARIANCE_TYPES), NONE), interacted=BOOLEAN,
                strategy=Options(*get_args(Strategy)), alpha=Real(0, 1), cross_metric_covariance=BOOLEAN,
                inference=Options(*get_args(Inference)), permutations=Integer(20, 1_000_000),
                seed=Integer(0))
-    def _fit(cls, spec: ModelSpec, covariance: str | None = None, interacted: bool = True,
+    def _fit(cls: type[_M], spec: ModelSpec, covariance: str | None = None, interacted: bool = True,
              strategy: Strategy = "auto", alpha: float = 0.05,
              cross_metric_covariance: bool = True, inference: Inference = "auto",
-             permutations: int = 2_000, seed: int = 0) -> LinearModel:
+             permutations: int = 2_000, seed: int = 0) -> _M:
         exp = spec.experiment  # the options are checked by the @validated declaration
         covariance = covariance or ("CR1" if exp.cluster_by else "HC1")
         if covariance in CLUSTERED_TYPES and exp.cluster_by is None:

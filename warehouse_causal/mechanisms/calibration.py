@@ -24,7 +24,7 @@ from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import KEY, Columns, Named
 
 if TYPE_CHECKING:
-    from warehouse_causal.fit.models import LinearModel
+    from warehouse_causal.fit.models import LinearFit
 
 __all__ = ["CalibratedEffects", "calibrated_effect"]
 
@@ -50,7 +50,7 @@ class CalibratedEffects(TableResult):
 _SUMS = ("audited", "human", "judge", "humansq", "judgesq", "humanjudge", "unaudited", "judgeu", "judgesqu")
 
 
-def _query(model: LinearModel) -> Named:
+def _query(model: LinearFit) -> Named:
     """GROUP BY arm: per calibrated metric i, the audited and unaudited counts and the sums of
     :class:`ArmSums` (block per sum, entry i)."""
     exp = model.spec.experiment
@@ -72,7 +72,7 @@ def _query(model: LinearModel) -> Named:
     return aggs.aggregate(t, by={exp.intent_to_treat: t[exp.intent_to_treat]})
 
 
-def calibrated_effect(model: LinearModel, alpha: float | None = None) -> CalibratedEffects:
+def calibrated_effect(model: LinearFit, alpha: float | None = None) -> CalibratedEffects:
     """Judge, audit-only, PPI and PPI++ effects of each arm vs control for every calibrated metric."""
     exp = model.spec.experiment
     if not model.spec.calibration:

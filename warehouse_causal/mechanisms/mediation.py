@@ -56,7 +56,7 @@ from warehouse_causal.warehouse.contract import Columns, Named
 from warehouse_causal.warehouse.terms import check_columns
 
 if TYPE_CHECKING:
-    from warehouse_causal.fit.models import LinearModel
+    from warehouse_causal.fit.models import LinearFit
 
 __all__ = ["CausalGraph", "MediationEffects", "MediationSpec", "parse_graph"]
 
@@ -110,7 +110,7 @@ class CausalGraph:
         return tuple(n for n, _ in self.nodes[:-1])
 
     @classmethod
-    def build(cls, graph: Any, model: LinearModel) -> CausalGraph:
+    def build(cls, graph: Any, model: LinearFit) -> CausalGraph:
         edges = parse_graph(graph)
         if not edges:
             raise InvalidParameterError("The graph has no edges.")
@@ -207,7 +207,7 @@ class MediationEffects(TableResult):
         return f"{self.caption()}\n{self.to_markdown()}\n\nAssumptions:\n{notes}"
 
 
-def _mediator_columns(model: LinearModel, graph: CausalGraph, runner: QueryRunner) -> list[BasisColumn]:
+def _mediator_columns(model: LinearFit, graph: CausalGraph, runner: QueryRunner) -> list[BasisColumn]:
     t = model.spec.experiment.table
     aggs = Columns()
     aggs.update("nulls", {m: t[m].isnull().cast("int64").sum() for m in graph.mediators})
@@ -220,7 +220,7 @@ def _mediator_columns(model: LinearModel, graph: CausalGraph, runner: QueryRunne
     return [BasisColumn(m, t[m], float(found.value("mean", m))) for m in graph.mediators]
 
 
-def _design(model: LinearModel, graph: CausalGraph, mediators: list[BasisColumn]) -> Design:
+def _design(model: LinearFit, graph: CausalGraph, mediators: list[BasisColumn]) -> Design:
     exp, base = model.spec.experiment, model.design
     if len(model.arms) != 1:
         raise DesignError(f"Mediation compares one treatment arm with control; this model has arms "
@@ -238,7 +238,7 @@ def _design(model: LinearModel, graph: CausalGraph, mediators: list[BasisColumn]
                   nobs=model.nobs, categories=base.categories)
 
 
-def _moments_of_the_fit(model: LinearModel, graph: CausalGraph) -> tuple[Design, Moments] | None:
+def _moments_of_the_fit(model: LinearFit, graph: CausalGraph) -> tuple[Design, Moments] | None:
     """When every mediator is a metric of the model, the fit's cross products already hold
     [1, T, X, mediators, Y]: the mediation design reuses the model's columns (same shifts) and its
     moments are a block of the fit's, so no query is needed for them. None otherwise."""
@@ -271,7 +271,7 @@ def _meat_query(design: Design, system: PathSystem, cluster: str | None) -> Name
     return sum_of_products(scores).aggregate(inner.table)
 
 
-def mediate(model: LinearModel, graph: Any, mediator: str | None = None, covariance: str = "robust",
+def mediate(model: LinearFit, graph: Any, mediator: str | None = None, covariance: str = "robust",
             sims: int = 100_000, seed: int = 0, alpha: float | None = None) -> MediationEffects:
     """Path decomposition of the effect of T on the graph's outcome (module docstring)."""
     # the options are checked by MediationSpec.mediate_effect's @validated declaration
@@ -306,7 +306,7 @@ def mediate(model: LinearModel, graph: Any, mediator: str | None = None, covaria
 
 
 def _rows(dag: CausalGraph, system: PathSystem, cov: NDArray[np.float64], mediator: str | None,
-          alpha: float, sims: int, seed: int, inference: str, model: LinearModel,
+          alpha: float, sims: int, seed: int, inference: str, model: LinearFit,
           queries: tuple[QueryRecord, ...]) -> MediationEffects:
     paths = enumerate_paths(dag.treatment, dag.nodes)
     rows: list[tuple[str, str, list[tuple[str, ...]]]] = [

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 from scipy import stats
 
 from warehouse_causal.algebra.monitoring import spent_alpha
+from warehouse_causal.core.html import write_page
 from warehouse_causal.core.tables import RowTable, TableResult, strict_json
 from warehouse_causal.core.validation import Real, check_param
+from warehouse_causal.monitoring.report import render_monitor_html
 from warehouse_causal.warehouse.backends import QueryRecord
 
 if TYPE_CHECKING:
@@ -94,16 +96,9 @@ class MonitorReport(TableResult):
         document = {"checks": self.to_dicts(), "layers": {k: v.to_dicts() for k, v in self.layers.items()}}
         return json.dumps(strict_json(document), default=str, allow_nan=False)
 
-    def report(self, path: str | None = None, title: str = "Post-launch monitoring") -> str:
-        """A self-contained HTML page (also written to ``path`` when given)."""
-        from warehouse_causal.reports.experiment import render_monitor_html
-
-        page = render_monitor_html(self, title)
-        if path is not None:
-            from pathlib import Path
-
-            Path(path).write_text(page)
-        return page
+    def report(self, path: Any = None, *, title: str = "Post-launch monitoring") -> str:
+        """A self-contained HTML page (returned, and written to ``path`` when given)."""
+        return write_page(render_monitor_html(self, self.layers, title), path, "MonitorReport.report")
 
 
 def _status(alert: bool) -> str:

@@ -56,6 +56,8 @@ from warehouse_causal.core.errors import DesignError, InvalidParameterError, Sch
 from warehouse_causal.core.tables import RowTable
 from warehouse_causal.core.validation import NONE, InstanceOf, MappingOf, Real, check_param
 from warehouse_causal.decide.decisions import _bound
+from warehouse_causal.effects.delta import infer_effect
+from warehouse_causal.fit.models import LinearFit
 from warehouse_causal.monitoring.checks import MonitorReport, Thresholds, build_report
 from warehouse_causal.warehouse.backends import QueryRunner, as_table
 from warehouse_causal.warehouse.contract import CLUSTER, Columns, Sums
@@ -153,9 +155,7 @@ class Monitor:
         expected_rows: float | None = None,
         thresholds: Thresholds | None = None,
     ):
-        from warehouse_causal.fit.models import LinearModel
-
-        check_param(experiment, "experiment", OWNER, InstanceOf(LinearModel, "a fitted wc.LinearModel"))
+        check_param(experiment, "experiment", OWNER, InstanceOf(LinearFit, "a fitted wc.LinearModel"))
         self.model = experiment
         self.exp = experiment.spec.experiment
         self.production: ir.Table = as_table(production, "production", OWNER)
@@ -666,7 +666,8 @@ class Monitor:
             estimates, source = self._production_segments(), "production holdout"
             level = spent_alpha(alpha, self._periods.n_cells)
         else:
-            effects = self.model.infer_effect(condition_on=[label for label, _ in self.segments] or None)
+            effects = infer_effect(self.model, [label for label, _ in self.segments] or None,
+                                   alpha=self.model.alpha)
             found = {
                 (r["metric"], r["segment"]): (r["estimate"], r["std_error"])
                 for r in effects.to_dicts()

@@ -26,6 +26,7 @@ from scipy import stats
 
 from warehouse_causal.algebra.power import UnitVariance, mde, sequential_radius, two_arm_se, unit_variances
 from warehouse_causal.core.errors import DesignError, InvalidParameterError
+from warehouse_causal.core.html import write_page
 from warehouse_causal.core.tables import TableResult
 from warehouse_causal.core.validation import (
     BOOLEAN,
@@ -37,15 +38,17 @@ from warehouse_causal.core.validation import (
     Real,
     check_param,
 )
-from warehouse_causal.design.spec import _as_list
+from warehouse_causal.design.spec import _as_list, covariates_argument
+from warehouse_causal.effects.delta import infer_effect
 from warehouse_causal.fit.grouped import PROBE_ROWS, provisional_centre
 from warehouse_causal.fit.moments import category_levels, missing_values_error, shifted, weighted_sum
+from warehouse_causal.planning.report import render_power_html
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner, as_table
 from warehouse_causal.warehouse.contract import CLUSTER, KEY, Columns, Named, Sums
 from warehouse_causal.warehouse.terms import Term, check_columns, resolve_term, resolve_value
 
 if TYPE_CHECKING:
-    from warehouse_causal.fit.models import LinearModel
+    from warehouse_causal.fit.models import LinearFit
 
 __all__ = ["ExperimentPlan", "PlanSpec", "PowerTable", "SampleSizes", "days_left"]
 
@@ -121,11 +124,13 @@ class ExperimentPlan:
         """The control arm: the first of ``arms``."""
         return next(iter(self.arms))
 
-    def add_metric(self, y: Any, exogeneous_covariates: Any = None) -> PlanSpec:
+    def add_metric(self, y: Any, exogeneous_covariates: Any = None, *,
+                   exogenous_covariates: Any = None) -> PlanSpec:
         """The metrics to plan for (numeric) and the covariates the analysis will adjust for (columns or
         SQL expressions of ``history``, as in ``ExperimentData.add_metric``; strings are categories,
-        one dummy per level but the first)."""
+        one dummy per level but the first). ``exogenous_covariates`` is an alias."""
         owner = "ExperimentPlan.add_metric"
+        exogeneous_covariates = covariates_argument(exogeneous_covariates, exogenous_covariates, owner)
         metrics = [_numeric_term(s, self.history, "metric", owner) for s in _as_list(y, "y", owner)]
         covariates = [resolve_term(s, self.history, "covariate")
                       for s in _as_list(exogeneous_covariates, "exogeneous_covariates", owner)]
@@ -585,11 +590,11 @@ class PowerTable(TableResult):
                              "rows": round(units * h.variance.rows_per_unit), "days": p.days_for(units)})
         return SampleSizes(tuple(rows), self.caption().replace("Minimum detectable", "Sample size for an"))
 
-    def report(self, title: str = "Experiment plan") -> str:
-        """A self-contained HTML page: the MDE table and a power curve per metric (inline SVG)."""
-        from warehouse_causal.reports.experiment import render_power_html
-
-        return render_power_html(self, title)
+    def report(self, path: Any = None, *, title: str = "Experiment plan") -> str:
+        """A self-contained HTML page (returned, and written to ``path`` when given): the MDE table
+        and a power curve per metric (inline SVG)."""
+        page = render_power_html(self, "days" if self.days is not None else "n", title)
+        return write_page(page, path, "PowerTable.report")
 
     def plot(self, ax: Any = None) -> Any:
         """MDE against the planned size (or days), one line per (metric, arm); needs matplotlib."""
@@ -629,7 +634,7 @@ class SampleSizes(TableResult):
         return self.title
 
 
-def days_left(model: LinearModel, mde: float, traffic_per_day: float | None = None,
+def days_left(model: LinearFit, mde: float, traffic_per_day: float | None = None,
               power: float = 0.8, alpha: float | None = None) -> SampleSizes:
     """Mid-experiment: per (metric, arm), the units (clusters when clustered) the running experiment
     needs for ``power`` at an effect of ``mde``, from its current standard error scaled as
@@ -643,7 +648,7 @@ def days_left(model: LinearModel, mde: float, traffic_per_day: float | None = No
     alpha = model.alpha if alpha is None else float(check_param(alpha, "alpha", owner, Real(0.0, 1.0)))
     rate = None if traffic_per_day is None else float(
         check_param(traffic_per_day, "traffic_per_day", owner, Real(0.0, math.inf)))
-    effects = model.infer_effect()
+    effects = infer_effect(model, alpha=model.alpha)
     now = model.n_clusters if model.n_clusters is not None else model.nobs
     z = stats.norm.ppf(1.0 - alpha / 2.0) + stats.norm.ppf(power)
     rows = []

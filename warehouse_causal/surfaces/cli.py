@@ -11,10 +11,17 @@ import logging
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import warehouse_causal as wc
 from warehouse_causal.core.tables import strict_json
-from warehouse_causal.surfaces.demo import DemoTruth, simulate_support_rollout
+from warehouse_causal.datasets.support_rollout import DemoTruth, simulate_support_rollout
+from warehouse_causal.decide.decisions import memo
+from warehouse_causal.surfaces.agent import Toolbox
+from warehouse_causal.surfaces.analysis_spec import load_monitor, load_plan, load_spec, run_plan, run_spec
+from warehouse_causal.surfaces.answers import analysis_answer
+from warehouse_causal.surfaces.mcp_server import serve
+from warehouse_causal.surfaces.spec_schema import ANALYSIS_SCHEMA, MONITOR_SCHEMA, PLAN_SCHEMA
 
 __all__ = ["main"]
 
@@ -79,11 +86,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
-    from warehouse_causal.decide.decisions import memo
-    from warehouse_causal.surfaces.analysis_spec import load_spec, run_spec
-    from warehouse_causal.surfaces.answers import analysis_answer
 
     spec = load_spec(args.spec)
     with warnings.catch_warnings(record=True) as caught:
@@ -113,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         decision = result.get("decision")
         html_report = args.report.lower().endswith((".html", ".htm"))
         quantiles = result.get("quantiles")
-        Path(args.report).write_text(effects.report(decision, quantiles=quantiles,
+        Path(args.report).write_text(effects.report(decision=decision, quantiles=quantiles,
                                                     cumulative=result.get("over_time")) if html_report
                                      else memo(effects, decision, quantiles))
         print(f"wrote {args.report}")
@@ -122,9 +125,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
-    from warehouse_causal.surfaces.analysis_spec import load_plan, run_plan
 
     result = run_plan(load_plan(args.spec), Path(args.spec).resolve().parent)
     if args.format == "json":
@@ -137,9 +138,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
-    from warehouse_causal.surfaces.analysis_spec import load_monitor, run_spec
 
     spec = load_monitor(args.spec)
     report = run_spec(spec, Path(args.spec).resolve().parent)["monitor"]
@@ -156,7 +155,6 @@ def _monitor(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     import json
 
-    from warehouse_causal.surfaces.spec_schema import ANALYSIS_SCHEMA, MONITOR_SCHEMA, PLAN_SCHEMA
 
     schemas = {"analysis": ANALYSIS_SCHEMA, "plan": PLAN_SCHEMA, "monitor": MONITOR_SCHEMA}
     print(json.dumps(schemas[args.document], indent=2))
@@ -164,8 +162,6 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    from warehouse_causal.surfaces.agent import Toolbox
-    from warehouse_causal.surfaces.mcp_server import serve
 
     toolbox = Toolbox.open(args.connection, read_only=args.read_only, metrics=args.metrics,
                            max_rows_scanned=args.max_rows_scanned, max_seconds=args.max_seconds)

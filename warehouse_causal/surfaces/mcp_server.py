@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from warehouse_causal.core.version import __version__
 from warehouse_causal.surfaces.agent import TOOLS, Toolbox
 
 __all__ = ["build_server", "serve"]
@@ -36,8 +37,6 @@ def _sdk() -> tuple[Any, Any, Any]:
 def build_server(toolbox: Toolbox) -> Any:
     """An MCP ``Server`` whose tools are :data:`warehouse_causal.surfaces.agent.TOOLS` over ``toolbox``."""
     anyio, types, server_class = _sdk()
-    from warehouse_causal import __version__
-
     tools = [types.Tool(name=t.name, description=t.description, inputSchema=t.input_schema) for t in TOOLS]
 
     async def list_tools(ctx: Any, params: Any) -> Any:

@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from warehouse_causal.surfaces.demo import simulate_support_rollout
+from warehouse_causal.datasets.support_rollout import simulate_support_rollout
 
 __all__ = ["panel", "reviews", "routing", "tickets"]
 

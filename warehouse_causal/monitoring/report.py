@@ -1,0 +1,55 @@
+"""The monitoring report's HTML page: alerts first, every check with its guarantee, the effect by
+period when there is a holdout, and each layer's table (collapsed)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from warehouse_causal.core.html import document, html_table, over_time_chart
+from warehouse_causal.core.tables import TableResult, format_value
+
+__all__ = ["render_monitor_html"]
+
+
+def _effect_by_period_chart(metric: str, rows: list[dict[str, Any]]) -> str:
+    """The per-period effect after launch with its simultaneous interval (band) and the
+    experiment's estimate (dashed), reusing the cumulative chart's layout."""
+    shaped = [{"through": r["period"], "estimate": r["effect"], "av_ci_lower": r["lower"],
+               "av_ci_upper": r["upper"], "ci_lower": r["experiment_effect"],
+               "ci_upper": r["experiment_effect"]} for r in rows]
+    return over_time_chart(f"{metric}: launched − holdout", shaped)
+
+
+def render_monitor_html(report: TableResult, layers: Mapping[str, TableResult],
+                        title: str = "Post-launch monitoring") -> str:
+    """The monitoring report as one HTML document: alerts first, every check with its guarantee,
+    the effect by period when there is a holdout, and each layer's table (collapsed)."""
+    checks = report.to_dicts()
+    order = sorted(checks, key=lambda r: r["status"] != "alert")
+    items = "".join(
+        f'<div class="card {"down" if r["status"] == "alert" else "up"}"><div class="metric">'
+        f'{html.escape(r["layer"])} · {html.escape(r["check"])}</div><div class="value">'
+        f'{html.escape(r["status"].upper())}</div><div class="ci">'
+        f'{html.escape(format_value("statistic", r["statistic"]))} vs '
+        f'{html.escape(format_value("threshold", r["threshold"]))} · {html.escape(r["guarantee"])}</div>'
+        f'<p class="ci">{html.escape(r["detail"])}</p></div>' for r in order)
+    parts = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(report.caption())}</p>",
+             f'<div class="cards" id="checks">{items}</div>']
+    persistence = layers.get("persistence")
+    if persistence is not None and persistence.to_dicts():
+        rows = persistence.to_dicts()
+        charts = "".join(_effect_by_period_chart(m, [r for r in rows if r["metric"] == m])
+                         for m in dict.fromkeys(r["metric"] for r in rows))
+        parts.append("<h2>Effect after launch</h2><p>Band: intervals that hold for every period at once; "
+                     "dashed: the experiment's estimate.</p>"
+                     f'<div class="charts" id="persistence">{charts}</div>')
+    for name, table in layers.items():
+        rows = table.to_dicts()
+        if rows:
+            columns = list(rows[0])
+            parts.append(f"<details><summary>{html.escape(table.caption())}</summary>"
+                         f'<div class="wide">{html_table(rows, columns, "layer-" + name)}</div></details>')
+    body = "\n".join(parts)
+    return document(title, body)
