@@ -533,14 +533,13 @@ def read_aux_hc_meats(found: Sums, design: Design, aux: Sequence[Auxiliary]
 
 
 def cluster_cells_fit(cluster_count_bound: int | None, n_cells: int, design: Design,
-                      aux: Sequence[Auxiliary] = ()) -> bool:
+                      aux: Sequence[Auxiliary], backend: str) -> bool:
     """Whether the (cluster, cell) rows, at most clusters × cells, are few enough to come back (see
-    MAX_CLUSTER_CELLS and MAX_CLUSTER_VALUES; a tenth of them from a remote warehouse); the
-    clustered meat is then formed in numpy."""
+    MAX_CLUSTER_CELLS and MAX_CLUSTER_VALUES; a tenth of them from a remote warehouse, ``backend``
+    not in-process); the clustered meat is then formed in numpy."""
     if cluster_count_bound is None:
         return False
-    in_process = design.table._find_backend(use_default=True).name in IN_PROCESS_BACKENDS
-    share = 1 if in_process else REMOTE_SHARE
+    share = 1 if backend in IN_PROCESS_BACKENDS else REMOTE_SHARE
     rows = cluster_count_bound * n_cells
     sums = len(design.y) * len(_numeric_parts(design))
     sums += sum(len(_parts_of(design, a.regressors)) for a in aux)

@@ -51,6 +51,8 @@ from warehouse_causal.fit.randomization import (
     randomization_inference,
 )
 from warehouse_causal.fit.results import ModelResultsMixin
+from warehouse_causal.fit.route import FitPlan, Route
+from warehouse_causal.meaning.covariance import Covariance
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 
 __all__ = ["LinearFit", "reparametrisation"]
@@ -145,6 +147,16 @@ class LinearFit(ModelResultsMixin):
     inference: str = "classical"
     clusters_per_arm: dict[Any, int] | None = field(default=None, repr=False, compare=False)
     randomization: RandomizationInference | None = field(default=None, repr=False, compare=False)
+    #: The route the passes took (see :mod:`warehouse_causal.fit.route`) and the plan that chose it.
+    route: str = field(default="", compare=False)
+    fit_plan: FitPlan | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def covariance_estimator(self) -> Covariance:
+        """The covariance as a typed object: its kind, cluster column, factor and degrees of freedom."""
+        if self.fit_plan is not None:
+            return self.fit_plan.covariance
+        return Covariance.choose(self.covariance, self.spec.experiment.cluster_by)
 
     __eq__ = values_equal  # arrays compared element by element
     __hash__ = None  # type: ignore[assignment]
@@ -182,10 +194,11 @@ class LinearFit(ModelResultsMixin):
             return replace(self, cov_estimated=cached, cross_metric_covariance=True)
         design, runner = self.design, QueryRunner(list(self.queries))
         solution, ztz = solve(design, self.moments)
-        _, meat, _ = hc_meat(design, solution, ztz, self.covariance, pairs, runner,
+        _, meat, _ = hc_meat(design, solution, ztz, self.covariance_estimator, pairs, runner,
                               "pass 2: HC scores between metrics")
         between = centred_covariance(design, Passes(self.moments, solution, meat, None, 0, {}),
-                                      self.covariance, reparametrisation(design, self.covariate_means))
+                                      self.covariance_estimator,
+                                      reparametrisation(design, self.covariate_means))
         cov = self.cov_estimated.copy()
         for a, b in pairs:
             rows, cols = slice(a * k, (a + 1) * k), slice(b * k, (b + 1) * k)
@@ -214,8 +227,8 @@ class LinearFit(ModelResultsMixin):
                 "inference='randomization' re-randomizes clusters: it needs cluster_by=... on "
                 "ExperimentData and a cluster-robust covariance (CR0/CR1).")
         runner = QueryRunner(list(exp.runner.records))
-        cluster = exp.cluster_by if covariance in CLUSTERED_TYPES else None
-        design, passes, chosen, reason = run_passes(spec, runner, interacted, strategy, covariance, cluster)
+        estimator = Covariance.choose(covariance, exp.cluster_by)
+        design, passes, plan, route, reason = run_passes(spec, runner, interacted, strategy, estimator)
         if passes.n_clusters is not None:
             if passes.n_clusters < 2:
                 raise DesignError(
@@ -236,7 +249,7 @@ class LinearFit(ModelResultsMixin):
         t = reparametrisation(design, means)
         params = t @ passes.solution.params
         params[0] += np.array([design.columns[y].shift for y in design.y])
-        cov = centred_covariance(design, passes, covariance, t)
+        cov = centred_covariance(design, passes, estimator, t)
         if not passes.cross_metric:  # computed on first use (see ``cov``)
             cov = without_cross_metric_blocks(cov, len(design.y))
         for array in (params, cov):
@@ -252,7 +265,8 @@ class LinearFit(ModelResultsMixin):
             params=params, cov_estimated=cov, terms=design.x, metrics=design.y,
             arms=design.arms, treatment_terms=design.treatment, nobs=passes.moments.nobs,
             df_resid=passes.moments.nobs - len(design.x), n_clusters=passes.n_clusters,
-            covariance=covariance, strategy=chosen, strategy_reason=reason, interacted=interacted,
+            covariance=covariance, strategy="compressed" if route is Route.COMPRESSED else "moments",
+            strategy_reason=reason, route=route.value, fit_plan=plan, interacted=interacted,
             alpha=alpha, first_stage=RowTable(first_stage, "First stage: strength of the instruments"),
             balance=RowTable(balance, "Covariate balance across assignment arms"),
             queries=RowTable(runner.records, "Warehouse queries of this fit"),

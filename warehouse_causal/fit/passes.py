@@ -24,11 +24,9 @@ from warehouse_causal.algebra import (
     iid_covariance,
     residual_cross_products,
     sandwich,
-    small_sample_factor,
     two_stage_least_squares,
 )
 from warehouse_causal.algebra.linalg import solve_spd
-from warehouse_causal.algebra.sandwich import leverage_power
 from warehouse_causal.core.errors import (
     CollinearityError,
     DesignError,
@@ -46,6 +44,8 @@ from warehouse_causal.fit.moments import (
     layout_design,
     leverage_expr,
 )
+from warehouse_causal.fit.route import FitPlan, Route, plan_fit
+from warehouse_causal.meaning.covariance import Covariance
 from warehouse_causal.warehouse.backends import QueryRunner
 from warehouse_causal.warehouse.contract import Named, Sums
 
@@ -110,19 +110,14 @@ class Passes:
 
 
 def _run_grouped(spec: ModelSpec, found: grouped.Probe, interacted: bool, runner: QueryRunner,
-                 cluster: str | None, covariance: str) -> tuple[Design, Passes]:
-    """Pass 1 grouped by the design cells, the 2SLS solve, then pass 2 (see :mod:`grouped`); for a
-    clustered fit whose (cluster, cell) rows are few enough, pass 1 grouped by (cluster, keys)
-    gives the meat too (:func:`grouped.cluster_meat_from_products`), in one scan."""
-    exp = spec.experiment
-    limit = None
-    if cluster is not None and covariance != "iid":
-        backend = exp.table._find_backend(use_default=True).name
-        limit = grouped.one_pass_cluster_limit(spec, found, exp.design.cluster_count_bound, backend,
-                                               interacted)
+                 plan: FitPlan) -> tuple[Design, Passes, Route]:
+    """Pass 1 grouped by the design cells, the 2SLS solve, then pass 2 (see :mod:`grouped`) by the
+    route of ``plan``: the one-pass CR route when it has a row limit and the (cluster, cell) rows stay
+    within it (:func:`grouped.cluster_meat_from_products`), else two passes."""
+    exp, cov = spec.experiment, plan.covariance
     first = None
-    if limit is not None:
-        first = grouped.grouped_moments(spec, found.shifts, runner, cluster, limit)
+    if plan.one_pass_limit is not None:
+        first = grouped.grouped_moments(spec, found.shifts, runner, cov.cluster, plan.one_pass_limit)
     if first is None:
         first = grouped.grouped_moments(spec, found.shifts, runner)
         assert first is not None
@@ -132,44 +127,45 @@ def _run_grouped(spec: ModelSpec, found: grouped.Probe, interacted: bool, runner
     moments = grouped.read_moments(cells, spec, design)
     solution, ztz = solve(design, moments)
     queries: dict[str, Any] = {"pass1": p1}
-    if covariance == "iid":
-        return design, Passes(moments, solution, None, None, 0, queries)
+    if cov.homoskedastic:
+        return design, Passes(moments, solution, None, None, 0, queries), Route.GROUPED
     aux = diagnostic_regressions(design, moments)
-    if cluster is not None and cluster_rows is not None:
+    if cov.cluster is not None and cluster_rows is not None:
         clustered = grouped.cluster_meat_from_products(cluster_rows, spec, design, solution.params,
                                                        exp.intent_to_treat, exp.design.arms, aux)
-        return design, Passes.clustered(moments, solution, clustered, queries, aux)
-    if cluster is not None:
-        assignment = spec.experiment.intent_to_treat
-        levels = spec.experiment.design.arms
-        if grouped.cluster_cells_fit(spec.experiment.design.cluster_count_bound, cells.n_cells, design, aux):
-            p2 = grouped.cluster_cells_query(design, solution.params, cluster, assignment, aux, ordered=True)
+        return design, Passes.clustered(moments, solution, clustered, queries, aux), Route.ONE_PASS_CR
+    if cov.cluster is not None:
+        assignment, levels = exp.intent_to_treat, exp.design.arms
+        route = plan.clustered_route(cells.n_cells, design, aux)
+        if route is Route.CR_BY_CELLS:
+            p2 = grouped.cluster_cells_query(design, solution.params, cov.cluster, assignment, aux,
+                                             ordered=True)
             queries["pass2"] = p2.table
             sums = p2.run(runner, "pass 2: cluster scores by design cell", sort=False)
             clustered = grouped.cluster_meat_from_cells(sums, design, assignment, levels, aux)
-            return design, Passes.clustered(moments, solution, clustered, queries, aux)
-        p2 = grouped.cluster_meat_query(design, solution.params, cluster, assignment, levels, aux)
-        queries["pass2"] = p2.table
-        clustered = grouped.read_cluster_meat(p2.run(runner, "pass 2: cluster scores by design cell"),
-                                              design, levels, aux)
-        return design, Passes.clustered(moments, solution, clustered, queries, aux)
+        else:
+            p2 = grouped.cluster_meat_query(design, solution.params, cov.cluster, assignment, levels, aux)
+            queries["pass2"] = p2.table
+            clustered = grouped.read_cluster_meat(p2.run(runner, "pass 2: cluster scores by design cell"),
+                                                  design, levels, aux)
+        return design, Passes.clustered(moments, solution, clustered, queries, aux), route
     # The cross-metric blocks are M(M+1)/2 − M of the per-row sums: the model computes them on
     # first use (LinearModel.cov), so the fit is linear in the number of metrics.
     cross_metric = len(design.y) == 1
     pairs = grouped.metric_pairs(len(design.y), cross_metric)
-    p2, meat, aux_meats = hc_meat(design, solution, ztz, covariance, pairs, runner,
+    p2, meat, aux_meats = hc_meat(design, solution, ztz, cov, pairs, runner,
                                    "pass 2: HC scores by design cell", aux)
     queries["pass2"] = p2
     return design, Passes(moments, solution, meat, None, 0, queries, cross_metric, aux=aux,
-                           aux_meats=aux_meats)
+                           aux_meats=aux_meats), Route.GROUPED
 
 
-def hc_meat(design: Design, solution: IVSolution, ztz: NDArray[np.float64], covariance: str,
+def hc_meat(design: Design, solution: IVSolution, ztz: NDArray[np.float64], covariance: Covariance,
              pairs: list[tuple[int, int]], runner: QueryRunner, purpose: str,
              aux: tuple[Auxiliary, ...] = ()) -> tuple[Any, NDArray[np.float64], tuple[NDArray, ...]]:
     """The HC pass for the metric ``pairs`` and the side regressions ``aux``: its query, the meat
     (other blocks 0) and each side regression's meat."""
-    power = leverage_power(covariance)
+    power = covariance.meat_leverage_power
     factor = None
     if power:
         ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
@@ -189,8 +185,7 @@ def _check_identified(design: Design) -> None:
 
 
 def _run_compressed(spec: ModelSpec, found: Sums, query: Any, shifts: dict[str, float],
-                    interacted: bool, runner: QueryRunner, cluster: str | None,
-                    covariance: str) -> tuple[Design, Passes]:
+                    interacted: bool, covariance: Covariance) -> tuple[Design, Passes]:
     """Moments and meats from the rows of the compressed cells query (one scan in all), checked by
     :func:`compression.check_cells`."""
     prepared = Prepared(dict(shifts), grouped.levels_from_cells(found, spec), int(found.total("rows")))
@@ -199,15 +194,15 @@ def _run_compressed(spec: ModelSpec, found: Sums, query: Any, shifts: dict[str, 
     moments, cells = compression.moments_from_cells(found, design, spec)
     solution, ztz = solve(design, moments)
     queries: dict[str, Any] = {"cells": query}
-    if covariance == "iid":
+    if covariance.homoskedastic:
         return design, Passes(moments, solution, None, None, 0, queries)
     aux = diagnostic_regressions(design, moments)
-    if cluster is not None:
+    if covariance.clustered:
         levels = spec.experiment.design.instrument_levels
         clustered = compression.cluster_meat_from_cells(cells, design, solution.params, levels, aux)
         return design, Passes.clustered(moments, solution, clustered, queries, aux)
     ztz_inv = solve_spd(ztz, np.eye(len(design.z)))
-    power = leverage_power(covariance)
+    power = covariance.meat_leverage_power
     meat = compression.hc_meat_from_cells(cells, design, solution.params, ztz_inv, power)
     aux_meats = compression.aux_hc_meats_from_cells(cells, design, aux, ztz_inv, power)
     return design, Passes(moments, solution, meat, None, 0, queries, aux=aux, aux_meats=aux_meats)
@@ -235,18 +230,17 @@ def _recentred_cells(spec: ModelSpec, found: Sums, query: Named, shifts: dict[st
 
 
 def run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy: str,
-                covariance: str, cluster: str | None) -> tuple[Design, Passes, str, str]:
-    """Choose the strategy and run the passes. A probe of the first rows gives the shifts and says
-    whether every covariate looks discrete; then either one compressed cells query (it stops at its
-    row limit, and the fit falls back when the cells are too many) or the two grouped passes."""
+                covariance: Covariance) -> tuple[Design, Passes, FitPlan, Route, str]:
+    """Probe the first rows, plan the fit (:func:`~warehouse_causal.fit.route.plan_fit`) and run the
+    passes of its route: one compressed cells query (it stops at its row limit, and the fit falls
+    back to the grouped passes when the cells are too many) or the grouped passes. Returns the
+    design, the passes, the plan, the route taken and why."""
     exp = spec.experiment
     found = grouped.probe(spec, runner)
-    weighted_leverage = exp.weight_expr() is not None and leverage_power(covariance) > 0
-    attempt, reason, limit = compression.plan(
-        strategy, found, len(exp.design.cells), exp.design.cluster_count_bound if cluster else None,
-        exp.design.nobs, weighted_leverage,
-    )
-    if attempt:
+    plan = plan_fit(spec, found, covariance, strategy, interacted)
+    reason = plan.reason
+    if plan.compressed_limit is not None:
+        limit, cluster = plan.compressed_limit, covariance.cluster
         shifts = found.shifts
         query = compression.cells_query(spec, shifts, cluster, limit)
         cells = query.run(runner, "compressed cells")
@@ -255,22 +249,22 @@ def run_passes(spec: ModelSpec, runner: QueryRunner, interacted: bool, strategy:
         if cells.n_cells <= limit:
             compression.check_cells(cells, spec, runner)
             cells, query, shifts = _recentred_cells(spec, cells, query, shifts, cluster, limit, runner)
-            design, passes = _run_compressed(spec, cells, query.table, shifts, interacted, runner,
-                                             cluster, covariance)
-            return design, passes, "compressed", f"{cells.n_cells} cells for {exp.design.nobs} rows"
-        if strategy == "compressed":
+            design, passes = _run_compressed(spec, cells, query.table, shifts, interacted, covariance)
+            return (design, passes, plan, Route.COMPRESSED,
+                    f"{cells.n_cells} cells for {exp.design.nobs} rows")
+        if plan.compressed_required:
             raise InvalidParameterError(
                 f"strategy='compressed' found more than {limit} cells; use 'moments' or 'auto'."
             )
         reason = f"more than {limit} cells for {exp.design.nobs} rows"
-    design, passes = _run_grouped(spec, found, interacted, runner, cluster, covariance)
-    return design, passes, "moments", reason
+    design, passes, route = _run_grouped(spec, found, interacted, runner, plan)
+    return design, passes, plan, route, reason
 
 
-def _basis_covariance(design: Design, passes: Passes, covariance: str) -> NDArray[np.float64]:
+def _basis_covariance(design: Design, passes: Passes, covariance: Covariance) -> NDArray[np.float64]:
     n, k = passes.moments.nobs, len(design.x)
     solution = passes.solution
-    if covariance == "iid":
+    if covariance.homoskedastic:
         m = passes.moments
         resid = residual_cross_products(
             solution.params, m.block(design.x, design.x), m.block(design.x, design.y),
@@ -278,11 +272,11 @@ def _basis_covariance(design: Design, passes: Passes, covariance: str) -> NDArra
         )
         return iid_covariance(solution.a_inv, resid, n - k)
     assert passes.meat is not None
-    scale = small_sample_factor(covariance, n, k, passes.n_clusters)
+    scale = covariance.factor(n, k, passes.n_clusters)
     return sandwich(solution.projection, passes.meat, scale)
 
 
-def centred_covariance(design: Design, passes: Passes, covariance: str,
+def centred_covariance(design: Design, passes: Passes, covariance: Covariance,
                         t: NDArray[np.float64]) -> NDArray[np.float64]:
     """The joint covariance of every metric's coefficients, re-parametrised by ``t`` (centred
     covariates), symmetrised."""

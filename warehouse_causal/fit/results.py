@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.algebra.inference import wald_inference
-from warehouse_causal.warehouse.backends import to_sql
+from warehouse_causal.warehouse.backends import backend_name, to_sql
 
 __all__ = ["ModelResultsMixin"]
 
@@ -104,6 +104,6 @@ class ModelResultsMixin:
         """The compiled SQL of every warehouse pass of the fit, for ``dialect`` (default: backend's)."""
         parts = []
         for name, expr in self.query_exprs.items():
-            target = dialect or expr._find_backend(use_default=True).name
+            target = dialect or backend_name(expr)
             parts.append(f"-- {name}\n{to_sql(expr, dialect=target)};")
         return "\n\n".join(parts)

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from warehouse_causal.algebra.sandwich import leverage_power, small_sample_factor
 from warehouse_causal.core.errors import InvalidParameterError
 
 CovarianceKind = Literal["iid", "HC0", "HC1", "HC2", "HC3", "CR0", "CR1"]
 COVARIANCE_KINDS: tuple[str, ...] = get_args(CovarianceKind)
 _CLUSTERED = ("CR0", "CR1")
-_LEVERAGE_POWER = {"HC2": 0.5, "HC3": 1.0}
 
 
 @dataclass(frozen=True)
@@ -54,23 +54,22 @@ class Covariance:
         return self.kind == "iid"
 
     @property
-    def leverage_power(self) -> float:
-        """δ of :math:`(1-h_i)^{\\delta}`: 0 without leverage, 1/2 for HC2, 1 for HC3."""
-        return _LEVERAGE_POWER.get(self.kind, 0.0)
+    def meat_leverage_power(self) -> int:
+        """The exponent of :math:`(1-h_i)` dividing a squared score in the meat: 2δ (1 for HC2, 2 for
+        HC3, 0 otherwise; :func:`warehouse_causal.algebra.sandwich.leverage_power`)."""
+        return leverage_power(self.kind)
 
     @property
     def needs_leverage(self) -> bool:
-        return self.leverage_power > 0
+        return self.meat_leverage_power > 0
 
     def factor(self, n: float, k: int, clusters: int | None = None) -> float:
-        """The small-sample factor that multiplies the sandwich (1 for iid, whose σ² carries n − k)."""
-        if self.kind == "HC1":
-            return n / (n - k)
-        if self.kind == "CR1":
-            if clusters is None or clusters < 2:
-                return float("nan")
-            return clusters / (clusters - 1) * (n - 1) / (n - k)
-        return 1.0
+        """The small-sample factor that multiplies the sandwich (1 for iid, whose σ² carries n − k;
+        :func:`warehouse_causal.algebra.sandwich.small_sample_factor`); NaN for CR1 with fewer than
+        2 clusters."""
+        if self.kind == "CR1" and (clusters is None or clusters < 2):
+            return float("nan")
+        return small_sample_factor(self.kind, int(n), k, clusters)
 
     def df(self, n: float, k: int, clusters: int | None = None) -> float:
         """Degrees of freedom of the t reference: G − 1 when clustered, else n − k."""

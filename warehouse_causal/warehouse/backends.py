@@ -35,7 +35,8 @@ from warehouse_causal.warehouse.budget import current_budget
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["QueryRecord", "QueryRunner", "connect", "table", "table_exists", "to_sql"]
+__all__ = ["QueryRecord", "QueryRunner", "backend_name", "backend_of", "connect", "table", "table_exists",
+           "to_sql"]
 
 logger = logging.getLogger("warehouse_causal")
 
@@ -202,6 +203,17 @@ class QueryRecord:
         return {"purpose": self.purpose, "rows": self.rows, "seconds": self.seconds, "dialect": self.dialect}
 
 
+def backend_of(expr: ir.Expr) -> BaseBackend:
+    """The backend an expression runs on (ibis's public ``get_backend``: in-memory tables run on the
+    default backend, in-process DuckDB; unbound tables cannot run and raise ibis's error)."""
+    return expr.get_backend()
+
+
+def backend_name(expr: ir.Expr) -> str:
+    """The name of the engine ``expr`` runs on ("duckdb", "postgres", "pyspark", ...)."""
+    return str(backend_of(expr).name)
+
+
 @dataclass
 class QueryRunner:
     """Executes ibis expressions and keeps a log of :class:`QueryRecord` (append-only)."""
@@ -214,7 +226,7 @@ class QueryRunner:
 
     def run_arrow(self, expr: ir.Table, purpose: str) -> pa.Table:
         """Execute ``expr``, log it, and return the result as an Arrow table."""
-        backend = expr._find_backend(use_default=True)
+        backend = backend_of(expr)
         with _lock_for(backend):  # one connection runs one query at a time (DuckDB refuses more)
             return self._run_locked(expr, purpose, backend)
 
