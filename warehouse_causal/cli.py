@@ -81,16 +81,20 @@ def _run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from warehouse_causal.analysis_spec import load_spec, run_spec
+    from warehouse_causal import analysis_spec
     from warehouse_causal.answers import analysis_answer
     from warehouse_causal.decisions import memo
+    from warehouse_causal.sentences import package_warnings
 
-    spec = load_spec(args.spec)
+    spec = analysis_spec.load_spec(args.spec)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", wc.WarehouseCausalWarning)
-        result = run_spec(spec, Path(args.spec).resolve().parent)
+        result = analysis_spec.run_spec(spec, Path(args.spec).resolve().parent)
     model, effects = result["model"], result["effects"]
-    messages = [str(w.message) for w in caught]
+    messages = package_warnings(caught)  # the package's own, once each; not dependencies' deprecations
+    for other in caught:
+        if not issubclass(other.category, wc.WarehouseCausalWarning):
+            logging.getLogger(__name__).debug("%s: %s", other.category.__name__, other.message)
     if args.sql:
         queries = [*model.queries, *effects.queries]
         print("\n\n".join(f"-- {q.purpose}\n{q.sql};" for q in queries))
