@@ -347,3 +347,7 @@ def test_nan_statistics_are_null_and_not_checked(tools: Toolbox) -> None:
     answer = _analyze(local, "teams", design, metrics=["y"], covariates=["x"])
     (row,) = answer["checks"]["balance"]
     assert row["p_value"] is None and row["status"] == "not checked"
+    # six clusters: the answer does not assume them numerous enough for cluster-robust inference
+    assert answer["design"]["inference"] == "randomization"
+    assert not [a for a in answer["assumptions"] if "numerous enough" in a]
+    assert any("re-draws" in a for a in answer["assumptions"])

@@ -18,6 +18,7 @@ from warehouse_causal.diagnostics import WEAK_F, exact_first_stage
 from warehouse_causal.experiment import SRM_ALPHA
 from warehouse_causal.meaning import Status
 from warehouse_causal.meaning.status import is_finite
+from warehouse_causal.randomization import FEW_CLUSTERS, FEW_CLUSTERS_PER_ARM
 from warehouse_causal.tables import strict_json
 
 __all__ = ["analysis_answer", "assumptions", "design_answer", "estimand", "next_steps", "query_log",
@@ -43,16 +44,18 @@ def estimand(exp: Any) -> dict[str, Any]:
     return {"name": estimand_name(exp), "short": short, "contrasts": contrasts, "statement": sentence}
 
 
-def assumptions(exp: Any, covariates: bool = False, clustered: bool = False) -> list[str]:
+def assumptions(exp: Any, covariates: bool = False, clustered: bool = False,
+                inference: str | None = None) -> list[str]:
     """What an estimate of the design ``exp`` rests on (``covariates``: the model adjusts for some;
-    ``clustered``: cluster-robust inference)."""
+    ``clustered``: cluster-robust covariance; ``inference``: the fit's ``model.inference``, since
+    with few clusters the arm effects do not rest on cluster-robust inference; None before a fit)."""
     out = ["Randomization: the assignment is independent of potential outcomes "
            + (f"(randomized by {exp.cluster_by!r}, the cluster)." if exp.cluster_by else "(by row).")]
     if exp.is_iv:
         out += [f"Exclusion restriction: {exp.instrument_column!r} affects the metrics only through "
                 f"{exp.treated_column!r}.",
                 "Monotonicity: no unit takes the treatment because it was not encouraged (no defiers).",
-                "Relevance: the instrument moves take-up (first-stage F in checks)."]
+                "Relevance: the instrument moves take-up (the first stage in checks)."]
     if exp.propensity:
         out.append(f"Known assignment probabilities {exp.propensity!r}, all above 0 (overlap).")
     if covariates:
@@ -60,7 +63,19 @@ def assumptions(exp: Any, covariates: bool = False, clustered: bool = False) -> 
                    "post-treatment variable would bias the effect.")
     out.append("No interference: a unit's metrics do not depend on other "
                + ("clusters' " if exp.cluster_by else "units' ") + "assignments (SUTVA).")
-    if clustered:
+    if clustered and inference == "randomization":
+        out.append(f"Clusters of {exp.cluster_by!r} were randomized as whole units: the arm effects' "
+                   "p-values and intervals come from randomization inference (it re-draws their "
+                   "assignment), not from cluster-robust errors.")
+    elif clustered and inference not in (None, "classical"):
+        out.append(f"Clusters of {exp.cluster_by!r} are independent; they are too few here for "
+                   "cluster-robust intervals to be trusted (marked unreliable).")
+    elif clustered and inference is None:
+        out.append(f"Clusters of {exp.cluster_by!r} are independent and numerous enough for "
+                   f"cluster-robust inference: at least {FEW_CLUSTERS} in all and {FEW_CLUSTERS_PER_ARM} "
+                   "per arm (analyze checks this; with fewer it uses randomization inference where it "
+                   "can, else marks the intervals unreliable).")
+    elif clustered:
         out.append(f"Clusters of {exp.cluster_by!r} are independent and numerous enough for "
                    "cluster-robust inference.")
     return out
@@ -167,7 +182,7 @@ def analysis_answer(result: dict[str, Any], warnings: Iterable[Any]) -> dict[str
         "estimand": estimand(model.spec.experiment),
         "design": design_answer(model),
         "assumptions": assumptions(model.spec.experiment, bool(model.spec.covariates),
-                                   model.covariance in ("CR0", "CR1")),
+                                   model.covariance in ("CR0", "CR1"), model.inference),
         "checks": checks,
         "effects": effects.to_dicts(),
         "effects_caption": effects.caption(),
