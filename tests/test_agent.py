@@ -84,7 +84,9 @@ def test_analyze_equals_the_python_api_and_describes_itself(tools: Toolbox) -> N
             "decision": {"primary": "resolved", "guardrails": {"minutes": 1.0}}}
     assert _error(tools, "analyze", spec)["class"] == "DesignNotCheckedError"
     check = _ok(tools, "check_design", {"table": "tickets", "design": DESIGN})
-    assert check["estimand"]["short"] == "LATE" and check["sample_ratio_ok"] is True
+    assert check["estimand"]["short"] == "LATE" and check["clusters"] == 120
+    # no expected_split: the sample ratio is not tested, so it is not "ok" either
+    assert check["sample_ratio_ok"] is None and check["sample_ratio"]["status"] == "not checked"
     assert any("Exclusion restriction" in a for a in check["assumptions"])
     answer = _ok(tools, "analyze", spec)
 
@@ -178,11 +180,11 @@ def test_the_connection_itself_refuses_writes_and_file_reads(tools: Toolbox) -> 
 
 
 def test_budget_refuses_a_call_that_would_scan_too_much(server_connection: Any) -> None:
-    tools = Toolbox(server_connection, max_rows_scanned=10_000)
-    _ok(tools, "check_design", {"table": "tickets", "design": DESIGN})  # 8,000 rows: within budget
+    tools = Toolbox(server_connection, max_rows_scanned=20_000)
+    _ok(tools, "check_design", {"table": "tickets", "design": DESIGN})  # 2 x 8,000 rows: within budget
     error = _error(tools, "analyze", {"table": "tickets", "design": DESIGN, "metrics": ["resolved"],
                                       "covariates": ["pre_resolution"]})
-    assert error["class"] == "QueryBudgetError" and "10,000" in error["message"]
+    assert error["class"] == "QueryBudgetError" and "20,000" in error["message"]
 
 
 def test_budget_interrupts_a_query_past_its_seconds() -> None:

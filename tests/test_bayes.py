@@ -76,6 +76,18 @@ def test_rank_two_arms_exact_and_many_arms_monte_carlo() -> None:
     assert ours.groupby(["metric", "segment"]).prob_best.sum().tolist() == pytest.approx([1.0, 1.0])
 
 
+
+def test_rank_names_every_arm_by_its_label() -> None:
+    """A policy ranking names route 0 "0", as the Thompson probabilities do; ``is_control`` marks the
+    design's control arm only (issue 24: it was called "control")."""
+    df = simulate(Sim(n=1_500, arms=3, seed=4, effect=0.05))
+    df["z"] = df["z"].map({"control": 0, "v1": 1, "v2": 2})  # routes 0, 1, 2
+    for control in (None, 2):
+        spec = wc.ExperimentData(wc.table(df), intent_to_treat="z", control=control).add_metric(["y"])
+        rank = spec.fit(wc.BayesianLinearRegression).infer_effect().infer_rank()
+        assert sorted(rank.arm) == ["0", "1", "2"]
+        assert rank.loc[rank.is_control, "arm"].tolist() == ["0" if control is None else "2"]
+
 def test_clustered_posterior_uses_the_cluster_robust_sandwich() -> None:
     df = simulate(Sim(n=2_000, clusters=40, seed=5))
     with warnings.catch_warnings():

@@ -133,3 +133,37 @@ def test_balance_is_not_tested_with_too_few_clusters() -> None:
         model = exp.add_metric("y", ["team_size"]).fit(wc.LinearModel)
     row = model.balance[0]
     assert np.isnan(row.p_value) and "too few clusters" in row.covariance
+
+
+@pytest.mark.parametrize("design", [
+    {"propensity": "p"},                       # a propensity (weighted) design
+    {"cluster_by": "team"},                    # clustered: the robust F comes from the cluster meats
+    {},
+])
+def test_a_treatment_that_follows_assignment_exactly_has_no_first_stage(design: dict[str, str]) -> None:
+    """Treatment equal to assignment: the first stage fits without residual, so its F (inf, 4e35 or
+    negative from rounding) is no statistic; no row, and no weak-instrument warning (issue 24)."""
+    df = _team_frame(6).assign(p=0.5)
+    df["served"] = df["arm"]
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="arm", treated="served", **design)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", wc.WeakInstrumentWarning)
+        for interacted in (True, False):
+            model = exp.add_metric("y", ["x"]).fit(wc.LinearModel, interacted=interacted)
+            assert len(model.first_stage) == 0
+    assert wc.fit.diagnostics.exact_first_stage(model.design, model.moments) == ("served[1]",)
+
+
+def test_a_first_stage_f_that_is_not_finite_is_not_called_weak(card_frame: pd.DataFrame,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import warehouse_causal.fit.diagnostics as diagnostics
+
+    monkeypatch.setattr(diagnostics, "robust_wald_f", lambda coefs, cov: -7.7e69)  # rounding's verdict
+    exp = wc.ExperimentData(wc.table(card_frame), intent_to_treat="near", treated="college")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = exp.add_metric("lwage").fit(wc.LinearModel)
+    assert np.isnan(model.first_stage[0].f_statistic)
+    messages = [str(w.message) for w in caught if issubclass(w.category, wc.WeakInstrumentWarning)]
+    assert not [m for m in messages if "Weak instrument" in m]
+    assert any("could not be computed" in m for m in messages)

@@ -45,7 +45,7 @@ def simulate_dag(clusters: int, per_cluster: int, seed: int) -> pd.DataFrame:
                          "Y": y})
 
 
-def _mediate(table, **options: object) -> wc.mediation.MediationEffects:
+def _mediate(table, **options: object) -> wc.mechanisms.mediation.MediationEffects:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", wc.WarehouseCausalWarning)
         exp = wc.ExperimentData(table, intent_to_treat="T", cluster_by="g")

@@ -263,7 +263,6 @@ def validated(owner: str, **constraints: Constraint | tuple[Constraint, ...]) ->
             return func(*bound.args, **bound.kwargs)
 
         wrapper.__wc_constraints__ = table  # type: ignore[attr-defined]
-        wrapper.__wc_owner__ = owner  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

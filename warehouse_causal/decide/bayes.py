@@ -130,6 +130,8 @@ class PosteriorEffects(TableResult):
     n: tuple[int, ...]
     alpha: float
     distributions: tuple[tuple[str, tuple[int, ...], MultivariateT], ...] = field(repr=False)
+    #: The label of the design's control arm (``infer_rank`` names every arm by its own label).
+    control: str = "control"
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """One dict per row: metric, arm, segment, mean, sd, ci_lower, ci_upper, prob_positive, n."""
@@ -150,7 +152,8 @@ class PosteriorEffects(TableResult):
 
     @validated("PosteriorEffects.infer_rank", draws=Integer(1, 10**8), seed=Integer(0))
     def infer_rank(self, draws: int = 200_000, seed: int = 0) -> Any:
-        """P(each arm, control included, is best) per metric and segment (exact for two arms)."""
+        """P(each arm, control included, is best) per metric and segment (exact for two arms). Each
+        arm is named by its own label; ``is_control`` marks the design's control arm."""
         import pandas as pd
 
         records = []
@@ -161,9 +164,9 @@ class PosteriorEffects(TableResult):
                 with_control = MultivariateT(np.concatenate([[0.0], arms.mean]),
                                              np.pad(arms.scale, ((1, 0), (1, 0))), arms.df)
                 p = prob_best(with_control, draws=draws, seed=seed)
-                names = ["control", *(self.arm[rows[j]] for j in picks)]
-                records += [{"metric": metric, "segment": segment, "arm": a, "prob_best": float(v)}
-                            for a, v in zip(names, p, strict=True)]
+                names = [self.control, *(self.arm[rows[j]] for j in picks)]
+                records += [{"metric": metric, "segment": segment, "arm": a, "is_control": k == 0,
+                             "prob_best": float(v)} for k, (a, v) in enumerate(zip(names, p, strict=True))]
         return pd.DataFrame(records)
 
 
@@ -238,7 +241,7 @@ class BayesianLinearRegression:
             metric=tuple(lb[0] for lb in labels), arm=tuple(lb[1] for lb in labels),
             segment=tuple(lb[2] for lb in labels), n=delta.sizes,
             alpha=self.alpha if alpha is None else alpha,
-            distributions=tuple(distributions),
+            distributions=tuple(distributions), control=str(self.reward_model.arms[0]),
         )
 
     infer_effects = infer_effect

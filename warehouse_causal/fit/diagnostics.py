@@ -50,6 +50,7 @@ __all__ = [
     "balance_table",
     "check_clusters",
     "diagnostic_regressions",
+    "exact_first_stage",
     "first_stage_table",
 ]
 
@@ -58,6 +59,9 @@ WEAK_F = 10.0
 #: A covariate is flagged when |standardised difference| exceeds this and p is below BALANCE_P.
 BALANCE_SMD = 0.1
 BALANCE_P = 0.001
+#: A treatment dummy whose weighted share in every instrument cell is 0 or 1 within this relative
+#: precision follows the instruments exactly (its first stage fits without residual).
+EXACT_SHARE = 1e-9
 
 
 class FirstStageRow(NamedTuple):
@@ -127,12 +131,40 @@ def diagnostic_regressions(design: Design, moments: Moments) -> tuple[Auxiliary,
     return tuple(out)
 
 
+def exact_first_stage(design: Design, moments: Moments) -> tuple[str, ...]:
+    """The regressors that are not their own instrument but follow the instruments exactly: a
+    treatment dummy constant within every instrument cell (every unit takes the arm its assignment
+    gives it, as when ``treated`` copies the assignment), and its arm × covariate terms.
+
+    Their first stage fits without residual, so its F is not a statistic (it comes out as inf, a
+    huge number or a negative one from rounding): there is no first stage to test."""
+    one = design.intercept
+    cells = [moments.block([z], [z])[0, 0] for z in design.instruments]
+    cells.append(moments.block([one], [one])[0, 0] - sum(cells))  # the control cell
+    exact = set()
+    for dummy in design.treatment:
+        if dummy in design.z:
+            continue
+        inside = [moments.block([z], [dummy])[0, 0] for z in design.instruments]
+        inside.append(moments.block([one], [dummy])[0, 0] - sum(inside))
+        if all(min(abs(s), abs(w - s)) <= EXACT_SHARE * abs(w) for s, w in zip(inside, cells, strict=True)):
+            exact.add(dummy)
+    arm_of = {label: arm for label, arm, _ in design.interactions}
+    return tuple(label for label in design.x if label not in design.z
+                 and (label in exact or arm_of.get(label) in exact))
+
+
 def first_stage_table(design: Design, moments: Moments, robust: RobustMeats | None = None
                       ) -> tuple[FirstStageRow, ...]:
     """First-stage F for every regressor that is not its own instrument, with the fit's covariance
     for the treated arms when ``robust`` holds their pass-2 meats (arm × covariate terms keep the
-    homoskedastic F); warns below WEAK_F."""
-    endogenous = [label for label in design.x if label not in design.z]
+    homoskedastic F); warns below WEAK_F.
+
+    Regressors that follow the instruments exactly (:func:`exact_first_stage`) get no row: their F
+    would be inf or a rounding artefact. A robust F that is negative (a covariance that rounding made
+    indefinite) is NaN: not a statistic, and reported as not checked, never as weak or strong."""
+    exact = exact_first_stage(design, moments)
+    endogenous = [label for label in design.x if label not in design.z and label not in exact]
     if not endogenous:
         return ()
     excluded = np.array([label not in design.x for label in design.z])
@@ -150,14 +182,21 @@ def first_stage_table(design: Design, moments: Moments, robust: RobustMeats | No
             equation, cov = robust.covariance_of(f"first stage: {term}", moments)
             statistic = robust_wald_f(equation.coefs[excluded], cov[np.ix_(excluded, excluded)])
             kind = robust.covariance
-        rows.append(FirstStageRow(term, statistic, float(homoskedastic), kind))
-    weak = [r for r in rows if not r.f_statistic >= WEAK_F]
+        rows.append(FirstStageRow(term, statistic if statistic >= 0 else float("nan"), float(homoskedastic),
+                                  kind))
+    weak = [r for r in rows if np.isfinite(r.f_statistic) and r.f_statistic < WEAK_F]
     if weak:
         listed = ", ".join(f"{r.term!r} (F={r.f_statistic:.1f})" for r in weak)
         warnings.warn(
             f"Weak instrument: first-stage F below {WEAK_F:g} for {listed}. 2SLS is biased towards "
             "OLS and its intervals are unreliable; the encouragement barely moves treatment.",
             WeakInstrumentWarning, stacklevel=5,
+        )
+    unknown = [r.term for r in rows if not np.isfinite(r.f_statistic)]
+    if unknown:
+        warnings.warn(
+            f"The first-stage F of {unknown} could not be computed: the strength of the instrument "
+            "is not checked for them.", WeakInstrumentWarning, stacklevel=5,
         )
     return tuple(rows)
 

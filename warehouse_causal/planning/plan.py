@@ -110,14 +110,13 @@ class ExperimentPlan:
         self.time = time
         self.unit = unit if unit is not None else cluster_by
         self.trigger: ir.BooleanValue | None = None
-        self.trigger_label: str | None = None
         if trigger is not None:
             label, expr = resolve_value(trigger, history, "trigger")
             if not expr.type().is_boolean():
                 raise InvalidParameterError(
                     f"The 'trigger' parameter of {owner} must be a condition (a boolean SQL expression or "
                     f"ibis expression). Got {label!r} of type {expr.type()} instead.")
-            self.trigger, self.trigger_label = expr, label
+            self.trigger = expr
 
     @property
     def control(self) -> Any:

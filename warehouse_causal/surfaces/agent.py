@@ -40,9 +40,15 @@ from warehouse_causal.core.errors import (
     closest_name,
 )
 from warehouse_causal.core.tables import strict_json
-from warehouse_causal.design.experiment import SRM_ALPHA
+from warehouse_causal.surfaces import sentences
 from warehouse_causal.surfaces.analysis_spec import experiment_from, run_plan, run_spec
-from warehouse_causal.surfaces.answers import analysis_answer, assumptions, estimand, query_log
+from warehouse_causal.surfaces.answers import (
+    analysis_answer,
+    assumptions,
+    estimand,
+    query_log,
+    sample_ratio_check,
+)
 from warehouse_causal.surfaces.spec_schema import (
     ANALYSIS_SCHEMA,
     DESIGN,
@@ -221,10 +227,7 @@ class Toolbox:
                 warnings.simplefilter("always")
                 method: Callable[[dict[str, Any]], dict[str, Any]] = getattr(self, tool.method)
                 answer = method(arguments)
-            answer.setdefault("warnings", [])
-            answer["warnings"] += [str(w.message) for w in caught
-                                   if issubclass(w.category, wc.WarehouseCausalWarning)
-                                   and str(w.message) not in answer["warnings"]]
+            answer["warnings"] = sentences.package_warnings([*answer.get("warnings", []), *caught])
             answer["budget"] = {"rows_scanned": budget.rows_scanned, "queries": budget.queries,
                                 "max_rows_scanned": budget.max_rows_scanned,
                                 "max_seconds": budget.max_seconds}
@@ -272,16 +275,24 @@ class Toolbox:
         exp = self._experiment(table, design)
         summary = exp.design
         self._checked.add(self._design_key(table, design))
-        srm_ok = summary.srm_p_value is None or summary.srm_p_value >= SRM_ALPHA
-        steps = ["Call analyze with this design and the metrics."] if srm_ok else [
-            "The sample ratio mismatches (p < 0.001): find the cause before analysing."]
-        return {
+        srm = sample_ratio_check(exp)
+        answer: dict[str, Any] = {
             "table": table, "nobs": summary.nobs, "arms": [str(a) for a in summary.arms],
-            "control": summary.control, "control_reason": summary.control_reason,
-            "clusters_at_most": summary.cluster_count_bound,
+            "control": summary.control, "control_reason": summary.control_reason}
+        if exp.cluster_by is not None:
+            count, mixed = _cluster_counts(exp)
+            answer.update(clusters=count, clusters_with_several_arms=mixed,
+                          clusters_detail=sentences.clusters(count, mixed, exp.cluster_by))
+        steps = {"ok": ["Call analyze with this design and the metrics."],
+                 "alert": [srm["detail"]],
+                 "not checked": ["Call analyze with this design and the metrics.",
+                                 "Give 'expected_split' in the design (each arm's planned share) to test the "
+                                 "sample ratio."]}[srm["status"]]
+        return {
+            **answer,
             "compliance": [{"assigned": str(a), "treated": str(t), "instrument": str(i), "rows": n}
                            for a, t, i, n in summary.cells],
-            "sample_ratio_p_value": summary.srm_p_value, "sample_ratio_ok": srm_ok,
+            "sample_ratio": srm, "sample_ratio_p_value": srm["p_value"], "sample_ratio_ok": srm["ok"],
             "estimand": estimand(exp), "assumptions": assumptions(exp, clustered=exp.cluster_by is not None),
             "queries": query_log(exp.runner.records),
             "next_steps": steps,
@@ -293,7 +304,7 @@ class Toolbox:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", wc.WarehouseCausalWarning)
             result = run_spec(arguments, con=self.con, catalog=self.catalog)
-        return analysis_answer(result, [str(w.message) for w in caught])
+        return analysis_answer(result, caught)
 
     def monitor(self, arguments: dict[str, Any]) -> dict[str, Any]:
         self._require_checked(arguments["table"], arguments["design"])
@@ -349,6 +360,17 @@ class Toolbox:
         answer["next_steps"] = ["Serve the Thompson-sampling probabilities, then evaluate the served "
                                 "policy off-line from its log with 'evaluate'."]
         return answer
+
+
+def _cluster_counts(exp: wc.ExperimentData) -> tuple[int, int]:
+    """The exact number of clusters and of clusters holding more than one assignment arm (one
+    aggregate over a GROUP BY cluster)."""
+    table, cluster = exp.table, exp.cluster_by
+    per_cluster = table.group_by(cluster).aggregate(arms=table[exp.intent_to_treat].nunique())
+    found = per_cluster.aggregate(clusters=per_cluster.count(),
+                                  mixed=(per_cluster.arms > 1).cast("int64").sum())
+    (row,) = exp.runner.run(found, f"clusters of {cluster}")
+    return int(row["clusters"]), int(row["mixed"] or 0)
 
 
 #: Columns whose distinct count is at most this are candidate assignment / segment columns.

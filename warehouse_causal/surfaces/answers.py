@@ -14,10 +14,15 @@ from typing import Any
 from warehouse_causal.core.tables import strict_json
 from warehouse_causal.decide.decisions import caveats, estimand_name, memo
 from warehouse_causal.design.experiment import SRM_ALPHA
-from warehouse_causal.fit.diagnostics import WEAK_F
+from warehouse_causal.fit.diagnostics import WEAK_F, exact_first_stage
+from warehouse_causal.fit.randomization import FEW_CLUSTERS, FEW_CLUSTERS_PER_ARM
+from warehouse_causal.meaning import Status
+from warehouse_causal.meaning.status import is_finite
+from warehouse_causal.surfaces import sentences
 from warehouse_causal.warehouse.backends import QueryRecord
 
-__all__ = ["analysis_answer", "assumptions", "design_answer", "estimand", "next_steps", "query_log"]
+__all__ = ["analysis_answer", "assumptions", "design_answer", "estimand", "next_steps", "query_log",
+           "sample_ratio_check"]
 
 
 def estimand(exp: Any) -> dict[str, Any]:
@@ -39,16 +44,18 @@ def estimand(exp: Any) -> dict[str, Any]:
     return {"name": estimand_name(exp), "short": short, "contrasts": contrasts, "statement": sentence}
 
 
-def assumptions(exp: Any, covariates: bool = False, clustered: bool = False) -> list[str]:
+def assumptions(exp: Any, covariates: bool = False, clustered: bool = False,
+                inference: str | None = None) -> list[str]:
     """What an estimate of the design ``exp`` rests on (``covariates``: the model adjusts for some;
-    ``clustered``: cluster-robust inference)."""
+    ``clustered``: cluster-robust covariance; ``inference``: the fit's ``model.inference``, since
+    with few clusters the arm effects do not rest on cluster-robust inference; None before a fit)."""
     out = ["Randomization: the assignment is independent of potential outcomes "
            + (f"(randomized by {exp.cluster_by!r}, the cluster)." if exp.cluster_by else "(by row).")]
     if exp.is_iv:
         out += [f"Exclusion restriction: {exp.instrument_column!r} affects the metrics only through "
                 f"{exp.treated_column!r}.",
                 "Monotonicity: no unit takes the treatment because it was not encouraged (no defiers).",
-                "Relevance: the instrument moves take-up (first-stage F in checks)."]
+                "Relevance: the instrument moves take-up (the first stage in checks)."]
     if exp.propensity:
         out.append(f"Known assignment probabilities {exp.propensity!r}, all above 0 (overlap).")
     if covariates:
@@ -56,7 +63,19 @@ def assumptions(exp: Any, covariates: bool = False, clustered: bool = False) -> 
                    "post-treatment variable would bias the effect.")
     out.append("No interference: a unit's metrics do not depend on other "
                + ("clusters' " if exp.cluster_by else "units' ") + "assignments (SUTVA).")
-    if clustered:
+    if clustered and inference == "randomization":
+        out.append(f"Clusters of {exp.cluster_by!r} were randomized as whole units: the arm effects' "
+                   "p-values and intervals come from randomization inference (it re-draws their "
+                   "assignment), not from cluster-robust errors.")
+    elif clustered and inference not in (None, "classical"):
+        out.append(f"Clusters of {exp.cluster_by!r} are independent; they are too few here for "
+                   "cluster-robust intervals to be trusted (marked unreliable).")
+    elif clustered and inference is None:
+        out.append(f"Clusters of {exp.cluster_by!r} are independent and numerous enough for "
+                   f"cluster-robust inference: at least {FEW_CLUSTERS} in all and {FEW_CLUSTERS_PER_ARM} "
+                   "per arm (analyze checks this; with fewer it uses randomization inference where it "
+                   "can, else marks the intervals unreliable).")
+    elif clustered:
         out.append(f"Clusters of {exp.cluster_by!r} are independent and numerous enough for "
                    "cluster-robust inference.")
     return out
@@ -76,18 +95,46 @@ def design_answer(model: Any) -> dict[str, Any]:
     }
 
 
+def sample_ratio_check(exp: Any) -> dict[str, Any]:
+    """The sample-ratio test of a design as answers report it: its status (not checked without a
+    finite p-value), ``ok`` (True only when it ran and passed), the p-value and the sentence."""
+    return sentences.sample_ratio(exp.design.srm_p_value, SRM_ALPHA).as_dict()
+
+
+def _first_stage_checks(model: Any) -> dict[str, Any]:
+    """The first-stage rows (finite F or null, with a status), the weak terms and one sentence; a
+    treatment that follows assignment exactly has no row and says so."""
+    exp = model.spec.experiment
+    rows = tuple(model.first_stage)
+    out: dict[str, Any] = {
+        "first_stage": sentences.first_stage_rows(rows),
+        "weak_instrument": [r.term for r in rows if ":" not in r.term and is_finite(r.f_statistic)
+                            and r.f_statistic < WEAK_F],
+    }
+    if exp.is_iv:
+        exact = exact_first_stage(model.design, model.moments)
+        all_exact = bool(exact) and not rows
+        if all_exact:
+            status = Status.OK  # take-up is assignment: relevance holds exactly
+        else:
+            status = Status.worst(Status(r["status"]) for r in out["first_stage"])
+        out["first_stage_status"] = str(status)
+        out["first_stage_detail"] = sentences.first_stage(
+            rows, exact, exp.treated_column, exp.instrument_column, all_exact=all_exact)
+    return out
+
+
 def _checks(model: Any) -> dict[str, Any]:
     exp = model.spec.experiment
-    srm = exp.design.srm_p_value
-    weak = [r.term for r in model.first_stage if ":" not in r.term and r.f_statistic < WEAK_F]
+    srm = sample_ratio_check(exp)
     return {
-        "sample_ratio_p_value": srm,
-        "sample_ratio_ok": None if srm is None else bool(srm >= SRM_ALPHA),
+        "sample_ratio": srm,
+        "sample_ratio_p_value": srm["p_value"],
+        "sample_ratio_ok": srm["ok"],
         "compliance": [{"assigned": str(a), "treated": str(t), "instrument": str(i), "rows": n}
                        for a, t, i, n in exp.design.cells],
-        "first_stage": [r._asdict() for r in model.first_stage],
-        "weak_instrument": weak,
-        "balance": [r._asdict() for r in model.balance],
+        **_first_stage_checks(model),
+        "balance": sentences.balance_rows(model.balance),
     }
 
 
@@ -97,48 +144,49 @@ def query_log(*records: Iterable[QueryRecord] | None) -> list[dict[str, Any]]:
             for group in records for q in group or ()]
 
 
+def time_columns(exp: Any) -> list[str]:
+    """The date and timestamp columns of the experiment table (from its schema: no query)."""
+    schema = exp.table.schema()
+    return [name for name in schema.names if schema[name].is_temporal()]
+
+
 def next_steps(result: dict[str, Any]) -> list[str]:
-    """Suggestions that follow from the numbers (what an analyst would look at next)."""
+    """Suggestions that follow from the numbers (what an analyst would look at next), each written by
+    one rule of :mod:`warehouse_causal.surfaces.sentences` from the numbers it names."""
     model, effects = result["model"], result["effects"]
-    rows = [r for r in effects.to_dicts() if r["segment"] == "all"]
-    steps: list[str] = []
     exp = model.spec.experiment
-    if exp.design.srm_p_value is not None and exp.design.srm_p_value < SRM_ALPHA:
-        steps.append("Sample ratio mismatch: find out why the arms' sizes differ before reading any effect.")
-    negative = [r["metric"] for r in rows if r["ci_upper"] < 0]
-    if negative and "mediation" not in result and model.metrics[1:]:
-        candidates = [m for m in model.metrics if m not in negative]
-        steps.append(f"Effects on {sorted(set(negative))} are negative: analyse the mechanism with a "
-                     f"'graph' over candidate mediators among {candidates} (mediation).")
-    uncertain = [r["metric"] for r in rows if r["ci_lower"] <= 0 <= r["ci_upper"]]
-    if uncertain:
-        steps.append(f"No significant effect on {sorted(set(uncertain))}: plan the sample size for the "
-                     "effect that matters (the plan tool) or keep the experiment running and watch "
-                     "'over_time' (anytime-valid).")
+    found = sentences.contrasts(effects.to_dicts(), exp.design.treated_control)  # arms: treated levels
+    srm = sentences.sample_ratio(exp.design.srm_p_value, SRM_ALPHA)
+    steps: list[str | None] = [srm.sentence if srm.status is Status.ALERT else None]
+    if "mediation" not in result:
+        steps.append(sentences.significantly_negative(found, list(model.metrics)))
+    steps += [sentences.not_significant(found, effects.alpha), sentences.no_interval(found)]
     if not any(s != "all" for s in effects.segment):
         steps.append("Look for heterogeneity with 'segments' on pre-treatment covariates.")
     if "decision" not in result:
-        steps.append("Decide with 'decision': {primary, guardrails}.")
+        steps.append(sentences.decision_step(list(model.metrics)))
     if "over_time" not in result:
-        steps.append("Watch the cumulative effect with 'over_time': {time} (confidence sequence).")
-    if exp.is_iv and any(r.f_statistic < WEAK_F for r in model.first_stage):
-        steps.append("The instrument is weak (F < 10): the LATE is unreliable; strengthen the encouragement.")
-    return steps
+        steps.append(sentences.over_time_step(time_columns(exp)))
+    if exp.is_iv:
+        steps.append(sentences.weak_instrument_step(model.first_stage))
+    return sentences.unique(s for s in steps if s is not None)
 
 
-def analysis_answer(result: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
-    """The whole answer of an analysis (``run_spec`` output plus the warnings raised), as strict
-    JSON-ready Python objects."""
+def analysis_answer(result: dict[str, Any], warnings: Iterable[Any]) -> dict[str, Any]:
+    """The whole answer of an analysis (``run_spec`` output plus the warnings raised: caught
+    ``warnings.WarningMessage`` objects, of which only the package's own are kept, or messages), as
+    strict JSON-ready Python objects."""
     model, effects = result["model"], result["effects"]
+    checks = _checks(model)
     document: dict[str, Any] = {
         "estimand": estimand(model.spec.experiment),
         "design": design_answer(model),
         "assumptions": assumptions(model.spec.experiment, bool(model.spec.covariates),
-                                   model.covariance in ("CR0", "CR1")),
-        "checks": _checks(model),
+                                   model.covariance in ("CR0", "CR1"), model.inference),
+        "checks": checks,
         "effects": effects.to_dicts(),
         "effects_caption": effects.caption(),
-        "first_stage": [r._asdict() for r in model.first_stage],
+        "first_stage": checks["first_stage"],
     }
     if "decision" in result:
         document["decision"] = result["decision"].to_dicts()
@@ -152,8 +200,8 @@ def analysis_answer(result: dict[str, Any], warnings: list[str]) -> dict[str, An
     if "over_time" in result:
         document["over_time"] = result["over_time"].to_dicts()
         document["over_time_caption"] = result["over_time"].caption()
-    document["warnings"] = warnings
-    document["caveats"] = caveats(effects)
+    document["warnings"] = sentences.package_warnings(warnings)
+    document["caveats"] = sentences.unique(caveats(effects))
     extra = (getattr(result.get(k), "queries", None) for k in ("quantiles", "over_time"))
     document["queries"] = query_log(model.queries, effects.queries, *extra)
     document["next_steps"] = next_steps(result)

@@ -21,6 +21,7 @@ from warehouse_causal.surfaces.agent import Toolbox
 from warehouse_causal.surfaces.analysis_spec import load_monitor, load_plan, load_spec, run_plan, run_spec
 from warehouse_causal.surfaces.answers import analysis_answer
 from warehouse_causal.surfaces.mcp_server import serve
+from warehouse_causal.surfaces.sentences import package_warnings
 from warehouse_causal.surfaces.spec_schema import ANALYSIS_SCHEMA, MONITOR_SCHEMA, PLAN_SCHEMA
 
 __all__ = ["main"]
@@ -87,13 +88,15 @@ def _demo(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-
     spec = load_spec(args.spec)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", wc.WarehouseCausalWarning)
         result = run_spec(spec, Path(args.spec).resolve().parent)
     model, effects = result["model"], result["effects"]
-    messages = [str(w.message) for w in caught]
+    messages = package_warnings(caught)  # the package's own, once each; not dependencies' deprecations
+    for other in caught:
+        if not issubclass(other.category, wc.WarehouseCausalWarning):
+            logging.getLogger(__name__).debug("%s: %s", other.category.__name__, other.message)
     if args.sql:
         queries = [*model.queries, *effects.queries]
         print("\n\n".join(f"-- {q.purpose}\n{q.sql};" for q in queries))
