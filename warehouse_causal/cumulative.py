@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 from warehouse_causal.backends import QueryRecord, QueryRunner
 from warehouse_causal.contract import Columns
 from warehouse_causal.errors import DesignError, InvalidParameterError, WarehouseCausalWarning
+from warehouse_causal.meaning.periods import period_sort_key
 from warehouse_causal.tables import RowTable
 from warehouse_causal.terms import Term, rebind
 from warehouse_causal.validation import Integer, check_param
@@ -126,7 +127,7 @@ def look_times(model: LinearModel, time: str, looks: int, runner: QueryRunner) -
         raise InvalidParameterError(
             f"The 'time' column {time!r} of LinearModel.cumulative holds NaN or infinite values; a look "
             "needs an order. Clean the column or cast it to a date.")
-    values = sorted(values)
+    values = sorted(values, key=period_sort_key)  # in its own type (one rule with the contract)
     if len(values) < 2:
         raise DesignError(f"LinearModel.cumulative needs at least 2 distinct values of {time!r}; "
                           f"found {len(values)}.")
