@@ -153,10 +153,10 @@ def test_days_left_from_a_running_fit() -> None:
     df["arm"] = np.random.default_rng(4).integers(0, 2, len(df))
     model = wc.ExperimentData(wc.table(df), intent_to_treat="arm").add_metric("y").fit(wc.LinearModel)
     se = model.infer_effect().to_dicts()[0]["std_error"]
-    row = model.days_left(mde=0.05, traffic_per_day=500).to_dicts()[0]
+    row = model.days_left(mde=0.05, traffic_per_day=500, relative=False).to_dicts()[0]
     assert row["n_needed"] == math.ceil(4_000 * (Z * se / 0.05) ** 2)
     assert row["days_left"] == math.ceil(row["n_more"] / 500)
-    reached = model.days_left(mde=10.0).to_dicts()[0]
+    reached = model.days_left(mde=10.0, relative=False).to_dicts()[0]
     assert reached["n_more"] == 0 and reached["status"] == "reached"
 
 

@@ -135,11 +135,16 @@ class Effects(EffectsTable):
 class LinearModel(LinearFit):
     __doc__ = LinearFit.__doc__
 
-    def days_left(self, mde: float, traffic_per_day: float | None = None, power: float = 0.8,
-                  alpha: float | None = None) -> SampleSizes:
+    def days_left(self, mde: float | dict[str, float], traffic_per_day: float | None = None,
+                  power: float = 0.8, alpha: float | None = None, *, relative: bool | None = None
+                  ) -> SampleSizes:
         """Mid-experiment: the units (clusters when clustered) still needed for ``power`` at an effect
-        of ``mde``, and the days left at ``traffic_per_day`` (see :func:`planning.days_left`)."""
-        return days_left(self, mde, traffic_per_day, power, alpha)
+        of ``mde``, and the days left at ``traffic_per_day`` (see :func:`planning.days_left`).
+
+        ``mde=0.03, relative=True``: 3% of each metric's control mean; ``mde={"minutes": 2.0,
+        "resolved": 0.01}``: absolute, in each metric's units. A bare number without ``relative`` is
+        refused (it would mean 0.03 minutes and 0.03 of a rate alike)."""
+        return days_left(self, mde, traffic_per_day, power, alpha, relative)
 
     @validated("LinearModel.infer_effect", over=(InstanceOf(str, "a column name"), NONE), relative=BOOLEAN,
                alpha=(Real(0, 1), NONE), planned_n=(Integer(2), NONE),

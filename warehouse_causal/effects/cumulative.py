@@ -25,6 +25,7 @@ from warehouse_causal.core.errors import DesignError, InvalidParameterError, War
 from warehouse_causal.core.tables import RowTable
 from warehouse_causal.core.validation import Integer, check_param
 from warehouse_causal.effects.delta import infer_effect
+from warehouse_causal.meaning.periods import period_sort_key
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import Columns
 from warehouse_causal.warehouse.terms import Term, rebind
@@ -127,7 +128,7 @@ def look_times(model: LinearFit, time: str, looks: int, runner: QueryRunner) -> 
         raise InvalidParameterError(
             f"The 'time' column {time!r} of LinearModel.cumulative holds NaN or infinite values; a look "
             "needs an order. Clean the column or cast it to a date.")
-    values = sorted(values)
+    values = sorted(values, key=period_sort_key)  # in its own type (one rule with the contract)
     if len(values) < 2:
         raise DesignError(f"LinearModel.cumulative needs at least 2 distinct values of {time!r}; "
                           f"found {len(values)}.")

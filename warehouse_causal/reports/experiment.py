@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from warehouse_causal.core.html import axis_ticks, document, html_table, over_time_chart
 from warehouse_causal.core.tables import format_value
 from warehouse_causal.decide.decisions import Decision, caveats, estimand_name
+from warehouse_causal.meaning.periods import period_sort_key
 
 if TYPE_CHECKING:
     from warehouse_causal.effects.cumulative import CumulativeEffects
@@ -108,14 +109,14 @@ def _design(effects: EffectsTable) -> str:
         checks.append(("Sample ratio", f'<span id="srm">p = {srm:.3g}</span> ({verdict})'))
     if exp.is_iv:
         itt, trt = html.escape(exp.intent_to_treat), html.escape(exp.treated_column)
-        cells: dict[tuple[str, str], int] = {}
+        cells: dict[tuple[Any, Any], int] = {}
         for assigned, treated, _, n in exp.design.cells:
-            cells[(str(assigned), str(treated))] = cells.get((str(assigned), str(treated)), 0) + n
-        levels = sorted({t for _, t in cells})
-        head = "".join(f"<th>{trt} = {html.escape(t)}</th>" for t in levels)
-        body = "".join(f"<tr><td class=\"label\">{itt} = {html.escape(a)}</td>"
+            cells[(assigned, treated)] = cells.get((assigned, treated), 0) + n
+        levels = sorted({t for _, t in cells}, key=period_sort_key)  # 2 before 10: levels in their type
+        head = "".join(f"<th>{trt} = {html.escape(str(t))}</th>" for t in levels)
+        body = "".join(f"<tr><td class=\"label\">{itt} = {html.escape(str(a))}</td>"
                        + "".join(f"<td>{cells.get((a, t), 0):,}</td>" for t in levels) + "</tr>"
-                       for a in sorted({a for a, _ in cells}))
+                       for a in sorted({a for a, _ in cells}, key=period_sort_key))
         checks.append(("Compliance", f'<table id="compliance"><tr><th></th>{head}</tr>{body}</table>'))
         main = [r for r in model.first_stage if ":" not in r.term]
         checks.append(("Instrument strength", "; ".join(

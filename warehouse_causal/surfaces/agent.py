@@ -58,7 +58,7 @@ from warehouse_causal.surfaces.spec_schema import (
 )
 from warehouse_causal.warehouse.backends import QueryRunner
 from warehouse_causal.warehouse.budget import query_budget
-from warehouse_causal.warehouse.contract import Columns
+from warehouse_causal.warehouse.contract import CLUSTER, Columns
 
 __all__ = ["TOOLS", "Tool", "Toolbox", "open_connection", "tool_error"]
 
@@ -364,13 +364,16 @@ class Toolbox:
 
 def _cluster_counts(exp: wc.ExperimentData) -> tuple[int, int]:
     """The exact number of clusters and of clusters holding more than one assignment arm (one
-    aggregate over a GROUP BY cluster)."""
-    table, cluster = exp.table, exp.cluster_by
-    per_cluster = table.group_by(cluster).aggregate(arms=table[exp.intent_to_treat].nunique())
-    found = per_cluster.aggregate(clusters=per_cluster.count(),
-                                  mixed=(per_cluster.arms > 1).cast("int64").sum())
-    (row,) = exp.runner.run(found, f"clusters of {cluster}")
-    return int(row["clusters"]), int(row["mixed"] or 0)
+    aggregate over a GROUP BY cluster, declared through the query contract)."""
+    table, cluster = exp.table, str(exp.cluster_by)
+    inner = Columns()
+    inner.add("arms", None, table[exp.intent_to_treat].nunique())
+    per_cluster = inner.aggregate(table, by={CLUSTER: table[cluster]})
+    outer = Columns()
+    outer.add("clusters", None, per_cluster.key(CLUSTER).count())
+    outer.add("mixed", None, (per_cluster["arms", None] > 1).ifelse(1, 0).sum())
+    found = outer.aggregate(per_cluster.table).run(exp.runner, f"clusters of {cluster}")
+    return int(found.total("clusters")), int(found.total("mixed"))
 
 
 #: Columns whose distinct count is at most this are candidate assignment / segment columns.

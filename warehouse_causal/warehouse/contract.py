@@ -16,7 +16,9 @@ Three steps, each typed:
 - both return a :class:`Named` table, whose columns are found again by ``named[block, key]`` (to
   build the next, outer query level) and which runs through a
   :class:`~warehouse_causal.warehouse.backends.QueryRunner`;
-- the result comes back as :class:`Sums`: per cell (one returned row, in a fixed order), each
+- the result comes back as :class:`Sums`: per cell (one returned row, in a fixed order: by the
+  group keys, each in its own type — numbers as numbers, dates and timestamps as time, text as text;
+  see :func:`~warehouse_causal.meaning.periods.period_sort_key`), each
   declared entry as a float column (NULL, an empty sum, read as 0), the raw values where a block
   holds something other than sums (a minimum, a level), and the group keys.
 
@@ -36,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from warehouse_causal.meaning.periods import cell_order
 from warehouse_causal.warehouse.backends import QueryRunner
 
 __all__ = ["CLUSTER", "KEY", "Columns", "Named", "Sums", "unused_name"]
@@ -149,9 +152,10 @@ class Named:
         return Named(self.table.limit(n), self.names, self.groups)
 
     def run(self, runner: QueryRunner, purpose: str, *, sort: bool = True) -> Sums:
-        """Execute and read back. ``sort`` puts the cells in a fixed order (by their group keys), so
-        numpy's sums over them repeat bit for bit (GROUP BY returns groups in any order); an
-        :meth:`ordered` query comes back sorted already."""
+        """Execute and read back. ``sort`` puts the cells in a fixed order (by their group keys,
+        each in its own type: period 10 after period 9), so numpy's sums over them repeat bit for
+        bit (GROUP BY returns groups in any order) and the last cell is the latest period; with
+        ``sort=False`` an :meth:`ordered` query keeps the warehouse's ORDER BY."""
         return Sums(runner.run_arrow(self.table, purpose), self.names, self.groups, sort=sort)
 
 
@@ -164,8 +168,7 @@ class Sums:
         self._names = dict(names)
         self._groups = tuple(groups)
         if sort and self._groups and result.num_rows > 1:
-            keys = [result.column(names[(KEY, k)]).to_pylist() for k in self._groups]
-            order = sorted(range(result.num_rows), key=lambda r: tuple(repr(column[r]) for column in keys))
+            order = cell_order([result.column(names[(KEY, k)]).to_pylist() for k in self._groups])
             result = result.take(pa.array(order, type=pa.int64()))
         self._result = result.combine_chunks()
         self._floats: dict[str, NDArray[np.float64]] = {}
