@@ -122,8 +122,6 @@ def test_sampled_draws_keep_the_observed_first_and_the_arm_size() -> None:
     np.testing.assert_array_equal(draws, assignment_draws(assigned, 500, seed=7)[0])  # reproducible
 
 
-@pytest.mark.xfail(strict=True, reason="singular draws fall back to pinv and return a finite t, not the "
-                   "documented NaN; the observed draw then gets a p-value instead of NaN")
 def test_singular_draw_gives_nan() -> None:
     """Cluster-level covariate, interacted: with clusters 0 and 1 (both c = 1) in the arm, z·c = z, so
     the assignment coefficient is not identified. Documented: NaN there (and a NaN p-value)."""

@@ -149,10 +149,12 @@ def studentized_statistics(cm: ClusterMoments, cross: NDArray[np.float64],
         rows = len(z)
         a, r = _normal_equations(cm, z, cross)
         with np.errstate(all="ignore"):
+            unidentified = np.zeros(rows, dtype=bool)
             try:
                 a_inv = np.linalg.inv(a)
-            except np.linalg.LinAlgError:
-                a_inv = np.linalg.pinv(a)
+            except np.linalg.LinAlgError:  # some draw is singular: the pseudo-inverse for all of them,
+                a_inv = np.linalg.pinv(a)  # and NaN where it leaves β_z itself unidentified
+                unidentified = _coefficient_unidentified(a, 1)
             beta = (a_inv @ r[:, :, None])[:, :, 0]
             scores = np.zeros((rows, n_clusters, k))
             for arm, b in enumerate(basis):
@@ -161,8 +163,17 @@ def studentized_statistics(cm: ClusterMoments, cross: NDArray[np.float64],
                 scores += np.where((z == arm)[:, :, None], s, 0.0)
             meat = scores.transpose(0, 2, 1) @ scores
             cov = a_inv @ meat @ a_inv
-            out[start:start + rows] = beta[:, 1] / np.sqrt(cov[:, 1, 1])
+            out[start:start + rows] = np.where(unidentified, np.nan, beta[:, 1] / np.sqrt(cov[:, 1, 1]))
     return out
+
+
+def _coefficient_unidentified(a: NDArray[np.float64], index: int, rtol: float = 1e-10) -> NDArray[np.bool_]:
+    """For each normal-equations matrix A (a stack), whether coefficient ``index`` is not identified:
+    some null vector of A (a right singular vector whose singular value is below ``rtol`` times the
+    largest) moves it. Collinear covariates alone leave it identified (their null vectors are 0 there)."""
+    _, singular, vt = np.linalg.svd(a)
+    null = singular <= rtol * singular[:, :1]
+    return np.any(null & (np.abs(vt[:, :, index]) > 1e-8), axis=1)
 
 
 def randomization_p_value(cm: ClusterMoments, tau0: float, draws: NDArray[np.bool_]) -> float:
