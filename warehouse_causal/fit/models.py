@@ -61,6 +61,25 @@ _M = TypeVar("_M", bound="LinearFit")
 
 Strategy = Literal["auto", "moments", "compressed"]
 Inference = Literal["auto", "classical", "randomization"]
+def _centred_estimates(design: Design, passes: Passes, estimator: Covariance
+                       ) -> tuple[dict[str, float], NDArray[np.float64], NDArray[np.float64]]:
+    """The covariates' weighted means, and the coefficients and their joint covariance with
+    covariates centred at those means (read-only arrays; the blocks between metrics left NaN when
+    the passes skipped them)."""
+    one = design.intercept
+    sum_w = passes.moments.block([one], [one])[0, 0]
+    means = {c: float(passes.moments.block([one], [c])[0, 0] / sum_w) for c in design.covariates}
+    t = reparametrisation(design, means)
+    params = t @ passes.solution.params
+    params[0] += np.array([design.columns[y].shift for y in design.y])
+    cov = centred_covariance(design, passes, estimator, t)
+    if not passes.cross_metric:  # computed on first use (see ``cov``)
+        cov = without_cross_metric_blocks(cov, len(design.y))
+    for array in (params, cov):
+        array.setflags(write=False)
+    return means, params, cov
+
+
 def reparametrisation(design: Design, means: dict[str, float]) -> NDArray[np.float64]:
     r"""T with :math:`X_{basis} = X_{centred} T`, so :math:`\beta_{centred} = T\beta_{basis}`.
 
@@ -243,17 +262,7 @@ class LinearFit(ModelResultsMixin):
                                  testable=chosen_inference == "classical")
         first_stage = first_stage_table(design, passes.moments, robust)
         balance = balance_table(design, passes.moments, robust)
-        one = design.intercept
-        sum_w = passes.moments.block([one], [one])[0, 0]
-        means = {c: float(passes.moments.block([one], [c])[0, 0] / sum_w) for c in design.covariates}
-        t = reparametrisation(design, means)
-        params = t @ passes.solution.params
-        params[0] += np.array([design.columns[y].shift for y in design.y])
-        cov = centred_covariance(design, passes, estimator, t)
-        if not passes.cross_metric:  # computed on first use (see ``cov``)
-            cov = without_cross_metric_blocks(cov, len(design.y))
-        for array in (params, cov):
-            array.setflags(write=False)
+        means, params, cov = _centred_estimates(design, passes, estimator)
         randomized = None
         if chosen_inference == "randomization":
             k = len(design.x)
