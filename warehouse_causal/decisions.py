@@ -10,9 +10,10 @@ adjusted p-value of the primary):
 * guardrail ``metric: tolerance``: a negative tolerance means "the effect must not fall below it",
   a positive one "must not rise above it" (``(">", t)`` or ``("<", t)`` say it explicitly, and are
   needed for t = 0). It *passes* when the whole interval is on the safe side of the tolerance
-  (non-inferiority shown), *fails* when the whole interval is beyond it, else is *unclear*;
+  (non-inferiority shown), *fails* when the whole interval is beyond it, is *not checked* when the
+  estimate or interval is NaN or infinite, else is *unclear*;
 * ship when the primary improves and every guardrail passes; don't ship when the primary harms
-  or a guardrail fails; otherwise inconclusive.
+  or a guardrail fails; otherwise inconclusive (so a guardrail that was not checked never ships).
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from warehouse_causal.diagnostics import BALANCE_P, BALANCE_SMD, WEAK_F
 from warehouse_causal.errors import InvalidParameterError, check_option
 from warehouse_causal.experiment import SRM_ALPHA
+from warehouse_causal.meaning.status import is_finite
 from warehouse_causal.tables import TableResult
 from warehouse_causal.validation import Real
 
@@ -46,7 +46,7 @@ class GuardrailCheck:
     estimate: float
     lower: float
     upper: float
-    status: str  # "pass" | "fail" | "unclear"
+    status: str  # "pass" | "fail" | "unclear" | "not checked" (NaN or infinite estimate or interval)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,9 @@ def _interval(row: dict[str, Any], evidence: str) -> tuple[float, float]:
 def _guardrail(metric: str, tolerance: Any, row: dict[str, Any], evidence: str) -> GuardrailCheck:
     bound, t = _bound(metric, tolerance)
     lower, upper = _interval(row, evidence)
-    if bound == ">":
+    if not (is_finite(row["estimate"]) and is_finite(lower) and is_finite(upper)):
+        status = "not checked"
+    elif bound == ">":
         status = "pass" if lower > t else "fail" if upper < t else "unclear"
     else:
         status = "pass" if upper < t else "fail" if lower > t else "unclear"
@@ -116,9 +118,10 @@ def _guardrail(metric: str, tolerance: Any, row: dict[str, Any], evidence: str) 
 
 def _primary(row: dict[str, Any], evidence: str, higher_is_better: bool, alpha: float) -> tuple[str, str]:
     lower, upper = _interval(row, evidence)
-    if np.isnan(lower) or np.isnan(upper):
+    if not (is_finite(row["estimate"]) and is_finite(lower) and is_finite(upper)) or (
+            evidence == "classical" and not is_finite(row["p_adjusted"])):
         return "undecided", (f"{row['metric']} {row['estimate']:+.4g} has no valid {evidence} interval "
-                             "(too few clusters; see model.inference)")
+                             "(too few clusters or no data; see model.inference)")
     if evidence == "classical" and row["p_adjusted"] >= alpha:
         lower, upper = min(lower, 0.0), max(upper, 0.0)  # not significant after adjustment
     good_side = lower > 0 if higher_is_better else upper < 0
