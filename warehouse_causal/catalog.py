@@ -6,8 +6,9 @@ and caps, read once and used by the Python API and analysis files alike.
     metrics:
       revenue: {source: orders, unit: user_id, value: SUM(amount), window: [0, 14],
                 time: ordered_at, exposure: exposed_at}
-      orders:  {source: orders, unit: user_id, value: COUNT(*)}
-      aov:     {ratio: [revenue, orders]}                # wc.Ratio of two metrics above
+      orders:  {source: orders, unit: user_id, value: COUNT(*), window: [0, 14],
+                time: ordered_at, exposure: exposed_at}
+      aov:     {ratio: [revenue, orders]}                # wc.Ratio of the two metrics above
       latency_p95: {quantile: {column: latency_ms, q: 0.95}}
     caps:
       revenue: 0.99                                      # or [0.01, 0.99]
@@ -16,6 +17,10 @@ and caps, read once and used by the Python API and analysis files alike.
 :class:`MetricCatalog`: ``catalog["aov"]`` is the ``wc.Ratio``, ``catalog.caps`` goes to
 ``add_metric(cap=...)``, ``catalog.quantiles()`` to ``infer_quantiles``. In analysis files,
 ``"metrics_file": "metrics.yaml"`` lets ``metrics`` and ``quantiles`` name catalog entries.
+
+A ratio's parts named in the catalog are its entries, shared by name: ``metrics: [revenue, orders,
+aov]`` fits each once. Both parts must count over the same window (and time and exposure columns),
+else the catalog is refused naming both windows.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any
 from ibis.backends import BaseBackend
 
 from warehouse_causal.errors import InvalidParameterError
-from warehouse_causal.metrics import Metric
+from warehouse_causal.metrics import Metric, check_ratio_windows
 from warehouse_causal.quantiles import Quantile
 from warehouse_causal.ratios import Ratio
 
@@ -89,22 +94,27 @@ def load_metrics(source: str | Path | Mapping[str, Any], con: BaseBackend | None
         raise InvalidParameterError(
             f"A metric catalog has a 'metrics' mapping and optional 'caps'; got keys {sorted(document)}.")
     definitions: Mapping[str, Any] = document["metrics"]
-    entries: dict[str, Metric | Ratio | Quantile] = {}
     for name, spec in definitions.items():
         if not isinstance(spec, Mapping):
             raise InvalidParameterError(f"Metric {name!r} of the catalog must be a mapping; got {spec!r}.")
+    facts = {name: _metric(name, spec, con) for name, spec in definitions.items()
+             if "ratio" not in spec and "quantile" not in spec}  # built once: ratios share them by name
+    entries: dict[str, Metric | Ratio | Quantile] = {}
+    for name, spec in definitions.items():
         if "ratio" in spec:
             parts = spec["ratio"]
             if set(spec) != {"ratio"} or not isinstance(parts, (list, tuple)) or len(parts) != 2:
                 raise InvalidParameterError(f"Ratio {name!r} must be {{ratio: [numerator, denominator]}}.")
-            entries[name] = Ratio(name, *(_part(p, definitions, con) for p in parts))
+            numerator, denominator = (_part(p, definitions, facts) for p in parts)
+            check_ratio_windows(name, numerator, denominator, "The metric catalog")
+            entries[name] = Ratio(name, numerator, denominator)
         elif "quantile" in spec:
             q = spec["quantile"]
             if set(spec) != {"quantile"} or not isinstance(q, Mapping) or set(q) != {"column", "q"}:
                 raise InvalidParameterError(f"Quantile {name!r} must be {{quantile: {{column, q}}}}.")
             entries[name] = Quantile(name, q["column"], q["q"])
         else:
-            entries[name] = _metric(name, spec, con)
+            entries[name] = facts[name]
     caps = dict(document.get("caps") or {})
     missing = sorted(set(caps) - set(entries))
     if missing:
@@ -129,12 +139,12 @@ def _metric(name: str, spec: Mapping[str, Any], con: BaseBackend | None) -> Metr
                   time=spec.get("time"), exposure=spec.get("exposure"), fill=float(spec.get("fill", 0.0)))
 
 
-def _part(part: Any, definitions: Mapping[str, Any], con: BaseBackend | None) -> Any:
-    """A ratio's numerator or denominator: another fact-table metric of the catalog, by name, or a
-    column / SQL expression of the experiment table."""
+def _part(part: Any, definitions: Mapping[str, Any], facts: Mapping[str, Metric]) -> Any:
+    """A ratio's numerator or denominator: another fact-table metric of the catalog, by name (the
+    same object as that entry, so the ratio and the entry are one metric), or a column / SQL
+    expression of the experiment table."""
     if isinstance(part, str) and part in definitions:
-        spec = definitions[part]
-        if not isinstance(spec, Mapping) or "ratio" in spec or "quantile" in spec:
+        if part not in facts:
             raise InvalidParameterError(f"A ratio part must be a fact-table metric; {part!r} is not.")
-        return _metric(part, spec, con)
+        return facts[part]
     return part

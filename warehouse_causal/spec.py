@@ -14,7 +14,7 @@ from ibis.common.deferred import Deferred
 
 from warehouse_causal.contract import Columns
 from warehouse_causal.errors import DesignError, DesignWarning, InvalidParameterError, SchemaError
-from warehouse_causal.metrics import Metric, attach_metrics
+from warehouse_causal.metrics import Metric, attach_metrics, check_ratio_windows
 from warehouse_causal.ratios import Ratio, RatioMetric, divides_inside
 from warehouse_causal.terms import Term, check_columns, resolve_term
 from warehouse_causal.validation import Real, check_param
@@ -99,6 +99,19 @@ def _with_metric_columns(experiment: ExperimentData, y: Any, covariates: Any) ->
     return joined, named(ys), named(xs)
 
 
+def _same_as_earlier(term: Term, earlier: list[Term]) -> bool:
+    """Whether a ratio's part is a metric already in the model (shared by name); a different
+    expression under a name already taken would silently be replaced, so it is refused."""
+    for other in earlier:
+        if other.label == term.label:
+            if not other.expr.equals(term.expr):
+                raise InvalidParameterError(
+                    f"A ratio's part is named {term.label!r} like another metric of the model but reads a "
+                    "different expression; give it its own name (e.g. expr.name(...)).")
+            return True
+    return False
+
+
 def _check_unique(terms: tuple[Term, ...], role: str) -> None:
     labels = [t.label for t in terms]
     if len(set(labels)) != len(labels):
@@ -160,6 +173,8 @@ class ModelSpec:
         ratios = [s for s in specs if isinstance(s, Ratio)]
         if any(isinstance(c, Ratio) for c in _as_list(covariates, "exogeneous_covariates")):
             raise InvalidParameterError("A wc.Ratio is a metric; it cannot be a covariate.")
+        for r in ratios:
+            check_ratio_windows(r.name, r.numerator, r.denominator, "ExperimentData.add_metric")
         plain = [s for s in specs if not isinstance(s, Ratio)]
         _warn_mean_of_ratios(plain + [p for r in ratios for p in (r.numerator, r.denominator)])
         expanded = plain + [p for r in ratios for p in (r.numerator, r.denominator)]
@@ -171,7 +186,7 @@ class ModelSpec:
                               for i, r in enumerate(ratios))
         metrics = tuple(resolved[:len(plain)]) + tuple(
             t for i, t in enumerate(resolved[len(plain):])
-            if t.label not in {m.label for m in resolved[:len(plain) + i]})
+            if not _same_as_earlier(t, resolved[:len(plain) + i]))
         if not metrics:
             raise InvalidParameterError("add_metric needs at least one metric in 'y'.")
         for m in metrics:
