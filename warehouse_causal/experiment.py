@@ -229,6 +229,7 @@ class ExperimentData:
         exogenous_covariates: Any = None,
         calibrate_with: str | None = None,
         cap: Any = None,
+        direction: Any = None,
     ) -> ModelSpec:
         """Name the outcome(s) and pre-treatment covariates; returns a :class:`ModelSpec`.
 
@@ -239,6 +240,11 @@ class ExperimentData:
         the metric pooled over all arms (the same threshold in every arm), ``{"revenue": (0.01,
         0.99)}`` at both ends; one aggregate finds the thresholds (``spec.caps`` reports them). A
         ratio's numerator and denominator are capped by their own names.
+
+        ``direction`` says which direction of a metric is good: ``"lower"`` for every metric in ``y``,
+        or per metric (ratio names too), ``{"minutes": "lower"}``; ``"higher"`` (the default) or
+        ``"neutral"``. Decisions, the memo and the report's colours read it; a ``wc.Metric`` or
+        ``wc.Ratio`` may declare its own (``direction=``, as the metric catalog does).
         """
         from warehouse_causal.spec import ModelSpec
 
@@ -250,7 +256,7 @@ class ExperimentData:
                 "not both."
             )
         covariates = exogeneous_covariates if exogeneous_covariates is not None else exogenous_covariates
-        return ModelSpec.build(self, y, covariates, calibrate_with, cap)
+        return ModelSpec.build(self, y, covariates, calibrate_with, cap, direction)
 
     def infer_quantiles(self, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
         """Differences of the arms' q-quantiles (``wc.Quantile``) with cluster-robust outer intervals

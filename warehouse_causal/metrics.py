@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.contract import Columns, unused_name
 from warehouse_causal.errors import DesignWarning, InvalidParameterError
+from warehouse_causal.meaning import Direction
 from warehouse_causal.sql_expressions import sql_to_ibis_aggregate
 from warehouse_causal.terms import check_columns
 from warehouse_causal.validation import NONE, InstanceOf, Real, check_param
@@ -41,6 +42,8 @@ class Metric:
         the column's own unit for numeric times; needs ``time`` and ``exposure``.
     time : event time column of ``source``; exposure : exposure time column of the experiment table.
     fill : value for units with no events in the window (default 0).
+    direction : which direction of the metric is good, ``"higher"`` (the default when not given),
+        ``"lower"`` or ``"neutral"``; ``add_metric`` reads it (decisions, memo and report colours).
     """
 
     name: str
@@ -51,6 +54,7 @@ class Metric:
     time: str | None = None
     exposure: str | None = None
     fill: float = 0.0
+    direction: Direction | None = None
 
     def __post_init__(self) -> None:
         owner = "Metric"
@@ -67,6 +71,8 @@ class Metric:
             check_param(getattr(self, role), role, owner, InstanceOf(str, "a column name"), NONE)
         fill = check_param(self.fill, "fill", owner, Real())
         object.__setattr__(self, "fill", fill)
+        if self.direction is not None:
+            object.__setattr__(self, "direction", Direction.parse(self.direction, "direction", owner))
         if self.window is not None:
             window_ok = (isinstance(self.window, (tuple, list)) and len(self.window) == 2
                          and all(Real().accepts(v) for v in self.window) and self.window[0] < self.window[1])
@@ -86,7 +92,7 @@ class Metric:
         return (self.source.op(), self.keys, self.time, self.exposure)
 
     def definition(self) -> tuple[Any, ...]:
-        """What the metric computes (everything but its name): two metrics of one
+        """What the metric computes (everything but its name and direction): two metrics of one
         name with the same definition are one metric (say, a ratio's part listed on its own)."""
         return (*self.group(), self.value, self.window, self.fill)
 

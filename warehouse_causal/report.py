@@ -7,7 +7,8 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
-from warehouse_causal.decisions import Decision, caveats, estimand_name
+from warehouse_causal.decisions import Decision, caveats, estimand_name, judge, metric_directions
+from warehouse_causal.meaning import Direction
 from warehouse_causal.tables import format_value
 
 if TYPE_CHECKING:
@@ -16,7 +17,11 @@ if TYPE_CHECKING:
     from warehouse_causal.monitor_checks import MonitorReport
     from warehouse_causal.planning import PowerTable
 
-__all__ = ["render_html", "render_monitor_html", "render_power_html"]
+__all__ = ["COLOURS", "render_html", "render_monitor_html", "render_power_html"]
+
+#: Colours of an interval by how it reads for its metric (:func:`warehouse_causal.decisions.judge`):
+#: wholly better, wholly worse, off 0 for a metric without a preferred direction, across 0.
+COLOURS = {"good": "#1a7f37", "bad": "#b42318", "moved": "#1f5fbf", "": "#6b6b6b"}
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
 h1{margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
@@ -25,7 +30,7 @@ td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right;white-space:nowr
 th{background:#f5f5f5}td.label{text-align:left}.ship{color:#1a7f37}.no{color:#b42318}.open{color:#9a6700}
 .cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}
 .card{flex:1 1 14em;border:1px solid #ddd;border-left:6px solid #999;border-radius:6px;padding:.6em .8em}
-.card.up{border-left-color:#1a7f37}.card.down{border-left-color:#b42318}
+.card.good{border-left-color:#1a7f37}.card.bad{border-left-color:#b42318}.card.moved{border-left-color:#1f5fbf}
 .card .metric{font-weight:600}.card .value{font-size:1.6em;margin:.15em 0}.card .ci{color:#555;font-size:90%}
 .charts{display:flex;flex-wrap:wrap;gap:1em}svg{max-width:100%;height:auto}
 .checks{display:grid;grid-template-columns:repeat(auto-fit,minmax(18em,1fr));gap:1em}
@@ -48,19 +53,21 @@ def _table(rows: list[dict[str, Any]], columns: list[str], element_id: str) -> s
     return f'<table id="{element_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _direction(row: dict[str, Any]) -> str:
-    """"up" / "down" when the classical interval excludes 0 on that side, else ""."""
-    return "up" if row["ci_lower"] > 0 else "down" if row["ci_upper"] < 0 else ""
+def _judged(row: dict[str, Any], directions: dict[str, Direction]) -> str:
+    """"good" / "bad" / "moved" / "" for the row's classical interval and its metric's direction."""
+    return judge(row["ci_lower"], row["ci_upper"], directions.get(row["metric"], Direction.HIGHER))
 
 
-def _cards(rows: list[dict[str, Any]], relative: bool) -> str:
+def _cards(rows: list[dict[str, Any]], relative: bool, directions: dict[str, Direction]) -> str:
     """One summary card per (metric, arm) in the whole population: estimate and intervals, with a
-    left border coloured by the side of 0 the classical interval is on."""
+    left border green when the classical interval is wholly better (by the metric's direction of
+    good), red when wholly worse, blue when a neutral metric moved, grey across 0."""
     def fmt(v: float) -> str:
         return f"{v:+.1%}" if relative else f"{v:+.4g}"
 
     cards = [
-        f'<div class="card {_direction(r)}"><div class="metric">{html.escape(r["metric"])} · arm '
+        f'<div class="card {_judged(r, directions)}"><div class="metric">{html.escape(r["metric"])}'
+        f'{_direction_tag(directions.get(r["metric"], Direction.HIGHER))} · arm '
         f'{html.escape(r["arm"])}</div><div class="value">{fmt(r["estimate"])}</div>'
         f'<div class="ci">95% [{fmt(r["ci_lower"])}, {fmt(r["ci_upper"])}] · anytime-valid '
         f'[{fmt(r["av_ci_lower"])}, {fmt(r["av_ci_upper"])}] · p {format_value("p_value", r["p_value"])}'
@@ -69,29 +76,37 @@ def _cards(rows: list[dict[str, Any]], relative: bool) -> str:
     return '<div class="cards" id="cards">' + "".join(cards) + "</div>"
 
 
-def _forest(rows: list[dict[str, Any]]) -> str:
+def _direction_tag(direction: Direction) -> str:
+    """The metric's direction of good next to its name, when it is not the default (higher)."""
+    if direction is Direction.HIGHER:
+        return ""
+    return f' <span class="ci">({html.escape(direction.phrase)})</span>'
+
+
+def _forest(rows: list[dict[str, Any]], directions: dict[str, Direction]) -> str:
     """One panel per metric (metrics have different units), each with its own scale and ticks."""
     metrics = list(dict.fromkeys(r["metric"] for r in rows))
-    panels = [_panel(m, [r for r in rows if r["metric"] == m]) for m in metrics]
+    panels = [_panel(m, [r for r in rows if r["metric"] == m], directions.get(m, Direction.HIGHER))
+              for m in metrics]
     return '<div id="forest">' + "".join(panels) + "</div>"
 
 
-def _panel(metric: str, rows: list[dict[str, Any]]) -> str:
-    """Estimates with classical (thick, coloured by the side of 0) and anytime-valid (thin)
-    intervals, one row each, on round ticks that include 0."""
+def _panel(metric: str, rows: list[dict[str, Any]], direction: Direction) -> str:
+    """Estimates with classical (thick, coloured by whether it is wholly better or worse for the
+    metric's ``direction``) and anytime-valid (thin) intervals, one row each, on round ticks that
+    include 0."""
     finite = [v for r in rows for v in (r["av_ci_lower"], r["ci_lower"], r["av_ci_upper"], r["ci_upper"])
               if math.isfinite(v)]
     ticks = _ticks(min([*finite, 0.0]), max([*finite, 0.0]))
     lo, hi = ticks[0], ticks[-1]
     span = (hi - lo) or 1.0
     width, left, right, top, row_h = 760, 250, 30, 24, 26
-    colours = {"up": "#1a7f37", "down": "#b42318", "": "#6b6b6b"}
-
     def x(v: float) -> float:
         return left + (min(max(v, lo), hi) - lo) / span * (width - left - right)
 
     body = top + row_h * len(rows)
-    parts = [f'<text x="4" y="16" font-size="13" font-weight="600">{html.escape(metric)}</text>']
+    title = metric if direction is Direction.HIGHER else f"{metric} ({direction.phrase})"
+    parts = [f'<text x="4" y="16" font-size="13" font-weight="600">{html.escape(title)}</text>']
     for t in ticks:
         parts.append(f'<line x1="{x(t):.1f}" y1="{top}" x2="{x(t):.1f}" y2="{body}" stroke="#eee"/>'
                      f'<text x="{x(t):.1f}" y="{body + 14}" text-anchor="middle" font-size="11">'
@@ -100,7 +115,7 @@ def _panel(metric: str, rows: list[dict[str, Any]]) -> str:
                  'stroke-dasharray="4 3"/>')
     for i, r in enumerate(rows):
         y = top + row_h * i + row_h / 2
-        colour = colours[_direction(r)]
+        colour = COLOURS[judge(r["ci_lower"], r["ci_upper"], direction)]
         label = html.escape(f"{r['arm']} · {r['segment']}")
         parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12">{label}</text>')
         parts.append(f'<line class="av-interval" x1="{x(r["av_ci_lower"]):.1f}" y1="{y:.1f}" '
@@ -166,20 +181,23 @@ def _queries(effects: Effects) -> str:
     return f"<details id=\"sql\"><summary>SQL that ran ({len(records)} queries)</summary>{items}</details>"
 
 
-def _over_time(cumulative: CumulativeEffects) -> str:
+def _over_time(cumulative: CumulativeEffects, directions: dict[str, Direction]) -> str:
     """One chart per (metric, arm): the cumulative estimate after each look, its confidence
     sequence as a band and the classical interval as dashed lines, on round ticks including 0."""
     rows = cumulative.to_dicts()
     pairs = list(dict.fromkeys((r["metric"], r["arm"]) for r in rows))
-    charts = "".join(_over_time_chart(f"{m} · arm {a}", [r for r in rows if (r["metric"], r["arm"]) == (m, a)
-                                                          ]) for m, a in pairs)
+    charts = "".join(_over_time_chart(f"{m} · arm {a}",
+                                      [r for r in rows if (r["metric"], r["arm"]) == (m, a)],
+                                      directions.get(m, Direction.HIGHER)) for m, a in pairs)
     return (f"<h2>Cumulative effect over time</h2><p>{html.escape(cumulative.caption())}. Band: the "
             "anytime-valid confidence sequence, safe to watch every day; dashed: the classical 95% "
             "interval, valid at one planned look only.</p>"
             f'<div id="over-time" class="charts">{charts}</div>')
 
 
-def _over_time_chart(title: str, rows: list[dict[str, Any]]) -> str:
+def _over_time_chart(title: str, rows: list[dict[str, Any]], direction: Direction) -> str:
+    """The band is green when the last look's confidence sequence is wholly better for the
+    metric's ``direction``, red when wholly worse, else blue."""
     width, height, left, bottom, top, right = 460, 230, 58, 38, 26, 36
     values = [v for r in rows for v in (r["av_ci_lower"], r["av_ci_upper"], r["ci_lower"], r["ci_upper"])
               if math.isfinite(v)]
@@ -210,8 +228,7 @@ def _over_time_chart(title: str, rows: list[dict[str, Any]]) -> str:
     band = ([f"{px(i):.1f},{py(r['av_ci_upper']):.1f}" for i, r in enumerate(rows)]
             + [f"{px(i):.1f},{py(r['av_ci_lower']):.1f}" for i, r in reversed(list(enumerate(rows)))])
     last = rows[-1]
-    colour = {"up": "#1a7f37", "down": "#b42318", "": "#1f5fbf"}[
-        "up" if last["av_ci_lower"] > 0 else "down" if last["av_ci_upper"] < 0 else ""]
+    colour = {**COLOURS, "": "#1f5fbf"}[judge(last["av_ci_lower"], last["av_ci_upper"], direction)]
     parts.append(f'<polygon class="sequence" points="{" ".join(band)}" fill="{colour}" fill-opacity="0.16"/>')
     for bound in ("ci_lower", "ci_upper"):
         line = " ".join(f"{px(i):.1f},{py(r[bound]):.1f}" for i, r in enumerate(rows))
@@ -237,12 +254,12 @@ def render_html(effects: Effects, decision: Decision | None = None, title: str =
                 quantiles: Any = None, cumulative: CumulativeEffects | None = None) -> str:
     """The report as one HTML document (no external resources); ``quantiles`` (a QuantileEffects)
     adds its table and ``cumulative`` (``model.cumulative(time)``) the effect over time."""
-    rows = effects.to_dicts()
+    rows, directions = effects.to_dicts(), metric_directions(effects, decision)
     columns = ["metric", "arm", "segment", "estimate", "ci_lower", "ci_upper", "p_value", "p_adjusted",
                "av_p_value", "av_ci_lower", "av_ci_upper", "n"]
     kind = "lifts over control" if effects.relative else "effects"
     parts = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(effects.caption())}</p>",
-             _cards(rows, effects.relative)]
+             _cards(rows, effects.relative, directions)]
     if decision is not None:
         css = {"ship": "ship", "don't ship": "no"}
         items = "".join(f'<li class="{css.get(a.verdict, "open")}"><b>{html.escape(a.arm)}: '
@@ -251,11 +268,12 @@ def render_html(effects: Effects, decision: Decision | None = None, title: str =
         heading = f"<h2>Decision (primary {html.escape(decision.primary)})</h2>"
         parts.append(f'{heading}<ul id="decision">{items}</ul>')
     if cumulative is not None and len(cumulative):
-        parts.append(_over_time(cumulative))
+        parts.append(_over_time(cumulative, directions))
     parts += [_design(effects), f"<h2>By segment ({kind})</h2>",
-             "<p>Thick: the classical 95% interval (green above 0, red below, grey across). Thin: the "
+             "<p>Thick: the classical 95% interval (green: wholly better, red: wholly worse, by each "
+             "metric's direction of good; blue: a metric without one moved; grey: across 0). Thin: the "
              "anytime-valid interval, valid however often the experiment is looked at.</p>",
-             _forest(rows), f'<div class="wide">{_table(rows, columns, "effects")}</div>']
+             _forest(rows, directions), f'<div class="wide">{_table(rows, columns, "effects")}</div>']
     if quantiles is not None:
         columns_q = ["metric", "arm", "q", "control_quantile", "arm_quantile", "estimate", "relative",
                      "ci_lower", "ci_upper", "p_value"]
@@ -341,22 +359,27 @@ def render_power_html(power: PowerTable, title: str = "Experiment plan") -> str:
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def _effect_by_period_chart(metric: str, rows: list[dict[str, Any]]) -> str:
+def _effect_by_period_chart(metric: str, rows: list[dict[str, Any]], direction: Direction) -> str:
     """The per-period effect after launch with its simultaneous interval (band) and the
-    experiment's estimate (dashed), reusing the cumulative chart's layout."""
+    experiment's estimate (dashed), reusing the cumulative chart's layout; coloured good/bad only
+    for a known ``direction`` (neutral: blue when off 0)."""
     shaped = [{"through": r["period"], "estimate": r["effect"], "av_ci_lower": r["lower"],
                "av_ci_upper": r["upper"], "ci_lower": r["experiment_effect"],
                "ci_upper": r["experiment_effect"]} for r in rows]
-    return _over_time_chart(f"{metric}: launched − holdout", shaped)
+    return _over_time_chart(f"{metric}: launched − holdout", shaped, direction)
 
 
-def render_monitor_html(report: MonitorReport, title: str = "Post-launch monitoring") -> str:
-    """The monitoring report as one HTML document: alerts first, every check with its guarantee,
-    the effect by period when there is a holdout, and each layer's table (collapsed)."""
+def render_monitor_html(report: MonitorReport, title: str = "Post-launch monitoring",
+                        directions: dict[str, Direction] | None = None) -> str:
+    """The monitoring report as one HTML document: alerts first, then checks that did not run, every
+    check with its guarantee (green only when it ran and passed), the effect by period when there is
+    a holdout (green/red by ``directions``, the metrics' directions of good, e.g.
+    ``model.spec.direction_of``; without them, blue when off 0), and each layer's table (collapsed)."""
     checks = report.to_dicts()
-    order = sorted(checks, key=lambda r: r["status"] != "alert")
+    order = sorted(checks, key=lambda r: (r["status"] != "alert", r["status"] == "ok"))
+    css = {"alert": "bad", "ok": "good"}
     items = "".join(
-        f'<div class="card {"down" if r["status"] == "alert" else "up"}"><div class="metric">'
+        f'<div class="card {css.get(str(r["status"]), "")}"><div class="metric">'
         f'{html.escape(r["layer"])} · {html.escape(r["check"])}</div><div class="value">'
         f'{html.escape(r["status"].upper())}</div><div class="ci">'
         f'{html.escape(format_value("statistic", r["statistic"]))} vs '
@@ -367,7 +390,8 @@ def render_monitor_html(report: MonitorReport, title: str = "Post-launch monitor
     persistence = report.layers.get("persistence")
     if persistence is not None and len(persistence):
         rows = persistence.to_dicts()
-        charts = "".join(_effect_by_period_chart(m, [r for r in rows if r["metric"] == m])
+        charts = "".join(_effect_by_period_chart(m, [r for r in rows if r["metric"] == m],
+                                                 (directions or {}).get(m, Direction.NEUTRAL))
                          for m in dict.fromkeys(r["metric"] for r in rows))
         parts.append("<h2>Effect after launch</h2><p>Band: intervals that hold for every period at once; "
                      "dashed: the experiment's estimate.</p>"
