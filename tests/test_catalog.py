@@ -128,6 +128,10 @@ def test_one_name_with_two_definitions_is_an_error(warehouse) -> None:
     table = exp.table
     with pytest.raises(wc.InvalidParameterError, match="ratio's part is named 'x' like another metric"):
         exp.add_metric([(table.latency * 2).name("x"), wc.Ratio("r", table.latency.name("x"), "latency")])
+    directed = wc.Ratio("aov", wc.Metric("revenue", events, "SUM(amount)", "user", direction="lower"),
+                        wc.Metric("orders", events, "COUNT(*)", "user"))
+    with pytest.raises(wc.InvalidParameterError, match="Two definitions of 'revenue' declare different"):
+        exp.add_metric([wc.Metric("revenue", events, "SUM(amount)", "user", direction="higher"), directed])
 
 
 def test_ratio_parts_with_different_windows_are_refused(warehouse) -> None:
@@ -167,7 +171,7 @@ def _readme_catalog() -> str:
 
 def test_the_readme_catalog_is_right(tmp_path) -> None:
     """The README's catalog, loaded as written: aov is 14-day revenue over 14-day orders (checked
-    against pandas) and ``[revenue, orders, aov]`` fit together."""
+    against pandas), ``[revenue, orders, aov]`` fit together, and the directions are read."""
     pytest.importorskip("yaml")
     rng = np.random.default_rng(5)
     n = 800
@@ -184,6 +188,7 @@ def test_the_readme_catalog_is_right(tmp_path) -> None:
     aov = catalog["aov"]
     assert aov.numerator is catalog["revenue"] and aov.denominator is catalog["orders"]
     assert aov.numerator.window == aov.denominator.window == (0.0, 14.0)
+    assert {k: str(v) for k, v in catalog.directions.items()} == {"latency_p90": "lower"}
     exp = wc.ExperimentData(wc.table(users), intent_to_treat="arm")
     effects = exp.add_metric([catalog["revenue"], catalog["orders"], aov]).fit(wc.LinearModel).infer_effect()
     joined = orders.merge(users, on="user_id")
@@ -196,3 +201,32 @@ def test_the_readme_catalog_is_right(tmp_path) -> None:
     truth = means.revenue[1] / means.orders[1] - means.revenue[0] / means.orders[0]
     assert effects.estimate[list(effects.metric).index("aov")] == pytest.approx(truth, rel=1e-9)
 
+
+def test_catalog_directions(warehouse) -> None:
+    path, _, _ = warehouse
+    con = wc.connect(path / "w.duckdb", read_only=True)
+    document = {"metrics": {
+        "revenue": {"source": "orders", "unit": "user", "value": "SUM(amount)"},
+        "refunds": {"source": "orders", "unit": "user", "value": "SUM(amount)", "direction": "lower"},
+        "aov": {"ratio": ["revenue", "refunds"], "direction": "neutral"},
+        "latency_p90": {"quantile": {"column": "latency", "q": 0.9}, "direction": "Lower"}}}
+    catalog = wc.load_metrics(document, con)
+    lower, neutral = catalog["refunds"].direction, catalog["aov"].direction
+    assert dict(catalog.directions) == {"refunds": lower, "aov": neutral, "latency_p90": lower}
+    assert (str(lower), str(neutral), catalog["revenue"].direction) == ("lower", "neutral", None)
+    exp = wc.ExperimentData(con.table("users"), intent_to_treat="arm")
+    spec = exp.add_metric([catalog["refunds"], catalog["aov"]])
+    assert {k: str(v) for k, v in spec.directions} == {"refunds": "lower", "aov": "neutral"}
+    with pytest.raises(wc.InvalidParameterError, match="says 'higher' for 'refunds'"):
+        exp.add_metric([catalog["refunds"]], direction={"refunds": "higher"})
+    for bad in ["worse", 1, None]:
+        broken = {"metrics": {"m": {"source": "orders", "unit": "user", "value": "COUNT(*)",
+                                    "direction": bad}}}
+        with pytest.raises(wc.InvalidParameterError, match="'direction' parameter of the catalog's metric"):
+            wc.load_metrics(broken, con)
+    spec = {"connection": "w.duckdb", "table": "users", "design": {"intent_to_treat": "arm"},
+            "metrics_file": "directions.json", "metrics": ["refunds"]}
+    (path / "directions.json").write_text(json.dumps(document))
+    from warehouse_causal.analysis_spec import run_spec
+
+    assert str(run_spec(spec, path)["effects"].directions["refunds"]) == "lower"

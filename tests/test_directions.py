@@ -187,6 +187,34 @@ def test_bad_directions_are_clear_errors(exp: wc.ExperimentData) -> None:
         exp.add_metric([declared], direction="higher")
 
 
+def test_an_analysis_document_declares_directions(tmp_path) -> None:
+    from warehouse_causal.analysis_spec import run_spec
+    from warehouse_causal.spec_schema import ANALYSIS_SCHEMA, SpecError, check_document
+
+    warehouse = wc.connect(tmp_path / "w.duckdb")
+    warehouse.create_table("tickets", wc.datasets.tickets(rows=20_000, teams=100, seed=2).to_pyarrow())
+    warehouse.disconnect()
+    document = {"connection": "w.duckdb", "table": "tickets",
+                "design": {"intent_to_treat": "assigned", "cluster_by": "team_id"},
+                "metrics": ["resolved", "minutes"], "direction": {"minutes": "lower"},
+                "decision": {"primary": "minutes", "evidence": "classical"}}
+    check_document(document, ANALYSIS_SCHEMA, "analysis")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wc.WarehouseCausalWarning)
+        result = run_spec(document, tmp_path)
+        assert result["model"].spec.direction_of("minutes") is LOWER
+        assert result["decision"].arms[0].verdict == "ship"
+        assert run_spec({**document, "direction": "lower", "decision": {"primary": "resolved"}}, tmp_path
+                        )["effects"].directions == {"resolved": LOWER, "minutes": LOWER}
+        with pytest.raises(wc.InvalidParameterError, match="higher_is_better"):
+            run_spec({**document, "decision": {"primary": "minutes", "higher_is_better": True}}, tmp_path)
+    for bad, pointer in [({"minutes": "down"}, "/direction/minutes"), ("Lower", "/direction"),
+                         (["lower"], "/direction")]:
+        with pytest.raises(SpecError) as info:
+            check_document({**document, "direction": bad}, ANALYSIS_SCHEMA, "analysis")
+        assert info.value.path == pointer
+
+
 def test_monitor_cards_are_green_only_for_checks_that_ran_and_passed() -> None:
     """A check that did not run (NaN statistic) was drawn with the green border of a pass."""
     from warehouse_causal.monitor_checks import CheckRow, MonitorReport
