@@ -87,3 +87,41 @@ def test_memo_has_estimand_effects_decision_and_caveats() -> None:
     plain = simulate(Sim(n=500))
     basic = wc.ExperimentData(wc.table(plain), intent_to_treat="z").add_metric("y").fit(wc.LinearModel)
     assert "## Decision" not in basic.infer_effect().memo()
+
+
+def test_a_guardrail_without_a_valid_interval_is_not_checked_and_never_ships() -> None:
+    """A NaN estimate or interval compared False everywhere, so the guardrail read 'unclear' (and a
+    half-NaN interval could read 'pass'); it is 'not checked', and the arm is not shipped."""
+    from warehouse_causal.decide.decisions import _guardrail
+
+    nan, inf = float("nan"), float("inf")
+    for row in [(nan, 0.5), (-1.0, nan), (-1.0, inf)]:
+        effects = _effects([("conversion", "A", 0.05, 0.01), ("latency", "A", *row)])
+        for evidence in ("anytime-valid", "classical"):
+            arm = effects.decide("conversion", {"latency": 2.0}, evidence=evidence).arms[0]
+            assert [c.status for c in arm.guardrails] == ["not checked"]
+            assert arm.verdict == "inconclusive" and "guardrail latency not checked" in "; ".join(arm.reasons)
+    # one bound NaN: the other alone would have said "pass"
+    row = {"estimate": 1.0, "av_ci_lower": 0.5, "av_ci_upper": nan, "ci_lower": 0.5, "ci_upper": nan}
+    assert _guardrail("m", -1.0, row, "anytime-valid", None).status == "not checked"
+    row = {"estimate": nan, "av_ci_lower": -0.5, "av_ci_upper": 0.5, "ci_lower": -0.5, "ci_upper": 0.5}
+    assert _guardrail("m", 1.0, row, "classical", None).status == "not checked"
+    # a failing guardrail still stops the arm when another was not checked
+    effects = _effects([("conversion", "A", 0.05, 0.01), ("latency", "A", nan, 0.5),
+                        ("errors", "A", 5.0, 0.1)])
+    assert effects.decide("conversion", {"latency": 2.0, "errors": 1.0}).arms[0].verdict == "don't ship"
+
+
+def test_a_primary_without_a_valid_interval_or_p_value_is_undecided() -> None:
+    """A NaN adjusted p-value compared False with alpha, so the classical rule read the interval
+    as significant: 'improves' on a p-value that does not exist."""
+    from warehouse_causal.decide.decisions import _primary
+    from warehouse_causal.meaning import Direction
+
+    effects = _effects([("conversion", "A", float("nan"), 0.01)])
+    for evidence in ("anytime-valid", "classical"):
+        arm = effects.decide("conversion", evidence=evidence).arms[0]
+        assert arm.verdict == "inconclusive" and "no valid" in arm.reasons[0]
+    row = {"metric": "conversion", "estimate": 0.05, "ci_lower": 0.03, "ci_upper": 0.07,
+           "p_adjusted": float("nan")}
+    assert _primary(row, "classical", Direction.HIGHER, 0.05)[0] == "undecided"

@@ -62,7 +62,7 @@ class ExperimentData(ExperimentDesign):
     __doc__ = ExperimentDesign.__doc__
 
     def add_metric(self, y: Any, exogeneous_covariates: Any = None, *, exogenous_covariates: Any = None,
-                   calibrate_with: str | None = None, cap: Any = None) -> ModelSpec:
+                   calibrate_with: str | None = None, cap: Any = None, direction: Any = None) -> ModelSpec:
         """Name the outcome(s) and pre-treatment covariates; returns a :class:`ModelSpec`.
 
         ``exogeneous_covariates`` (the paper's spelling) and ``exogenous_covariates`` are the same
@@ -74,12 +74,17 @@ class ExperimentData(ExperimentDesign):
         the metric pooled over all arms (the same threshold in every arm), ``{"revenue": (0.01,
         0.99)}`` at both ends; one aggregate finds the thresholds (``spec.caps`` reports them). A
         ratio's numerator and denominator are capped by their own names.
+
+        ``direction`` says which direction of a metric is good: ``"lower"`` for every metric in ``y``,
+        or per metric (ratio names too), ``{"minutes": "lower"}``; ``"higher"`` (the default) or
+        ``"neutral"``. Decisions, the memo and the report's colours read it; a ``wc.Metric`` or
+        ``wc.Ratio`` may declare its own (``direction=``, as the metric catalog does).
         """
         check_param(calibrate_with, "calibrate_with", "ExperimentData.add_metric",
                     InstanceOf(str, "a column name"), NONE)
         covariates = covariates_argument(exogeneous_covariates, exogenous_covariates,
                                          "ExperimentData.add_metric")
-        return ModelSpec.build(self, y, covariates, calibrate_with, cap)
+        return ModelSpec.build(self, y, covariates, calibrate_with, cap, direction)
 
     def infer_quantiles(self, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
         """Differences of the arms' q-quantiles (``wc.Quantile``) with cluster-robust outer intervals
@@ -99,11 +104,12 @@ class Effects(EffectsTable):
 
     @validated("Effects.decide", primary=InstanceOf(str, "a metric name"),
                guardrails=(InstanceOf(Mapping, "a mapping of metric to tolerance"), NONE),
-               higher_is_better=BOOLEAN, segment=InstanceOf(str, "a segment label"))
+               higher_is_better=(BOOLEAN, NONE), segment=InstanceOf(str, "a segment label"))
     def decide(self, primary: str, guardrails: dict[str, Any] | None = None, *,
-               higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all"
+               higher_is_better: bool | None = None, evidence: str = "anytime-valid", segment: str = "all"
                ) -> Decision:
-        """Ship / don't ship / inconclusive per arm (rules in :mod:`warehouse_causal.decide.decisions`)."""
+        """Ship / don't ship / inconclusive per arm (rules in :mod:`warehouse_causal.decide.decisions`);
+        each metric's direction of good is the declared one (``add_metric(direction=...)``)."""
         return decide(self, primary, guardrails, higher_is_better=higher_is_better, evidence=evidence,
                       segment=segment)
 

@@ -13,8 +13,12 @@ from typing import Any
 from warehouse_causal.core.errors import InvalidParameterError
 from warehouse_causal.core.tables import format_value
 
-__all__ = ["STYLE", "axis_ticks", "cell", "document", "html_table", "over_time_chart", "short_time",
-           "write_page"]
+__all__ = ["COLOURS", "STYLE", "axis_ticks", "cell", "document", "html_table", "over_time_chart",
+           "short_time", "write_page"]
+
+#: Colours of an interval by how it reads for its metric (``decide.decisions.judge``): wholly
+#: better, wholly worse, off 0 for a metric without a preferred direction, across 0.
+COLOURS = {"good": "#1a7f37", "bad": "#b42318", "moved": "#1f5fbf", "": "#6b6b6b"}
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
 h1{margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
@@ -23,7 +27,7 @@ td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right;white-space:nowr
 th{background:#f5f5f5}td.label{text-align:left}.ship{color:#1a7f37}.no{color:#b42318}.open{color:#9a6700}
 .cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}
 .card{flex:1 1 14em;border:1px solid #ddd;border-left:6px solid #999;border-radius:6px;padding:.6em .8em}
-.card.up{border-left-color:#1a7f37}.card.down{border-left-color:#b42318}
+.card.good{border-left-color:#1a7f37}.card.bad{border-left-color:#b42318}.card.moved{border-left-color:#1f5fbf}
 .card .metric{font-weight:600}.card .value{font-size:1.6em;margin:.15em 0}.card .ci{color:#555;font-size:90%}
 .charts{display:flex;flex-wrap:wrap;gap:1em}svg{max-width:100%;height:auto}
 .checks{display:grid;grid-template-columns:repeat(auto-fit,minmax(18em,1fr));gap:1em}
@@ -57,7 +61,10 @@ def axis_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [first + i * step for i in range(math.ceil((hi - first) / step - 1e-9) + 1)]
 
 
-def over_time_chart(title: str, rows: list[dict[str, Any]]) -> str:
+def over_time_chart(title: str, rows: list[dict[str, Any]], judged: str) -> str:
+    """The estimate over time with its band (``av_ci_*``) and dashed lines (``ci_*``); the band is
+    coloured by ``judged``, how the last band reads for its metric ("good", "bad", "moved" or "":
+    blue, as a band across 0 says nothing yet)."""
     width, height, left, bottom, top, right = 460, 230, 58, 38, 26, 36
     values = [v for r in rows for v in (r["av_ci_lower"], r["av_ci_upper"], r["ci_lower"], r["ci_upper"])
               if math.isfinite(v)]
@@ -87,9 +94,7 @@ def over_time_chart(title: str, rows: list[dict[str, Any]]) -> str:
                          f'text-anchor="middle">{html.escape(short_time(r["through"]))}</text>')
     band = ([f"{px(i):.1f},{py(r['av_ci_upper']):.1f}" for i, r in enumerate(rows)]
             + [f"{px(i):.1f},{py(r['av_ci_lower']):.1f}" for i, r in reversed(list(enumerate(rows)))])
-    last = rows[-1]
-    colour = {"up": "#1a7f37", "down": "#b42318", "": "#1f5fbf"}[
-        "up" if last["av_ci_lower"] > 0 else "down" if last["av_ci_upper"] < 0 else ""]
+    colour = {**COLOURS, "": "#1f5fbf"}[judged]
     parts.append(f'<polygon class="sequence" points="{" ".join(band)}" fill="{colour}" fill-opacity="0.16"/>')
     for bound in ("ci_lower", "ci_upper"):
         line = " ".join(f"{px(i):.1f},{py(r[bound]):.1f}" for i, r in enumerate(rows))

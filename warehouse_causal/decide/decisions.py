@@ -5,14 +5,21 @@ Rules (``evidence="anytime-valid"``, the default, uses the anytime-valid interva
 however often the experiment was looked at; ``"classical"`` uses the classical intervals and the
 adjusted p-value of the primary):
 
+* each metric's good direction is the one declared in ``add_metric(direction=...)`` (or by its
+  ``wc.Metric`` / ``wc.Ratio`` / catalog entry), "higher" when none was;
 * primary: *improves* when its interval lies entirely on the good side of 0, *harms* when entirely
-  on the bad side, otherwise undecided;
+  on the bad side, otherwise undecided (``higher_is_better`` may say it for a primary that declared
+  no direction; it may not contradict a declared one, and a neutral primary is refused);
 * guardrail ``metric: tolerance``: a negative tolerance means "the effect must not fall below it",
   a positive one "must not rise above it" (``(">", t)`` or ``("<", t)`` say it explicitly, and are
-  needed for t = 0). It *passes* when the whole interval is on the safe side of the tolerance
-  (non-inferiority shown), *fails* when the whole interval is beyond it, else is *unclear*;
+  needed for t = 0). The guarded side must be the metric's bad side when it declared one (a fall for
+  "higher", a rise for "lower"; a neutral metric may be guarded on either side); a metric without a
+  declared direction is judged by the side its guardrail guards. It *passes* when the whole
+  interval is on the safe side of the tolerance (non-inferiority shown), *fails* when the whole
+  interval is beyond it, is *not checked* when the estimate or interval is NaN or infinite, else
+  is *unclear*;
 * ship when the primary improves and every guardrail passes; don't ship when the primary harms
-  or a guardrail fails; otherwise inconclusive.
+  or a guardrail fails; otherwise inconclusive (so a guardrail that was not checked never ships).
 """
 
 from __future__ import annotations
@@ -20,18 +27,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from warehouse_causal.core.errors import InvalidParameterError, check_option
 from warehouse_causal.core.tables import TableResult
 from warehouse_causal.core.validation import Real
 from warehouse_causal.design.experiment import SRM_ALPHA
 from warehouse_causal.fit.diagnostics import BALANCE_P, BALANCE_SMD, WEAK_F
+from warehouse_causal.meaning import Direction
+from warehouse_causal.meaning.direction import judge
+from warehouse_causal.meaning.status import is_finite
 
 if TYPE_CHECKING:
     from warehouse_causal.effects.table import EffectsTable
 
-__all__ = ["ArmDecision", "Decision", "GuardrailCheck", "caveats", "decide", "estimand_name", "memo"]
+__all__ = ["ArmDecision", "Decision", "GuardrailCheck", "caveats", "decide", "estimand_name", "judge", "memo",
+           "metric_directions"]
 
 EVIDENCE = ("anytime-valid", "classical")
 
@@ -46,7 +55,9 @@ class GuardrailCheck:
     estimate: float
     lower: float
     upper: float
-    status: str  # "pass" | "fail" | "unclear"
+    status: str  # "pass" | "fail" | "unclear" | "not checked" (NaN or infinite estimate or interval)
+    #: The metric's good direction: declared, or (none declared) the one the bound guards.
+    direction: Direction = Direction.HIGHER
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,8 @@ class Decision(TableResult):
     evidence: str
     alpha: float
     arms: tuple[ArmDecision, ...]
+    #: The good direction of the primary and each guardrail metric, as the decision judged them.
+    directions: tuple[tuple[str, Direction], ...] = ()
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """One dict per arm: verdict, the primary's estimate and interval, and the reasons."""
@@ -104,35 +117,74 @@ def _interval(row: dict[str, Any], evidence: str) -> tuple[float, float]:
     return row["ci_lower"], row["ci_upper"]
 
 
-def _guardrail(metric: str, tolerance: Any, row: dict[str, Any], evidence: str) -> GuardrailCheck:
+def _guardrail(metric: str, tolerance: Any, row: dict[str, Any], evidence: str,
+               declared: Direction | None) -> GuardrailCheck:
     bound, t = _bound(metric, tolerance)
+    guards = Direction.HIGHER if bound == ">" else Direction.LOWER  # the side it keeps harm away from
+    if declared is not None and declared is not Direction.NEUTRAL and declared is not guards:
+        side = "a fall" if bound == ">" else "a rise"
+        other = "<" if bound == ">" else ">"
+        fix = f"{-t:g} or ('{other}', {-t:g})" if t != 0 else f"('{other}', 0)"
+        raise InvalidParameterError(
+            f"The 'guardrails' parameter of Effects.decide guards {metric!r} against {side} "
+            f"({tolerance!r}: must stay {'above' if bound == '>' else 'below'} {t:+g}), but {metric!r} is "
+            f"declared {declared.value!r} ({declared.phrase}), so {side} is good for it. Guard the bad side "
+            f"({fix}) or declare the metric's direction differently.")
     lower, upper = _interval(row, evidence)
-    if bound == ">":
+    if not (is_finite(row["estimate"]) and is_finite(lower) and is_finite(upper)):
+        status = "not checked"
+    elif bound == ">":
         status = "pass" if lower > t else "fail" if upper < t else "unclear"
     else:
         status = "pass" if upper < t else "fail" if lower > t else "unclear"
-    return GuardrailCheck(metric, bound, t, row["estimate"], lower, upper, status)
+    return GuardrailCheck(metric, bound, t, row["estimate"], lower, upper, status,
+                          declared if declared is not None else guards)
 
 
-def _primary(row: dict[str, Any], evidence: str, higher_is_better: bool, alpha: float) -> tuple[str, str]:
+def _primary(row: dict[str, Any], evidence: str, direction: Direction, alpha: float) -> tuple[str, str]:
     lower, upper = _interval(row, evidence)
-    if np.isnan(lower) or np.isnan(upper):
+    if not (is_finite(row["estimate"]) and is_finite(lower) and is_finite(upper)) or (
+            evidence == "classical" and not is_finite(row["p_adjusted"])):
         return "undecided", (f"{row['metric']} {row['estimate']:+.4g} has no valid {evidence} interval "
-                             "(too few clusters; see model.inference)")
+                             "(too few clusters or no data; see model.inference)")
     if evidence == "classical" and row["p_adjusted"] >= alpha:
         lower, upper = min(lower, 0.0), max(upper, 0.0)  # not significant after adjustment
+    higher_is_better = direction is Direction.HIGHER
     good_side = lower > 0 if higher_is_better else upper < 0
     bad_side = upper < 0 if higher_is_better else lower > 0
     text = f"{row['metric']} {row['estimate']:+.4g} [{lower:+.4g}, {upper:+.4g}]"
+    note = "" if higher_is_better else f" ({direction.phrase})"
     if good_side:
-        return "improves", f"{text} improves"
+        return "improves", f"{text} improves{note}"
     if bad_side:
-        return "harms", f"{text} is worse"
+        return "harms", f"{text} is worse{note}"
     return "undecided", f"{text} is not distinguishable from 0"
 
 
+def _declared(effects: EffectsTable) -> dict[str, Direction]:
+    """The directions declared for the model's metrics (none for effects without their model)."""
+    spec = getattr(effects.model, "spec", None)
+    return dict(spec.directions) if spec is not None else {}
+
+
+def _primary_direction(primary: str, declared: Direction | None, higher_is_better: bool | None) -> Direction:
+    asked = None if higher_is_better is None else Direction.HIGHER if higher_is_better else Direction.LOWER
+    if declared is not None and asked is not None and declared is not asked:
+        raise InvalidParameterError(
+            f"The 'higher_is_better' parameter of Effects.decide says {higher_is_better!r}, but the primary "
+            f"{primary!r} is declared {declared.value!r} ({declared.phrase}); leave it out (the declared "
+            "direction applies) or declare the metric's direction differently.")
+    direction = declared or asked or Direction.HIGHER
+    if direction is Direction.NEUTRAL:
+        raise InvalidParameterError(
+            f"The 'primary' parameter of Effects.decide names {primary!r}, declared 'neutral' (no preferred "
+            "direction): a primary metric needs a direction of good ('higher' or 'lower').")
+    return direction
+
+
 def decide(effects: EffectsTable, primary: str, guardrails: dict[str, Any] | None = None, *,
-           higher_is_better: bool = True, evidence: str = "anytime-valid", segment: str = "all") -> Decision:
+           higher_is_better: bool | None = None, evidence: str = "anytime-valid",
+           segment: str = "all") -> Decision:
     """Verdict per arm (module docstring)."""
     check_option(evidence, "evidence", "Effects.decide", EVIDENCE)
     guardrails = dict(guardrails or {})
@@ -143,11 +195,18 @@ def decide(effects: EffectsTable, primary: str, guardrails: dict[str, Any] | Non
         raise InvalidParameterError(
             f"decide needs effects on {missing} in segment {segment!r}; these effects have {sorted(metrics)}."
         )
+    declared = _declared(effects)
+    direction = _primary_direction(primary, declared.get(primary), higher_is_better)
+    if higher_is_better is not None:
+        declared.setdefault(primary, direction)  # a guardrail on the primary keeps to its direction
     decisions = []
+    judged: dict[str, Direction] = {primary: direction}
     for arm in dict.fromkeys(r["arm"] for r in rows):
         by_metric = {r["metric"]: r for r in rows if r["arm"] == arm}
-        state, reason = _primary(by_metric[primary], evidence, higher_is_better, effects.alpha)
-        checks = tuple(_guardrail(m, t, by_metric[m], evidence) for m, t in guardrails.items())
+        state, reason = _primary(by_metric[primary], evidence, direction, effects.alpha)
+        checks = tuple(_guardrail(m, t, by_metric[m], evidence, declared.get(m))
+                       for m, t in guardrails.items())
+        judged.update({c.metric: c.direction for c in checks if c.metric != primary})
         reasons = [f"primary {reason}"] + [
             f"guardrail {c.metric} {c.status} ({c.estimate:+.4g} [{c.lower:+.4g}, {c.upper:+.4g}] "
             f"must stay {'above' if c.bound == '>' else 'below'} {c.tolerance:+.4g})" for c in checks
@@ -164,7 +223,27 @@ def decide(effects: EffectsTable, primary: str, guardrails: dict[str, Any] | Non
         lower, upper = _interval(by_metric[primary], evidence)
         decisions.append(ArmDecision(arm, verdict, by_metric[primary]["estimate"], lower, upper, checks,
                                      tuple(reasons)))
-    return Decision(primary, segment, evidence, effects.alpha, tuple(decisions))
+    return Decision(primary, segment, evidence, effects.alpha, tuple(decisions), tuple(judged.items()))
+
+
+def metric_directions(effects: EffectsTable, decision: Decision | None = None) -> dict[str, Direction]:
+    """The good direction of each metric of ``effects``: declared (``effects.directions``), and for
+    metrics that declared none, the one ``decision`` judged them by (its primary's
+    ``higher_is_better``, the side a guardrail guards), so colours never contradict the decision."""
+    directions = effects.directions
+    if decision is not None:
+        declared = _declared(effects)
+        directions.update({m: d for m, d in decision.directions if m in directions and m not in declared})
+    return directions
+
+
+def _direction_note(directions: dict[str, Direction]) -> str:
+    """One line naming the metrics whose good direction is not "higher" ("" when there are none)."""
+    groups = {d: [m for m, g in directions.items() if g is d] for d in (Direction.LOWER, Direction.NEUTRAL)}
+    parts = [f"{d.phrase} for " + ", ".join(f"`{m}`" for m in ms) for d, ms in groups.items() if ms]
+    if not parts:
+        return ""
+    return "Direction of good: " + "; ".join(parts) + "; higher is better for the others."
 
 
 def caveats(effects: EffectsTable) -> list[str]:
@@ -231,6 +310,9 @@ def memo(effects: EffectsTable, decision: Decision | None = None, quantiles: Any
             "",
         ]
     lines += ["## Effects", "", effects.to_markdown(), ""]
+    note = _direction_note(metric_directions(effects, decision))
+    if note:
+        lines += [note, ""]
     if quantiles is not None:
         lines += [f"## {quantiles.caption()}", "", quantiles.to_markdown(), ""]
     if decision is not None:

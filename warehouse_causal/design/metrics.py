@@ -18,12 +18,13 @@ import ibis.expr.types as ir
 
 from warehouse_causal.core.errors import DesignWarning, InvalidParameterError
 from warehouse_causal.core.validation import NONE, InstanceOf, Real, check_param
+from warehouse_causal.meaning import Direction
 from warehouse_causal.warehouse.backends import QueryRunner
 from warehouse_causal.warehouse.contract import Columns, unused_name
 from warehouse_causal.warehouse.sql_expressions import sql_to_ibis_aggregate
 from warehouse_causal.warehouse.terms import check_columns
 
-__all__ = ["Metric", "attach_metrics"]
+__all__ = ["Metric", "attach_metrics", "check_ratio_windows", "window_phrase"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Metric:
         the column's own unit for numeric times; needs ``time`` and ``exposure``.
     time : event time column of ``source``; exposure : exposure time column of the experiment table.
     fill : value for units with no events in the window (default 0).
+    direction : which direction of the metric is good, ``"higher"`` (the default when not given),
+        ``"lower"`` or ``"neutral"``; ``add_metric`` reads it (decisions, memo and report colours).
     """
 
     name: str
@@ -51,6 +54,7 @@ class Metric:
     time: str | None = None
     exposure: str | None = None
     fill: float = 0.0
+    direction: Direction | None = None
 
     def __post_init__(self) -> None:
         owner = "Metric"
@@ -67,6 +71,8 @@ class Metric:
             check_param(getattr(self, role), role, owner, InstanceOf(str, "a column name"), NONE)
         fill = check_param(self.fill, "fill", owner, Real())
         object.__setattr__(self, "fill", fill)
+        if self.direction is not None:
+            object.__setattr__(self, "direction", Direction.parse(self.direction, "direction", owner))
         if self.window is not None:
             window_ok = (isinstance(self.window, (tuple, list)) and len(self.window) == 2
                          and all(Real().accepts(v) for v in self.window) and self.window[0] < self.window[1])
@@ -74,6 +80,7 @@ class Metric:
                 raise InvalidParameterError(
                     f"The 'window' parameter of Metric must be (start, end) with finite numbers and start < "
                     f"end. Got {self.window!r} instead.")
+            object.__setattr__(self, "window", (float(self.window[0]), float(self.window[1])))
 
     @property
     def keys(self) -> tuple[str, str]:
@@ -83,6 +90,34 @@ class Metric:
     def group(self) -> tuple[Any, ...]:
         """Metrics with the same group share one aggregation."""
         return (self.source.op(), self.keys, self.time, self.exposure)
+
+    def definition(self) -> tuple[Any, ...]:
+        """What the metric computes (everything but its name and direction): two metrics of one
+        name with the same definition are one metric (say, a ratio's part listed on its own)."""
+        return (*self.group(), self.value, self.window, self.fill)
+
+
+def window_phrase(metric: Metric) -> str:
+    """The metric's time window in words, e.g. "window [0, 14) of ordered_at after exposed_at"."""
+    if metric.window is None:
+        return "no window (all events)"
+    start, end = metric.window
+    return f"window [{start:g}, {end:g}) of {metric.time} after {metric.exposure}"
+
+
+def check_ratio_windows(name: str, numerator: Any, denominator: Any, owner: str) -> None:
+    """A ratio of two ``wc.Metric`` s must count both over the same window (relative to the same
+    exposure): revenue in 14 days over all-time orders is not an order value."""
+    if not (isinstance(numerator, Metric) and isinstance(denominator, Metric)):
+        return
+    def window(m: Metric) -> tuple[Any, ...]:
+        return () if m.window is None else (m.window, m.time, m.exposure)
+
+    if window(numerator) != window(denominator):
+        raise InvalidParameterError(
+            f"{owner}: ratio {name!r} divides {numerator.name!r} ({window_phrase(numerator)}) by "
+            f"{denominator.name!r} ({window_phrase(denominator)}); its parts must share one window. Give "
+            "both the same window, time and exposure.")
 
 
 def _check(metric: Metric, table: ir.Table) -> None:
@@ -142,9 +177,7 @@ def _aggregate(metrics: list[Metric], table: ir.Table) -> tuple[ir.Table, str]:
 
 def attach_metrics(table: ir.Table, metrics: list[Metric], assignment: str, runner: QueryRunner) -> ir.Table:
     """The experiment table left-joined with every metric (one aggregation per source group)."""
-    names = [m.name for m in metrics]
-    if len(set(names)) != len(names):
-        raise InvalidParameterError(f"Metric names must be unique; got {names}.")
+    metrics = _unique(metrics)
     for m in metrics:
         _check(m, table)
     groups: dict[tuple[Any, ...], list[Metric]] = {}
@@ -161,6 +194,19 @@ def attach_metrics(table: ir.Table, metrics: list[Metric], assignment: str, runn
         )
     _flag_units_in_several_arms(table, {m.keys[0] for m in metrics}, assignment, runner)
     return out
+
+
+def _unique(metrics: list[Metric]) -> list[Metric]:
+    """One metric per name: the same definition listed twice (a ratio's part on its own, two
+    ratios sharing a part) is kept once; two different definitions of one name are an error."""
+    by_name: dict[str, Metric] = {}
+    for m in metrics:
+        seen = by_name.setdefault(m.name, m)
+        if seen is not m and seen.definition() != m.definition():
+            raise InvalidParameterError(
+                f"Metric names must be unique: two different wc.Metric definitions are named {m.name!r} "
+                f"({window_phrase(seen)}, value {seen.value!r}; {window_phrase(m)}, value {m.value!r}).")
+    return list(by_name.values())
 
 
 def _flag_units_in_several_arms(table: ir.Table, keys: set[str], assignment: str,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from warehouse_causal.core.errors import InvalidParameterError
+from warehouse_causal.meaning import Direction
 
 __all__ = ["Ratio", "RatioMetric", "divides_inside"]
 
@@ -20,11 +21,13 @@ __all__ = ["Ratio", "RatioMetric", "divides_inside"]
 @dataclass(frozen=True)
 class Ratio:
     """A ratio metric: ``numerator`` and ``denominator`` are columns, SQL expressions, ibis
-    expressions or ``wc.Metric`` s (per-unit aggregates of a fact table)."""
+    expressions or ``wc.Metric`` s (per-unit aggregates of a fact table); ``direction`` says which
+    direction of the ratio is good (``"higher"``, the default, ``"lower"`` or ``"neutral"``)."""
 
     name: str
     numerator: Any
     denominator: Any
+    direction: Direction | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -36,6 +39,8 @@ class Ratio:
                 raise InvalidParameterError(
                     f"The {role!r} parameter of Ratio must be a column name, SQL expression, ibis "
                     f"expression or wc.Metric. Got {value!r} instead.")
+        if self.direction is not None:
+            object.__setattr__(self, "direction", Direction.parse(self.direction, "direction", "Ratio"))
 
 
 @dataclass(frozen=True)

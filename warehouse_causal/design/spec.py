@@ -14,8 +14,9 @@ from ibis.common.deferred import Deferred
 
 from warehouse_causal.core.errors import DesignError, DesignWarning, InvalidParameterError, SchemaError
 from warehouse_causal.core.validation import Real, check_param
-from warehouse_causal.design.metrics import Metric, attach_metrics
+from warehouse_causal.design.metrics import Metric, attach_metrics, check_ratio_windows
 from warehouse_causal.design.ratios import Ratio, RatioMetric, divides_inside
+from warehouse_causal.meaning import Direction
 from warehouse_causal.warehouse.contract import Columns
 from warehouse_causal.warehouse.terms import Term, check_columns, resolve_term
 
@@ -110,6 +111,34 @@ def _with_metric_columns(experiment: ExperimentDesign, y: Any, covariates: Any) 
     return joined, named(ys), named(xs)
 
 
+def _declared_directions(specs: list[Any]) -> dict[str, Direction]:
+    """The ``direction`` each ``wc.Metric`` / ``wc.Ratio`` declares, by name (two declarations of one
+    name must agree)."""
+    found: dict[str, Direction] = {}
+    for spec in specs:
+        own = getattr(spec, "direction", None) if isinstance(spec, (Metric, Ratio)) else None
+        if own is None:
+            continue
+        if found.setdefault(spec.name, own) is not own:
+            raise InvalidParameterError(
+                f"Two definitions of {spec.name!r} declare different directions ({found[spec.name].value!r} "
+                f"and {own.value!r}).")
+    return found
+
+
+def _same_as_earlier(term: Term, earlier: list[Term]) -> bool:
+    """Whether a ratio's part is a metric already in the model (shared by name); a different
+    expression under a name already taken would silently be replaced, so it is refused."""
+    for other in earlier:
+        if other.label == term.label:
+            if not other.expr.equals(term.expr):
+                raise InvalidParameterError(
+                    f"A ratio's part is named {term.label!r} like another metric of the model but reads a "
+                    "different expression; give it its own name (e.g. expr.name(...)).")
+            return True
+    return False
+
+
 def _check_unique(terms: tuple[Term, ...], role: str) -> None:
     labels = [t.label for t in terms]
     if len(set(labels)) != len(labels):
@@ -162,18 +191,28 @@ class ModelSpec:
     calibration: tuple[tuple[str, str], ...] = ()  # (judge metric label, human label column)
     ratios: tuple[RatioMetric, ...] = ()  # ratio metrics over pairs of the metrics
     caps: tuple[Cap, ...] = ()  # winsorized metrics: the pooled percentiles they were capped at
+    #: The declared direction of good of metrics and ratios, by label; undeclared ones are "higher".
+    directions: tuple[tuple[str, Direction], ...] = ()
+
+    def direction_of(self, label: str) -> Direction:
+        """Which direction of the metric (or ratio) ``label`` is good: declared, else higher."""
+        return dict(self.directions).get(label, Direction.HIGHER)
 
     @classmethod
     def build(cls, experiment: ExperimentDesign, y: Any, covariates: Any,
-              calibrate_with: str | None = None, cap: Any = None) -> ModelSpec:
+              calibrate_with: str | None = None, cap: Any = None, direction: Any = None) -> ModelSpec:
         """Resolve and check the specs against the experiment table."""
         specs = _as_list(y)
         ratios = [s for s in specs if isinstance(s, Ratio)]
         if any(isinstance(c, Ratio) for c in _as_list(covariates, "exogeneous_covariates")):
             raise InvalidParameterError("A wc.Ratio is a metric; it cannot be a covariate.")
+        for r in ratios:
+            check_ratio_windows(r.name, r.numerator, r.denominator, "ExperimentData.add_metric")
         plain = [s for s in specs if not isinstance(s, Ratio)]
-        _warn_mean_of_ratios(plain + [p for r in ratios for p in (r.numerator, r.denominator)])
-        expanded = plain + [p for r in ratios for p in (r.numerator, r.denominator)]
+        parts = [p for r in ratios for p in (r.numerator, r.denominator)]
+        declared = _declared_directions(plain + ratios + parts)
+        _warn_mean_of_ratios(plain + parts)
+        expanded = plain + parts
         experiment, expanded, covariates = _with_metric_columns(experiment, expanded, covariates)
         table = experiment.table
         resolved = [resolve_term(s, table, "metric") for s in expanded]
@@ -182,7 +221,7 @@ class ModelSpec:
                               for i, r in enumerate(ratios))
         metrics = tuple(resolved[:len(plain)]) + tuple(
             t for i, t in enumerate(resolved[len(plain):])
-            if t.label not in {m.label for m in resolved[:len(plain) + i]})
+            if not _same_as_earlier(t, resolved[:len(plain) + i]))
         if not metrics:
             raise InvalidParameterError("add_metric needs at least one metric in 'y'.")
         for m in metrics:
@@ -195,9 +234,46 @@ class ModelSpec:
         spec = replace(spec, metrics=spec._checked(metrics, terms), covariates=terms)
         if ratio_metrics:
             spec = spec._with_ratios(ratio_metrics)
+        named = [t.label for t in resolved[:len(plain)]] + [r.name for r in ratio_metrics]
+        spec = spec._with_directions(direction, declared, named)
         if cap is not None:
             spec = spec._with_caps(cap)
         return spec._with_calibration(calibrate_with) if calibrate_with is not None else spec
+
+    def _with_directions(self, direction: Any, declared: dict[str, Direction], named: list[str],
+                         owner: str = "ExperimentData.add_metric") -> ModelSpec:
+        """The direction of good per metric: ``direction`` (one value for every metric named in
+        ``y``, or a mapping from metric or ratio names) and the ``direction`` of each ``wc.Metric``
+        and ``wc.Ratio``; the two must agree. Names that are not metrics of the model are refused."""
+        labels = [m.label for m in self.metrics] + [r.name for r in self.ratios]
+        given: dict[str, Direction] = {}
+        if isinstance(direction, (str, Direction)):
+            one = Direction.parse(direction, "direction", owner)
+            given = dict.fromkeys(named, one)
+        elif isinstance(direction, Mapping):
+            for name, value in direction.items():
+                if not isinstance(name, str) or name not in labels:
+                    raise InvalidParameterError(
+                        f"The 'direction' parameter of {owner} names {name!r}, which is not a metric of "
+                        f"this model ({sorted(labels)}).")
+                if not isinstance(value, (str, Direction)):
+                    raise InvalidParameterError(
+                        f"The 'direction' parameter of {owner} must give {name!r} 'higher', 'lower' or "
+                        f"'neutral'. Got {value!r} instead.")
+                given[name] = Direction.parse(value, "direction", f"{owner} (metric {name!r})")
+        elif direction is not None:
+            raise InvalidParameterError(
+                f"The 'direction' parameter of {owner} must be 'higher', 'lower' or 'neutral' (for every "
+                "metric) or a mapping of metric names to them, e.g. {'minutes': 'lower'}. Got "
+                f"{direction!r} ({type(direction).__name__}) instead.")
+        for name, value in given.items():
+            own = declared.get(name)
+            if own is not None and own is not value:
+                raise InvalidParameterError(
+                    f"The 'direction' parameter of {owner} says {value.value!r} for {name!r}, but its "
+                    f"definition (wc.Metric / wc.Ratio, or the metric catalog) declares {own.value!r}.")
+        merged = {**dict(self.directions), **{k: v for k, v in declared.items() if k in labels}, **given}
+        return replace(self, directions=tuple((k, merged[k]) for k in labels if k in merged))
 
     def _with_caps(self, cap: Any) -> ModelSpec:
         """Each capped metric clipped at pooled percentiles of its values (the same thresholds in
@@ -279,14 +355,16 @@ class ModelSpec:
             raise DesignError(f"The human label {human!r} is a design column, covariate or the judge metric.")
         return replace(self, calibration=((self.metrics[0].label, human),))
 
-    def add_metric(self, y: Any) -> ModelSpec:
-        """A new spec with more metrics (they share the covariates and one pass over the data)."""
+    def add_metric(self, y: Any, direction: Any = None) -> ModelSpec:
+        """A new spec with more metrics (they share the covariates and one pass over the data);
+        ``direction`` as in :meth:`ExperimentData.add_metric`."""
         specs = _as_list(y, "y", "ModelSpec.add_metric")
-        if any(isinstance(spec, Ratio) for spec in specs):
-            raise InvalidParameterError("Add wc.Ratio metrics in ExperimentData.add_metric(y=[...]), "
-                                        "with the other metrics of the model.")
+        if any(isinstance(spec, (Ratio, Metric)) for spec in specs):
+            raise InvalidParameterError("Add wc.Ratio and wc.Metric metrics in ExperimentData.add_metric("
+                                        "y=[...]), with the other metrics of the model.")
         extra = tuple(resolve_term(s, self.experiment.table, "metric") for s in specs)
-        return replace(self, metrics=self._checked(self.metrics + extra, self.covariates))
+        spec = replace(self, metrics=self._checked(self.metrics + extra, self.covariates))
+        return spec._with_directions(direction, {}, [t.label for t in extra], "ModelSpec.add_metric")
 
     def _checked(self, metrics: tuple[Term, ...], covariates: tuple[Term, ...]) -> tuple[Term, ...]:
         design = self.experiment.design_roles()

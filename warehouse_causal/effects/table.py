@@ -25,6 +25,7 @@ from warehouse_causal.algebra.sandwich import quadratic_form
 from warehouse_causal.algebra.trend import gls_slope
 from warehouse_causal.core.errors import DesignError, InvalidParameterError
 from warehouse_causal.core.frozen import read_only, values_equal
+from warehouse_causal.core.html import COLOURS
 from warehouse_causal.core.tables import RowTable, TableResult
 from warehouse_causal.core.validation import (
     InstanceOf,
@@ -33,6 +34,8 @@ from warehouse_causal.core.validation import (
     check_param,
     validated,
 )
+from warehouse_causal.meaning import Direction
+from warehouse_causal.meaning.direction import judge
 from warehouse_causal.warehouse.backends import QueryRecord
 
 __all__ = ["COLUMNS", "EffectsTable", "Sequential"]
@@ -216,6 +219,14 @@ class EffectsTable(TableResult):
             )
         return "\n".join(lines)
 
+    @property
+    def directions(self) -> dict[str, Direction]:
+        """Which direction of each metric is good: declared in ``add_metric(direction=...)`` (or by
+        its ``wc.Metric``, ``wc.Ratio`` or catalog entry), else higher (also for combined rows)."""
+        spec = getattr(self.model, "spec", None)
+        return {m: spec.direction_of(m) if spec is not None else Direction.HIGHER
+                for m in dict.fromkeys(self.metric)}
+
     def caption(self) -> str:
         kind = "relative lift" if self.relative else "effect"
         inference = "" if self.inference == "classical" else f"; inference: {self.inference}"
@@ -351,7 +362,8 @@ class EffectsTable(TableResult):
 
     def plot(self) -> Any:
         """Forest plot, one panel per metric with its own scale: classical intervals (thick, green
-        when above 0, red when below, grey when they cross it) and anytime-valid ones (thin), the
+        when wholly better, red when wholly worse by the metric's direction of good, blue when a
+        neutral metric moved, grey when they cross 0) and anytime-valid ones (thin), the
         zero line, and rows labelled arm · segment. Lifts (``relative=True``) are in percent.
         Returns the matplotlib Figure (``pip install 'warehouse_causal[plot]'``)."""
         try:
@@ -359,7 +371,7 @@ class EffectsTable(TableResult):
             from matplotlib.ticker import PercentFormatter
         except ImportError as err:  # optional extra
             raise ImportError("Effects.plot needs matplotlib: pip install 'warehouse_causal[plot]'") from err
-        rows = self.to_dicts()
+        rows, directions = self.to_dicts(), self.directions
         metrics = list(dict.fromkeys(r["metric"] for r in rows))
         heights = [sum(r["metric"] == m for r in rows) * 0.42 + 0.9 for m in metrics]
         figure, axes = plt.subplots(len(metrics), 1, figsize=(8, sum(heights)), squeeze=False,
@@ -369,7 +381,7 @@ class EffectsTable(TableResult):
             y = np.arange(len(panel))[::-1]
             ax.axvline(0.0, color="0.3", lw=0.8, ls="--")
             for yi, r in zip(y, panel, strict=True):
-                colour = "#1a7f37" if r["ci_lower"] > 0 else "#b42318" if r["ci_upper"] < 0 else "0.45"
+                colour = COLOURS[judge(r["ci_lower"], r["ci_upper"], directions[metric])]
                 ax.plot([r["av_ci_lower"], r["av_ci_upper"]], [yi, yi], color=colour, lw=1, alpha=0.6)
                 ax.plot([r["ci_lower"], r["ci_upper"]], [yi, yi], color=colour, lw=3.5)
                 ax.plot(r["estimate"], yi, "o", color=colour)

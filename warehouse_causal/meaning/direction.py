@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any
 
 from warehouse_causal.core.errors import InvalidParameterError
+from warehouse_causal.meaning.status import is_finite
 
 _SPELLINGS = {
     "higher": "higher", "increase": "higher", "up": "higher", "higher_is_better": "higher",
@@ -53,3 +54,12 @@ class Direction(str, Enum):
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be 'higher', 'lower' or 'neutral' (which direction "
             f"of the metric is good). Got {value!r} instead.")
+
+
+def judge(lower: float, upper: float, direction: Direction) -> str:
+    """How an interval reads for a metric with this good direction: "good" (wholly on the good
+    side of 0), "bad" (wholly on the bad side), "moved" (off 0, for a neutral metric) or ""
+    (across 0, or not finite). Report cards, forest plots and charts colour by it."""
+    if not (is_finite(lower) and is_finite(upper)) or lower <= 0 <= upper:
+        return ""
+    return {True: "good", False: "bad", None: "moved"}[direction.is_good(upper if lower > 0 else lower)]

@@ -9,27 +9,35 @@ from typing import Any
 
 from warehouse_causal.core.html import document, html_table, over_time_chart
 from warehouse_causal.core.tables import TableResult, format_value
+from warehouse_causal.decide.decisions import judge
+from warehouse_causal.meaning import Direction
 
 __all__ = ["render_monitor_html"]
 
 
-def _effect_by_period_chart(metric: str, rows: list[dict[str, Any]]) -> str:
+def _effect_by_period_chart(metric: str, rows: list[dict[str, Any]], direction: Direction) -> str:
     """The per-period effect after launch with its simultaneous interval (band) and the
-    experiment's estimate (dashed), reusing the cumulative chart's layout."""
+    experiment's estimate (dashed), reusing the cumulative chart's layout; coloured good/bad only
+    for a known ``direction`` (neutral: blue when off 0)."""
     shaped = [{"through": r["period"], "estimate": r["effect"], "av_ci_lower": r["lower"],
                "av_ci_upper": r["upper"], "ci_lower": r["experiment_effect"],
                "ci_upper": r["experiment_effect"]} for r in rows]
-    return over_time_chart(f"{metric}: launched − holdout", shaped)
+    judged = judge(shaped[-1]["av_ci_lower"], shaped[-1]["av_ci_upper"], direction) if shaped else ""
+    return over_time_chart(f"{metric}: launched − holdout", shaped, judged)
 
 
 def render_monitor_html(report: TableResult, layers: Mapping[str, TableResult],
-                        title: str = "Post-launch monitoring") -> str:
-    """The monitoring report as one HTML document: alerts first, every check with its guarantee,
-    the effect by period when there is a holdout, and each layer's table (collapsed)."""
+                        title: str = "Post-launch monitoring",
+                        directions: Mapping[str, Direction] | None = None) -> str:
+    """The monitoring report as one HTML document: alerts first, then checks that did not run, every
+    check with its guarantee (green only when it ran and passed), the effect by period when there is
+    a holdout (green/red by ``directions``, the metrics' directions of good; without them, blue when
+    off 0), and each layer's table (collapsed)."""
     checks = report.to_dicts()
-    order = sorted(checks, key=lambda r: r["status"] != "alert")
+    order = sorted(checks, key=lambda r: (r["status"] != "alert", r["status"] == "ok"))
+    css = {"alert": "bad", "ok": "good"}
     items = "".join(
-        f'<div class="card {"down" if r["status"] == "alert" else "up"}"><div class="metric">'
+        f'<div class="card {css.get(str(r["status"]), "")}"><div class="metric">'
         f'{html.escape(r["layer"])} · {html.escape(r["check"])}</div><div class="value">'
         f'{html.escape(r["status"].upper())}</div><div class="ci">'
         f'{html.escape(format_value("statistic", r["statistic"]))} vs '
@@ -40,7 +48,8 @@ def render_monitor_html(report: TableResult, layers: Mapping[str, TableResult],
     persistence = layers.get("persistence")
     if persistence is not None and persistence.to_dicts():
         rows = persistence.to_dicts()
-        charts = "".join(_effect_by_period_chart(m, [r for r in rows if r["metric"] == m])
+        charts = "".join(_effect_by_period_chart(m, [r for r in rows if r["metric"] == m],
+                                                 (directions or {}).get(m, Direction.NEUTRAL))
                          for m in dict.fromkeys(r["metric"] for r in rows))
         parts.append("<h2>Effect after launch</h2><p>Band: intervals that hold for every period at once; "
                      "dashed: the experiment's estimate.</p>"

@@ -7,9 +7,10 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
-from warehouse_causal.core.html import axis_ticks, document, html_table, over_time_chart
+from warehouse_causal.core.html import COLOURS, axis_ticks, document, html_table, over_time_chart
 from warehouse_causal.core.tables import format_value
-from warehouse_causal.decide.decisions import Decision, caveats, estimand_name
+from warehouse_causal.decide.decisions import Decision, caveats, estimand_name, judge, metric_directions
+from warehouse_causal.meaning import Direction
 from warehouse_causal.meaning.periods import period_sort_key
 
 if TYPE_CHECKING:
@@ -21,19 +22,21 @@ __all__ = ["render_html"]
 
 
 
-def _direction(row: dict[str, Any]) -> str:
-    """"up" / "down" when the classical interval excludes 0 on that side, else ""."""
-    return "up" if row["ci_lower"] > 0 else "down" if row["ci_upper"] < 0 else ""
+def _judged(row: dict[str, Any], directions: dict[str, Direction]) -> str:
+    """"good" / "bad" / "moved" / "" for the row's classical interval and its metric's direction."""
+    return judge(row["ci_lower"], row["ci_upper"], directions.get(row["metric"], Direction.HIGHER))
 
 
-def _cards(rows: list[dict[str, Any]], relative: bool) -> str:
+def _cards(rows: list[dict[str, Any]], relative: bool, directions: dict[str, Direction]) -> str:
     """One summary card per (metric, arm) in the whole population: estimate and intervals, with a
-    left border coloured by the side of 0 the classical interval is on."""
+    left border green when the classical interval is wholly better (by the metric's direction of
+    good), red when wholly worse, blue when a neutral metric moved, grey across 0."""
     def fmt(v: float) -> str:
         return f"{v:+.1%}" if relative else f"{v:+.4g}"
 
     cards = [
-        f'<div class="card {_direction(r)}"><div class="metric">{html.escape(r["metric"])} · arm '
+        f'<div class="card {_judged(r, directions)}"><div class="metric">{html.escape(r["metric"])}'
+        f'{_direction_tag(directions.get(r["metric"], Direction.HIGHER))} · arm '
         f'{html.escape(r["arm"])}</div><div class="value">{fmt(r["estimate"])}</div>'
         f'<div class="ci">95% [{fmt(r["ci_lower"])}, {fmt(r["ci_upper"])}] · anytime-valid '
         f'[{fmt(r["av_ci_lower"])}, {fmt(r["av_ci_upper"])}] · p {format_value("p_value", r["p_value"])}'
@@ -42,29 +45,38 @@ def _cards(rows: list[dict[str, Any]], relative: bool) -> str:
     return '<div class="cards" id="cards">' + "".join(cards) + "</div>"
 
 
-def _forest(rows: list[dict[str, Any]]) -> str:
+def _direction_tag(direction: Direction) -> str:
+    """The metric's direction of good next to its name, when it is not the default (higher)."""
+    if direction is Direction.HIGHER:
+        return ""
+    return f' <span class="ci">({html.escape(direction.phrase)})</span>'
+
+
+def _forest(rows: list[dict[str, Any]], directions: dict[str, Direction]) -> str:
     """One panel per metric (metrics have different units), each with its own scale and ticks."""
     metrics = list(dict.fromkeys(r["metric"] for r in rows))
-    panels = [_panel(m, [r for r in rows if r["metric"] == m]) for m in metrics]
+    panels = [_panel(m, [r for r in rows if r["metric"] == m], directions.get(m, Direction.HIGHER))
+              for m in metrics]
     return '<div id="forest">' + "".join(panels) + "</div>"
 
 
-def _panel(metric: str, rows: list[dict[str, Any]]) -> str:
-    """Estimates with classical (thick, coloured by the side of 0) and anytime-valid (thin)
-    intervals, one row each, on round ticks that include 0."""
+def _panel(metric: str, rows: list[dict[str, Any]], direction: Direction) -> str:
+    """Estimates with classical (thick, coloured by whether it is wholly better or worse for the
+    metric's ``direction``) and anytime-valid (thin) intervals, one row each, on round ticks that
+    include 0."""
     finite = [v for r in rows for v in (r["av_ci_lower"], r["ci_lower"], r["av_ci_upper"], r["ci_upper"])
               if math.isfinite(v)]
     ticks = axis_ticks(min([*finite, 0.0]), max([*finite, 0.0]))
     lo, hi = ticks[0], ticks[-1]
     span = (hi - lo) or 1.0
     width, left, right, top, row_h = 760, 250, 30, 24, 26
-    colours = {"up": "#1a7f37", "down": "#b42318", "": "#6b6b6b"}
 
     def x(v: float) -> float:
         return left + (min(max(v, lo), hi) - lo) / span * (width - left - right)
 
     body = top + row_h * len(rows)
-    parts = [f'<text x="4" y="16" font-size="13" font-weight="600">{html.escape(metric)}</text>']
+    title = metric if direction is Direction.HIGHER else f"{metric} ({direction.phrase})"
+    parts = [f'<text x="4" y="16" font-size="13" font-weight="600">{html.escape(title)}</text>']
     for t in ticks:
         parts.append(f'<line x1="{x(t):.1f}" y1="{top}" x2="{x(t):.1f}" y2="{body}" stroke="#eee"/>'
                      f'<text x="{x(t):.1f}" y="{body + 14}" text-anchor="middle" font-size="11">'
@@ -73,7 +85,7 @@ def _panel(metric: str, rows: list[dict[str, Any]]) -> str:
                  'stroke-dasharray="4 3"/>')
     for i, r in enumerate(rows):
         y = top + row_h * i + row_h / 2
-        colour = colours[_direction(r)]
+        colour = COLOURS[judge(r["ci_lower"], r["ci_upper"], direction)]
         label = html.escape(f"{r['arm']} · {r['segment']}")
         parts.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="12">{label}</text>')
         parts.append(f'<line class="av-interval" x1="{x(r["av_ci_lower"]):.1f}" y1="{y:.1f}" '
@@ -139,13 +151,16 @@ def _queries(effects: EffectsTable) -> str:
     return f"<details id=\"sql\"><summary>SQL that ran ({len(records)} queries)</summary>{items}</details>"
 
 
-def _over_time(cumulative: CumulativeEffects) -> str:
+def _over_time(cumulative: CumulativeEffects, directions: dict[str, Direction]) -> str:
     """One chart per (metric, arm): the cumulative estimate after each look, its confidence
     sequence as a band and the classical interval as dashed lines, on round ticks including 0."""
     rows = cumulative.to_dicts()
     pairs = list(dict.fromkeys((r["metric"], r["arm"]) for r in rows))
-    charts = "".join(over_time_chart(f"{m} · arm {a}", [r for r in rows if (r["metric"], r["arm"]) == (m, a)
-                                                          ]) for m, a in pairs)
+    charts = ""
+    for m, a in pairs:
+        own = [r for r in rows if (r["metric"], r["arm"]) == (m, a)]
+        judged = judge(own[-1]["av_ci_lower"], own[-1]["av_ci_upper"], directions.get(m, Direction.HIGHER))
+        charts += over_time_chart(f"{m} · arm {a}", own, judged)
     return (f"<h2>Cumulative effect over time</h2><p>{html.escape(cumulative.caption())}. Band: the "
             "anytime-valid confidence sequence, safe to watch every day; dashed: the classical 95% "
             "interval, valid at one planned look only.</p>"
@@ -156,12 +171,12 @@ def render_html(effects: EffectsTable, decision: Decision | None = None, title: 
                 quantiles: Any = None, cumulative: CumulativeEffects | None = None) -> str:
     """The report as one HTML document (no external resources); ``quantiles`` (a QuantileEffects)
     adds its table and ``cumulative`` (``model.cumulative(time)``) the effect over time."""
-    rows = effects.to_dicts()
+    rows, directions = effects.to_dicts(), metric_directions(effects, decision)
     columns = ["metric", "arm", "segment", "estimate", "ci_lower", "ci_upper", "p_value", "p_adjusted",
                "av_p_value", "av_ci_lower", "av_ci_upper", "n"]
     kind = "lifts over control" if effects.relative else "effects"
     parts = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(effects.caption())}</p>",
-             _cards(rows, effects.relative)]
+             _cards(rows, effects.relative, directions)]
     if decision is not None:
         css = {"ship": "ship", "don't ship": "no"}
         items = "".join(f'<li class="{css.get(a.verdict, "open")}"><b>{html.escape(a.arm)}: '
@@ -170,11 +185,12 @@ def render_html(effects: EffectsTable, decision: Decision | None = None, title: 
         heading = f"<h2>Decision (primary {html.escape(decision.primary)})</h2>"
         parts.append(f'{heading}<ul id="decision">{items}</ul>')
     if cumulative is not None and len(cumulative):
-        parts.append(_over_time(cumulative))
+        parts.append(_over_time(cumulative, directions))
     parts += [_design(effects), f"<h2>By segment ({kind})</h2>",
-             "<p>Thick: the classical 95% interval (green above 0, red below, grey across). Thin: the "
+             "<p>Thick: the classical 95% interval (green: wholly better, red: wholly worse, by each "
+             "metric's direction of good; blue: a metric without one moved; grey: across 0). Thin: the "
              "anytime-valid interval, valid however often the experiment is looked at.</p>",
-             _forest(rows), f'<div class="wide">{html_table(rows, columns, "effects")}</div>']
+             _forest(rows, directions), f'<div class="wide">{html_table(rows, columns, "effects")}</div>']
     if quantiles is not None:
         columns_q = ["metric", "arm", "q", "control_quantile", "arm_quantile", "estimate", "relative",
                      "ci_lower", "ci_upper", "p_value"]

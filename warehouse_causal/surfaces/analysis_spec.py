@@ -9,19 +9,20 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     metrics: [column or SQL expression, or {ratio: name, numerator: ..., denominator: ...}, ...]
     covariates: [column or SQL expression, or {exposure_age: {time, exposure, by, max_age}}, ...]
     cap: {metric: upper percentile, or [lower, upper]}   # winsorization
+    direction: lower, or {metric: higher | lower | neutral}   # which way is good (default higher)
     fit: {covariance, interacted, strategy, alpha}
     segments: [SQL condition, ...]
     effects: {relative, planned_n, adjust}
-    decision: {primary, guardrails: {metric: tolerance}}
+    decision: {primary, guardrails: {metric: tolerance}, higher_is_better, evidence, segment}
     graph: "T -> m1 -> y; T -> y"      # mediation of the first metric's effect
     quantiles: [{name, column, q} or a catalog name, ...]   # percentile effects (wc.Quantile)
     projection: {mix: {condition: share, ...}, name}   # effects.project: a future mix of segments
     over_time: {time: column, looks: 20}   # the cumulative effect after each look (model.cumulative)
     metrics_file: metrics.yaml          # a metric catalog (wc.load_metrics): metrics and quantiles
-                                        # may then name its entries; its caps apply
+                                        # may then name its entries; its caps and directions apply
 
 A monitor document (the CLI's ``monitor`` command) is an analysis document's experiment part
-(connection, table, design, metrics, covariates, cap, fit, calibrate_with) and::
+(connection, table, design, metrics, covariates, cap, direction, fit, calibrate_with) and::
 
     monitor: {production: table, time, holdout, unit, launched_arm, segments, guardrails, served,
               labelled, version: [column, tested version], expected_rows, thresholds: {...}, alpha}
@@ -101,7 +102,8 @@ def run_spec(spec: dict[str, Any], base: Path = Path("."), *, con: Any = None,
     covariates = [_covariate(c) for c in spec.get("covariates") or []]
     cap = {k: v for k, v in catalog.caps.items() if _uses(k, metrics)} if catalog is not None else {}
     cap.update({k: tuple(v) if isinstance(v, list) else v for k, v in dict(spec.get("cap") or {}).items()})
-    named = exp.add_metric(metrics, covariates, cap=cap or None, calibrate_with=spec.get("calibrate_with"))
+    named = exp.add_metric(metrics, covariates, cap=cap or None, calibrate_with=spec.get("calibrate_with"),
+                           direction=spec.get("direction"))
     model = named.fit(wc.LinearModel, **spec.get("fit", {}))
     if "monitor" in spec:
         return {"experiment": exp, "model": model, "monitor": _monitor(spec["monitor"], model, con)}

@@ -74,6 +74,10 @@ METRIC = {"anyOf": [SQL_OR_COLUMN, _object({"ratio": _string("the ratio's name")
 EXPOSURE_AGE = _object({"time": COLUMN, "exposure": COLUMN, "by": {"enum": ["day", "week"]},
                         "max_age": {"type": "integer", "minimum": 1, "maximum": 47}}, ("time", "exposure"))
 COVARIATE = {"anyOf": [SQL_OR_COLUMN, _object({"exposure_age": EXPOSURE_AGE}, ("exposure_age",))]}
+DIRECTION_VALUE = {"enum": ["higher", "lower", "neutral"],
+                   "description": "which direction of the metric is good"}
+DIRECTION = {"anyOf": [DIRECTION_VALUE, {"type": "object", "additionalProperties": DIRECTION_VALUE,
+                                         "description": "metric or ratio name -> its direction of good"}]}
 CAP = {"anyOf": [PROBABILITY, {"type": "array", "items": PROBABILITY, "minItems": 2, "maxItems": 2}]}
 QUANTILE = {"anyOf": [_string("a quantile of the metric catalog"),
                       _object({"name": _string("the result's name"), "column": COLUMN, "q": PROBABILITY},
@@ -93,8 +97,10 @@ EFFECTS = _object({"relative": {"type": "boolean"}, "planned_n": {"type": "integ
                    "since_exposure": COLUMN, "over": COLUMN})
 DECISION = _object({"primary": _string("the primary metric"),
                     "guardrails": {"type": "object", "additionalProperties": {"type": "number"},
-                                   "description": "metric -> the worst acceptable effect"},
-                    "higher_is_better": {"type": "boolean"},
+                                   "description": "metric -> the worst acceptable effect: t < 0 must "
+                                                  "stay above t, t > 0 below t (the metric's bad side)"},
+                    "higher_is_better": {"type": "boolean", "description": "for a primary that declares "
+                                         "no direction (see 'direction')"},
                     "evidence": {"enum": ["anytime-valid", "classical"]},
                     "segment": {"type": "string"}}, ("primary",))
 PROJECTION = _object({
@@ -113,6 +119,7 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
         "metrics": {"type": "array", "items": METRIC, "minItems": 1},
         "covariates": {"type": "array", "items": COVARIATE},
         "cap": {"type": "object", "additionalProperties": CAP, "description": "winsorization"},
+        "direction": DIRECTION,
         "fit": FIT,
         "segments": {"type": "array", "items": _string("a SQL condition on pre-treatment covariates")},
         "effects": EFFECTS,
@@ -175,8 +182,8 @@ MONITOR_SCHEMA: dict[str, Any] = {
     "$schema": JSON_SCHEMA,
     "title": "warehouse_causal monitor",
     **_object({**{k: v for k, v in ANALYSIS_SCHEMA["properties"].items()
-                  if k in ("connection", "table", "design", "metrics", "covariates", "cap", "fit",
-                           "metrics_file", "calibrate_with")},
+                  if k in ("connection", "table", "design", "metrics", "covariates", "cap", "direction",
+                           "fit", "metrics_file", "calibrate_with")},
                "monitor": MONITOR}, ("table", "design", "metrics", "monitor")),
 }
 
