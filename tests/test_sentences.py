@@ -132,7 +132,7 @@ def test_significance_sentences_name_exactly_the_pairs_they_describe(
         intervals: dict[tuple[str, str], tuple[float, float]]) -> None:
     contrasts = [_contrast(m, a, lo, hi) for (m, a), (lo, hi) in intervals.items()]
     covers = sentences.not_significant(contrasts, 0.05)
-    below = sentences.significantly_negative(contrasts, ["revenue", "clicks", "orders"])
+    below = sentences.significantly_worse(contrasts, ["revenue", "clicks", "orders"], {})  # higher is better
     missing = sentences.no_interval(contrasts)
     for c in contrasts:
         name = sentences.contrast_name(c)
@@ -351,3 +351,16 @@ def test_nan_statistics_are_null_and_not_checked(tools: Toolbox) -> None:
     assert answer["design"]["inference"] == "randomization"
     assert not [a for a in answer["assumptions"] if "numerous enough" in a]
     assert any("re-draws" in a for a in answer["assumptions"])
+
+
+def test_worse_follows_the_metric_direction_not_the_sign() -> None:
+    """A fall in minutes (lower is better) is not "worse"; a rise is, and a neutral metric is never."""
+    from warehouse_causal.meaning import Direction
+
+    fall, rise = _contrast("minutes", "1", -0.4, -0.1), _contrast("minutes", "2", 0.1, 0.4)
+    lower = {"minutes": Direction.LOWER}
+    worse = sentences.significantly_worse([fall, rise], ["minutes", "resolved"], lower)
+    assert worse is not None and sentences.contrast_name(rise) in worse
+    assert sentences.contrast_name(fall) not in worse and "lower is better" in worse
+    neutral = {"minutes": Direction.NEUTRAL}
+    assert sentences.significantly_worse([fall, rise], ["minutes", "resolved"], neutral) is None

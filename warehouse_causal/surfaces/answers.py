@@ -159,7 +159,7 @@ def next_steps(result: dict[str, Any]) -> list[str]:
     srm = sentences.sample_ratio(exp.design.srm_p_value, SRM_ALPHA)
     steps: list[str | None] = [srm.sentence if srm.status is Status.ALERT else None]
     if "mediation" not in result:
-        steps.append(sentences.significantly_negative(found, list(model.metrics)))
+        steps.append(sentences.significantly_worse(found, list(model.metrics), effects.directions))
     steps += [sentences.not_significant(found, effects.alpha), sentences.no_interval(found)]
     if not any(s != "all" for s in effects.segment):
         steps.append("Look for heterogeneity with 'segments' on pre-treatment covariates.")
@@ -182,10 +182,11 @@ def analysis_answer(result: dict[str, Any], warnings: Iterable[Any]) -> dict[str
         "estimand": estimand(model.spec.experiment),
         "design": design_answer(model),
         "assumptions": assumptions(model.spec.experiment, bool(model.spec.covariates),
-                                   model.covariance in ("CR0", "CR1"), model.inference),
+                                   model.covariance_estimator.clustered, model.inference),
         "checks": checks,
         "effects": effects.to_dicts(),
         "effects_caption": effects.caption(),
+        "directions": {metric: direction.phrase for metric, direction in effects.directions.items()},
         "first_stage": checks["first_stage"],
     }
     if "decision" in result:

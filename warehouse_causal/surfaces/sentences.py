@@ -10,13 +10,14 @@ that is missing, NaN or infinite is reported as ``null`` with the status "not ch
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from warehouse_causal.core.errors import WarehouseCausalWarning
 from warehouse_causal.fit.diagnostics import BALANCE_P, BALANCE_SMD, WEAK_F, BalanceRow, FirstStageRow
 from warehouse_causal.meaning import Status
+from warehouse_causal.meaning.direction import Direction, judge
 from warehouse_causal.meaning.status import is_finite
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "over_time_step",
     "package_warnings",
     "sample_ratio",
-    "significantly_negative",
+    "significantly_worse",
     "statistic",
     "unique",
     "weak_instrument_step",
@@ -117,15 +118,20 @@ def not_significant(found: Sequence[Contrast], alpha: float) -> str | None:
             "keep the experiment running and watch 'over_time' (anytime-valid).")
 
 
-def significantly_negative(found: Sequence[Contrast], metrics: Sequence[str]) -> str | None:
-    """The contrasts whose whole interval is below 0, with the other metrics as candidate
-    mediators (nothing when there is no other metric)."""
-    below = [c for c in found if c.has_interval and c.ci_upper < 0]
-    candidates = [m for m in metrics if m not in {c.metric for c in below}]
-    if not below or not candidates:
+def significantly_worse(found: Sequence[Contrast], metrics: Sequence[str],
+                        directions: Mapping[str, Direction]) -> str | None:
+    """The contrasts whose whole interval is on the metric's bad side (below 0 when higher is
+    better, above 0 when lower is better; a neutral metric has no bad side), with the other metrics
+    as candidate mediators (nothing when there is no other metric)."""
+    worse = [c for c in found if c.has_interval
+             and judge(c.ci_lower, c.ci_upper, directions.get(c.metric, Direction.HIGHER)) == "bad"]
+    candidates = [m for m in metrics if m not in {c.metric for c in worse}]
+    if not worse or not candidates:
         return None
-    return (f"The effect is negative (the whole interval below 0) for {_names(below)}: analyse the "
-            f"mechanism with a 'graph' over candidate mediators among {candidates} (mediation).")
+    sides = "; ".join(f"{c.metric!r}: {directions.get(c.metric, Direction.HIGHER).phrase}"
+                      for c in {c.metric: c for c in worse}.values())
+    return (f"The effect is worse (the whole interval on the bad side; {sides}) for {_names(worse)}: "
+            f"analyse the mechanism with a 'graph' over candidate mediators among {candidates} (mediation).")
 
 
 def no_interval(found: Sequence[Contrast]) -> str | None:
