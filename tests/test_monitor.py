@@ -372,3 +372,25 @@ def test_guardrails_alone_check_the_holdout_levels(models: dict[str, wc.LinearMo
 def test_thresholds_refuse_values_that_would_silence_a_check(bad: dict) -> None:
     with pytest.raises(wc.InvalidParameterError, match="parameter of Thresholds"):
         wc.Thresholds(**bad)
+
+
+def test_integer_periods_are_ordered_as_numbers(models: dict[str, wc.LinearModel]) -> None:
+    """Twelve integer days: the query's cells come back sorted as text (0, 1, 10, 11, 2, ...), so the
+    "latest" period was day 9 and the trends ran over a shuffled axis. The shift starts on day 10:
+    the latest period is day 11 everywhere, and the served rate climbing only over days 10-11 is
+    read in day order."""
+    production = production_rows(users=1500, days=12)
+    late = production.day >= 10
+    production.loc[late, "x"] += 1.0
+    production["served"] = np.where(late, 1, production.served)
+    monitor = wc.Monitor(models["y"], production, "day", served="served", version=("region", "emea"))
+    assert [r["period"] for r in monitor.completeness()] == list(range(12))
+    assert monitor.projection().to_dicts()[0]["period"] == 11
+    drift = monitor.population_drift().to_dicts()
+    assert [r["period"] for r in drift][:: len(monitor.covariates)] == list(range(12))
+    last = production[production.day == 11]
+    assert monitor.version_share() == pytest.approx((last.region != "emea").mean(), rel=1e-12)
+    statuses = _statuses(monitor.check())
+    assert statuses["population: covariate SMD (latest period)"] == "alert"
+    served = [r["served_rate"] for r in monitor.feedback()]
+    assert served[-2:] == [1.0, 1.0] and max(served[:10]) < 0.4

@@ -23,7 +23,7 @@ Every test that repeats over periods spends α over the looks
 (:func:`~warehouse_causal.algebra.monitoring.spent_alpha`): the chance of any false alarm of that
 check, however many days are monitored, is at most α. Threshold rules (SMD, R², NULL rate, row
 count, projection change, version share) measure sizes and carry no error rate; the report says
-which each check is.
+which each check is. Periods are ordered in their own type (``PeriodAxis``): day 10 comes after day 9.
 
 Production data stay in the warehouse: one aggregate by period (nested by unit when there is a
 unit, for cluster-robust variances), one by period × holdout, one by holdout for the segments, plus
@@ -56,6 +56,7 @@ from warehouse_causal.backends import QueryRunner, as_table
 from warehouse_causal.contract import CLUSTER, Columns, Sums
 from warehouse_causal.decisions import _bound
 from warehouse_causal.errors import DesignError, InvalidParameterError, SchemaError
+from warehouse_causal.meaning import PeriodAxis
 from warehouse_causal.monitor_checks import MonitorReport, Thresholds, build_report
 from warehouse_causal.tables import RowTable
 from warehouse_causal.terms import rebind, referenced_columns, resolve_value
@@ -379,6 +380,11 @@ class Monitor:
         return found
 
     @cached_property
+    def _order(self) -> list[int]:
+        """The rows of :attr:`_periods` in period order (the period's own type: day 10 after day 9)."""
+        return _in_period_order(self._periods.key(PERIOD), self.time)
+
+    @cached_property
     def _holdout_periods(self) -> Sums:
         ratios = {m: (y.notnull().cast("float64"), y.fill_null(0.0)) for m, y in self.metrics.items()}
         found = self._grouped(
@@ -411,9 +417,9 @@ class Monitor:
         var_e = {c: e.total("product", (c, c)) / n_e - mean_e[c] ** 2 for c in names}
         sum_e = np.array([e.total("sum", c) for c in names])
         cross_e = _symmetric(names, lambda a, b: e.total("product", (a, b)))
-        rows = []
-        for i, period in enumerate(p.key(PERIOD)):
-            n_p = p.column("rows")[i]
+        rows, keys = [], p.key(PERIOD)
+        for i in self._order:
+            period, n_p = keys[i], p.column("rows")[i]
             sum_p = np.array([p.column("sum", c)[i] for c in names])
             cross_p = _symmetric(names, lambda a, b, i=i: p.column("product", (a, b))[i])
             r2 = membership_r2(n_e, sum_e, cross_e, n_p, sum_p, cross_p) if names else 0.0
@@ -442,7 +448,7 @@ class Monitor:
         β_arm + Σ_c β_arm:c (x̄_c,production − x̄_c,experiment), with its delta-method SE (the means
         taken as known)."""
         p, model, design = self._periods, self.model, self.model.design
-        last, k = p.n_cells - 1, len(model.terms)
+        last, k = self._order[-1], len(model.terms)
         arm_term = design.treatment[design.arms.index(self.launched_arm)]
         cov = model.cov
         rows = []
@@ -475,7 +481,8 @@ class Monitor:
             raise DesignError(f"persistence needs a long-term holdout: {OWNER}(..., holdout='column').")
         found = self._holdout_periods
         periods = found.key(PERIOD)
-        order = sorted(set(periods.tolist()))
+        order = [periods[i] for i in _in_period_order(periods, self.time)]
+        order = list(dict.fromkeys(order))  # each period once (rows are period × holdout)
         out = {}
         for metric in self.model.metrics:
             pairs = [_launched_minus_held(found, np.flatnonzero(periods == period), metric)
@@ -554,12 +561,13 @@ class Monitor:
             ref = calibration_slope([e.total("audit", (metric, key)) for key in AUDIT])
             now = [
                 calibration_slope([p.column("audit", (metric, key))[i] for key in AUDIT])
-                for i in range(p.n_cells)
+                for i in self._order
             ]
             tests = per_period_tests(
                 np.array([c[0] for c in now]), np.array([c[1] for c in now]), ref[0], ref[1], alpha
             )
-            for look, (period, c, test) in enumerate(zip(p.key(PERIOD), now, tests, strict=True), start=1):
+            periods = [p.key(PERIOD)[i] for i in self._order]
+            for look, (period, c, test) in enumerate(zip(periods, now, tests, strict=True), start=1):
                 rows.append(
                     {
                         "period": period,
@@ -583,8 +591,9 @@ class Monitor:
         p = self._periods
         counts = p.column("rows")
         expected = self.expected_rows or float(np.median(counts))
-        rows = []
-        for i, period in enumerate(p.key(PERIOD)):
+        rows, keys = [], p.key(PERIOD)
+        for i in self._order:
+            period = keys[i]
             worst = max(
                 ((c, p.column("nulls", c)[i] / counts[i]) for c in self.null_columns),
                 key=lambda item: item[1],
@@ -614,8 +623,9 @@ class Monitor:
             values.append(value)
             variances.append(variance)
 
-        for i, period in enumerate(p.key(PERIOD)):
-            row: dict[str, Any] = {"period": period}
+        keys = p.key(PERIOD)
+        for i in self._order:
+            row: dict[str, Any] = {"period": keys[i]}
             if self.served is not None:
                 rate, se = cluster_mean(_ratio(p, i, "served"))
                 row.update(served_rate=rate, served_se=se)
@@ -717,12 +727,20 @@ class Monitor:
         """The latest period's share of rows not on the tested treatment version."""
         if self.version is None:
             raise DesignError(f"version_share needs {OWNER}(..., version=(column, tested version)).")
-        p = self._periods
-        return float(p.column("version")[-1] / p.column("rows")[-1])
+        p, last = self._periods, self._order[-1]
+        return float(p.column("version")[last] / p.column("rows")[last])
 
     def check(self, alpha: float = 0.05) -> MonitorReport:
         """Every layer the inputs allow, one row per check (see the module docstring)."""
         return build_report(self, check_param(alpha, "alpha", f"{OWNER}.check", Real(0, 1)))
+
+
+def _in_period_order(periods: Any, time: str) -> list[int]:
+    """Indices of ``periods`` sorted by period in its own type (numbers as numbers, dates as time), not
+    as the text the query's cells were sorted by; equal periods keep their order."""
+    axis = PeriodAxis.of(list(periods), OWNER, time)
+    rank = {value: position for position, value in enumerate(axis)}
+    return sorted(range(len(periods)), key=lambda i: rank[periods[i]])
 
 
 def _family(kind: Any) -> str:
