@@ -23,7 +23,10 @@ Every test that repeats over periods spends α over the looks
 (:func:`~warehouse_causal.algebra.monitoring.spent_alpha`): the chance of any false alarm of that
 check, however many days are monitored, is at most α. Threshold rules (SMD, R², NULL rate, row
 count, projection change, version share) measure sizes and carry no error rate; the report says
-which each check is. Periods are ordered in their own type (``PeriodAxis``): day 10 comes after day 9.
+which each check is. A check that could not run (no values, one unit, a NaN or infinite statistic)
+has the status ``not checked`` (:class:`~warehouse_causal.meaning.Status`) and its ``note`` or
+sentence says why; it never counts as ok. Periods are ordered in their own type (``PeriodAxis``):
+day 10 comes after day 9.
 
 Production data stay in the warehouse: one aggregate by period (nested by unit when there is a
 unit, for cluster-robust variances), one by period × holdout, one by holdout for the segments, plus
@@ -33,6 +36,7 @@ one aggregate of the experiment table for its covariate and audit sums.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -57,7 +61,7 @@ from warehouse_causal.contract import CLUSTER, Columns, Sums
 from warehouse_causal.decisions import _bound
 from warehouse_causal.errors import DesignError, InvalidParameterError, SchemaError
 from warehouse_causal.meaning import PeriodAxis
-from warehouse_causal.monitor_checks import MonitorReport, Thresholds, build_report
+from warehouse_causal.monitor_checks import MonitorReport, Thresholds, build_report, settle
 from warehouse_causal.tables import RowTable
 from warehouse_causal.terms import rebind, referenced_columns, resolve_value
 from warehouse_causal.validation import NONE, InstanceOf, MappingOf, Real, check_param
@@ -83,14 +87,35 @@ def _declare_cluster_sums(columns: Columns, name: str, den: ir.Value, num: ir.Va
     columns.add("units", name, (den > 0).cast("int64").sum())
 
 
-def _launched_minus_held(found: Sums, rows: Any, name: str) -> tuple[float, float]:
-    """(launched − holdout mean of ratio ``name``, its SE) from the ``rows`` of ``found`` (one per
-    holdout level, key "held"); NaN when a level is missing."""
+def _by_level(found: Sums, rows: Any, name: str) -> dict[bool, ClusterSums]:
+    """The cluster sums of ratio ``name`` in the ``rows`` of ``found``, by holdout level (True: holdout)."""
     held = found.key("held")
-    means = {bool(held[i] == 1): cluster_mean(_ratio(found, int(i), name)) for i in rows}
-    (held_mean, held_se), (launched, launched_se) = (means.get(True, (math.nan, math.nan)),
-                                                     means.get(False, (math.nan, math.nan)))
-    return launched - held_mean, math.sqrt(held_se**2 + launched_se**2)
+    return {bool(held[i] == 1): _ratio(found, int(i), name) for i in rows}
+
+
+def _why_missing(sums: dict[bool, ClusterSums], what: str, units: str) -> str:
+    """Why launched − holdout of ``what`` is not a number with a standard error ('' when it is)."""
+    for level, who in ((False, "launched"), (True, "holdout")):
+        found = sums.get(level)
+        if found is None or found.n <= 0:
+            return f"no {who} rows with a value of {what}"
+        if not all(math.isfinite(v) for v in found):
+            return f"infinite (or overflowing) values of {what} among the {who} rows"
+        if found.units < 2:
+            return f"fewer than 2 {units} with a value of {what} among the {who} rows: no standard error"
+    return ""
+
+
+def _launched_minus_held(found: Sums, rows: Any, name: str, units: str = "units", what: str = ""
+                         ) -> tuple[float, float, str]:
+    """(launched − holdout mean of ratio ``name``, its SE, why they are not numbers: '' when they
+    are) from the ``rows`` of ``found`` (one per holdout level, key "held")."""
+    sums = _by_level(found, rows, name)
+    missing = (math.nan, math.nan)
+    (held_mean, held_se), (launched, launched_se) = (cluster_mean(sums[True]) if True in sums else missing,
+                                                     cluster_mean(sums[False]) if False in sums else missing)
+    return (launched - held_mean, math.sqrt(held_se**2 + launched_se**2),
+            _why_missing(sums, what or name, units))
 
 
 def _ratio(found: Sums, i: int, name: str) -> ClusterSums:
@@ -113,6 +138,26 @@ def calibration_slope(sums: list[float]) -> tuple[float, float, float, float]:
     slope = sjh / sjj
     residual = max(shh - slope * sjh, 0.0) / (n - 2)
     return slope, math.sqrt(residual / sjj), (sjh / math.sqrt(sjj * shh) if shh > 0 else math.nan), n
+
+
+@dataclass(frozen=True)
+class PeriodEffects:
+    """One metric's effect in each period, its standard error, and why it could not be estimated
+    ('' when it could)."""
+
+    effects: np.ndarray
+    std_errors: np.ndarray
+    why: list[str]
+
+    @property
+    def usable(self) -> np.ndarray:
+        """The effects, NaN in the periods that could not be estimated (left out of the tests)."""
+        return np.where([not w for w in self.why], self.effects, np.nan)
+
+    @property
+    def count(self) -> int:
+        """Periods with an effect and a positive standard error."""
+        return int(np.sum(np.isfinite(self.usable) & np.isfinite(self.std_errors) & (self.std_errors > 0)))
 
 
 class Monitor:
@@ -435,7 +480,8 @@ class Monitor:
                         "mean_experiment": mean_e[c],
                         "mean_production": mean_p,
                         "smd": standardized_difference(mean_e[c], var_e[c], mean_p, var_p),
-                        "se_smd": math.sqrt(var_e[c] / units_e + var_p / units_p) / pooled if pooled else 0.0,
+                        "se_smd": (math.sqrt(max(var_e[c] / units_e + var_p / units_p, 0.0)) / pooled
+                                   if pooled else 0.0),
                         "membership_r2": r2,
                         "rows": int(n_p),
                         "units": int(units_p),
@@ -476,18 +522,26 @@ class Monitor:
             )
         return RowTable(rows, "The experiment's effects re-projected to the latest production mix")
 
-    def _effects_by_period(self) -> tuple[list[Any], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    @property
+    def _units(self) -> str:
+        """What the standard errors count as independent: the unit column's values, or rows."""
+        return f"units ({self.unit})" if self.unit else "rows"
+
+    def _effects_by_period(self) -> tuple[list[Any], dict[str, PeriodEffects]]:
         if self.holdout is None:
             raise DesignError(f"persistence needs a long-term holdout: {OWNER}(..., holdout='column').")
         found = self._holdout_periods
         periods = found.key(PERIOD)
-        order = [periods[i] for i in _in_period_order(periods, self.time)]
-        order = list(dict.fromkeys(order))  # each period once (rows are period × holdout)
+        order = list(dict.fromkeys(periods[i] for i in _in_period_order(periods, self.time)))
         out = {}
         for metric in self.model.metrics:
-            pairs = [_launched_minus_held(found, np.flatnonzero(periods == period), metric)
-                     for period in order]
-            out[metric] = (np.array([e for e, _ in pairs]), np.array([s for _, s in pairs]))
+            found_by_period = [
+                _launched_minus_held(found, np.flatnonzero(periods == period), metric, self._units)
+                for period in order
+            ]
+            out[metric] = PeriodEffects(np.array([e for e, _, _ in found_by_period]),
+                                        np.array([s for _, s, _ in found_by_period]),
+                                        [why for _, _, why in found_by_period])
         return order, out
 
     def _experiment_effect(self, m: int) -> tuple[float, float]:
@@ -497,58 +551,62 @@ class Monitor:
 
     def persistence(self, alpha: float = 0.05) -> RowTable:
         """Per metric and period: launched − holdout, its interval at the period's spent level (they
-        hold for every period at once), and its test against the experiment's effect."""
+        hold for every period at once), and its test against the experiment's effect. A period whose
+        effect could not be estimated is not checked, and its ``note`` says why."""
         order, by_metric = self._effects_by_period()
         rows = []
         for m, metric in enumerate(self.model.metrics):
             base, se_base = self._experiment_effect(m)
-            effects, ses = by_metric[metric]
-            tests = per_period_tests(effects, ses, base, se_base, alpha)
-            for look, (period, effect, se, test) in enumerate(
-                zip(order, effects, ses, tests, strict=True), 1
+            series = by_metric[metric]
+            unusable = "" if math.isfinite(base) and se_base > 0 else (
+                "the experiment's estimate has no finite standard error")
+            tests = per_period_tests(series.usable, series.std_errors, base, se_base, alpha)
+            for look, (period, effect, se, why, test) in enumerate(
+                zip(order, series.effects, series.std_errors, series.why, tests, strict=True), 1
             ):
                 half = float(stats.norm.isf(test.level / 2)) * se
                 away = "decay" if (effect - base) * math.copysign(1.0, base) < 0 else "growth"
-                rows.append(
-                    {
-                        "period": period,
-                        "look": look,
-                        "metric": metric,
-                        "effect": float(effect),
-                        "std_error": float(se),
-                        "lower": float(effect - half),
-                        "upper": float(effect + half),
-                        "level": test.level,
-                        "experiment_effect": base,
-                        "z": test.statistic,
-                        "p_value": test.p_value,
-                        "status": away if test.rejected else "ok",
-                    }
-                )
+                row = {
+                    "period": period,
+                    "look": look,
+                    "metric": metric,
+                    "effect": float(effect),
+                    "std_error": float(se),
+                    "lower": float(effect - half),
+                    "upper": float(effect + half),
+                    "level": test.level,
+                    "experiment_effect": base,
+                    "z": test.statistic,
+                    "p_value": test.p_value,
+                }
+                rows.append(settle("persistence", row, away, why or unusable))
         return RowTable(
             rows, "Effect after launch by period (launched − holdout); intervals hold for all periods"
         )
 
     def effect_trend(self, alpha: float = 0.05) -> RowTable:
         """Per metric: the WLS slope of the per-period effects, tested at the spent level of the
-        current look (decay when it moves toward 0 from the experiment's sign)."""
+        current look (decay when it moves toward 0 from the experiment's sign). Periods whose effect
+        could not be estimated are left out; with fewer than 3 left the trend is not checked."""
         _, by_metric = self._effects_by_period()
         rows = []
         for m, metric in enumerate(self.model.metrics):
             base, _ = self._experiment_effect(m)
-            effects, ses = by_metric[metric]
-            slope, test = trend_test(effects, ses**2, alpha)
+            series = by_metric[metric]
+            slope, test = trend_test(series.usable, series.std_errors**2, alpha)
+            used = series.count
             toward_zero = slope * math.copysign(1.0, base) < 0
-            rows.append(
-                {
-                    "metric": metric,
-                    "slope_per_period": slope,
-                    "z": test.statistic,
-                    "p_value": test.p_value,
-                    "level": test.level,
-                    "status": ("decay" if toward_zero else "growth") if test.rejected else "ok",
-                }
-            )
+            row = {
+                "metric": metric,
+                "periods": used,
+                "slope_per_period": slope,
+                "z": test.statistic,
+                "p_value": test.p_value,
+                "level": test.level,
+            }
+            why = "" if used >= 3 else _too_few(used, "an effect")
+            finding = ("decay" if toward_zero else "growth") if math.isfinite(base) else "trend"
+            rows.append(settle("effect_trend", row, finding, why))
         return RowTable(rows, "Trend of the effect over the periods since launch")
 
     def measurement(self, alpha: float = 0.05) -> RowTable:
@@ -567,23 +625,28 @@ class Monitor:
                 np.array([c[0] for c in now]), np.array([c[1] for c in now]), ref[0], ref[1], alpha
             )
             periods = [p.key(PERIOD)[i] for i in self._order]
+            reference = "" if math.isfinite(ref[0]) and ref[1] > 0 else (
+                f"the experiment's calibration slope is undefined ({int(ref[3])} audited rows, or a judge "
+                "score that does not vary among them)")
             for look, (period, c, test) in enumerate(zip(periods, now, tests, strict=True), start=1):
-                rows.append(
-                    {
-                        "period": period,
-                        "look": look,
-                        "metric": metric,
-                        "audited": c[3],
-                        "slope": c[0],
-                        "std_error": c[1],
-                        "agreement": c[2],
-                        "experiment_slope": ref[0],
-                        "experiment_agreement": ref[2],
-                        "level": test.level,
-                        "p_value": test.p_value,
-                        "status": "drift" if test.rejected else "ok",
-                    }
-                )
+                row = {
+                    "period": period,
+                    "look": look,
+                    "metric": metric,
+                    "audited": c[3],
+                    "slope": c[0],
+                    "std_error": c[1],
+                    "agreement": c[2],
+                    "experiment_slope": ref[0],
+                    "experiment_agreement": ref[2],
+                    "level": test.level,
+                    "p_value": test.p_value,
+                }
+                why = reference or (
+                    f"{int(c[3])} audited row(s) in the period: the slope needs 3" if c[3] < 3
+                    else "the judge score does not vary among the audited rows" if not math.isfinite(c[0])
+                    else "")
+                rows.append(settle("measurement", row, "drift", why))
         return RowTable(rows, "Judge calibration (slope of the human label on the judge) by period")
 
     def completeness(self) -> RowTable:
@@ -652,17 +715,19 @@ class Monitor:
         tested at the spent level of the current look."""
         rows = []
         for name, (values, variances) in self._feedback_series()[1].items():
-            slope, test = trend_test(np.array(values), np.array(variances), alpha)
-            rows.append(
-                {
-                    "series": name,
-                    "slope_per_period": slope,
-                    "z": test.statistic,
-                    "p_value": test.p_value,
-                    "level": test.level,
-                    "status": "trend" if test.rejected else "ok",
-                }
-            )
+            value, variance = np.array(values), np.array(variances)
+            slope, test = trend_test(value, variance, alpha)
+            used = int(np.sum(np.isfinite(value) & np.isfinite(variance) & (variance > 0)))
+            row = {
+                "series": name,
+                "periods": used,
+                "slope_per_period": slope,
+                "z": test.statistic,
+                "p_value": test.p_value,
+                "level": test.level,
+            }
+            why = "" if used >= 3 else _too_few(used, "a value")
+            rows.append(settle("feedback_trend", row, "trend", why))
         return RowTable(rows, "Feedback trends over the periods")
 
     def guardrail_segments(self, alpha: float = 0.05) -> RowTable:
@@ -678,7 +743,7 @@ class Monitor:
         else:
             effects = self.model.infer_effect(condition_on=[label for label, _ in self.segments] or None)
             found = {
-                (r["metric"], r["segment"]): (r["estimate"], r["std_error"])
+                (r["metric"], r["segment"]): (r["estimate"], r["std_error"], "")
                 for r in effects.to_dicts()
                 if r["arm"] == str(self.launched_arm)
             }
@@ -687,29 +752,29 @@ class Monitor:
         rows = []
         for metric, tolerance in self.guardrails.items():
             bound, limit = _bound(metric, tolerance)
-            estimate = np.array([e for e, _ in estimates[metric]])
-            std_error = np.array([s for _, s in estimates[metric]])
+            estimate = np.array([e for e, _, _ in estimates[metric]])
+            std_error = np.array([s for _, s, _ in estimates[metric]])
             p_values = one_sided_harm_p(estimate, std_error, bound, limit)
-            for label, e, se, p, q in zip(
-                labels, estimate, std_error, p_values, adjust_p_values(p_values, "bh"), strict=True
+            p_values[~(np.isfinite(estimate) & np.isfinite(std_error))] = np.nan  # not in the family
+            for label, e, se, p, q, (_, _, why) in zip(
+                labels, estimate, std_error, p_values, adjust_p_values(p_values, "bh"), estimates[metric],
+                strict=True,
             ):
-                rows.append(
-                    {
-                        "metric": metric,
-                        "segment": label,
-                        "source": source,
-                        "estimate": float(e),
-                        "std_error": float(se),
-                        "tolerance": f"{bound} {limit:g}",
-                        "p_value": float(p),
-                        "p_adjusted": float(q),
-                        "level": level,
-                        "status": "harm" if q < level else "ok",
-                    }
-                )
+                row = {
+                    "metric": metric,
+                    "segment": label,
+                    "source": source,
+                    "estimate": float(e),
+                    "std_error": float(se),
+                    "tolerance": f"{bound} {limit:g}",
+                    "p_value": float(p),
+                    "p_adjusted": float(q),
+                    "level": level,
+                }
+                rows.append(settle("guardrails", row, "harm", why))
         return RowTable(rows, "Guardrails by segment (Benjamini–Hochberg across segments)")
 
-    def _production_segments(self) -> dict[str, list[tuple[float, float]]]:
+    def _production_segments(self) -> dict[str, list[tuple[float, float, str]]]:
         conditions = [ibis.literal(True), *(condition for _, condition in self.segments)]
         ratios: Ratios = {}
         for metric in self.guardrails:
@@ -720,7 +785,8 @@ class Monitor:
         found = self._checked_holdout_levels(
             self._grouped({"held": self._held()}, {}, ratios, "monitor: guardrails by segment"))
         every = range(found.n_cells)
-        return {metric: [_launched_minus_held(found, every, f"{metric}|{j}") for j in range(len(conditions))]
+        return {metric: [_launched_minus_held(found, every, f"{metric}|{j}", self._units, metric)
+                         for j in range(len(conditions))]
                 for metric in self.guardrails}
 
     def version_share(self) -> float:
@@ -733,6 +799,11 @@ class Monitor:
     def check(self, alpha: float = 0.05) -> MonitorReport:
         """Every layer the inputs allow, one row per check (see the module docstring)."""
         return build_report(self, check_param(alpha, "alpha", f"{OWNER}.check", Real(0, 1)))
+
+
+def _too_few(used: int, what: str) -> str:
+    return (f"a trend needs 3 periods with {what} and a standard error; there "
+            f"{'is' if used == 1 else 'are'} {used}")
 
 
 def _in_period_order(periods: Any, time: str) -> list[int]:

@@ -8,6 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from warehouse_causal.decisions import Decision, caveats, estimand_name
+from warehouse_causal.meaning import Status
 from warehouse_causal.tables import format_value
 
 if TYPE_CHECKING:
@@ -354,9 +355,12 @@ def render_monitor_html(report: MonitorReport, title: str = "Post-launch monitor
     """The monitoring report as one HTML document: alerts first, every check with its guarantee,
     the effect by period when there is a holdout, and each layer's table (collapsed)."""
     checks = report.to_dicts()
-    order = sorted(checks, key=lambda r: r["status"] != "alert")
+    # alerts first, then checks that could not run (grey, never shown as ok), then ok
+    rank = {Status.ALERT: 0, Status.NOT_CHECKED: 1, Status.REFUSED: 1, Status.OK: 2}
+    order = sorted(checks, key=lambda r: rank[Status(r["status"])])
+    look = {Status.ALERT: "down", Status.OK: "up"}
     items = "".join(
-        f'<div class="card {"down" if r["status"] == "alert" else "up"}"><div class="metric">'
+        f'<div class="card {look.get(Status(r["status"]), "unchecked")}"><div class="metric">'
         f'{html.escape(r["layer"])} · {html.escape(r["check"])}</div><div class="value">'
         f'{html.escape(r["status"].upper())}</div><div class="ci">'
         f'{html.escape(format_value("statistic", r["statistic"]))} vs '

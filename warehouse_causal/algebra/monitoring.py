@@ -94,7 +94,9 @@ def membership_r2(n_e: float, sum_e: NDArray[np.float64], cross_e: NDArray[np.fl
                   n_p: float, sum_p: NDArray[np.float64], cross_p: NDArray[np.float64]) -> float:
     """R² of the linear probability model m ~ 1 + x, m = 1 for production rows and 0 for experiment
     rows, from each population's n, Σx and Σxx'. 0 when the covariate means agree (it sees only
-    linear, mean differences)."""
+    linear, mean differences); NaN when a sum is not finite."""
+    if not all(np.isfinite(a).all() for a in (sum_e, cross_e, sum_p, cross_p)):
+        return float("nan")  # infinite values: undefined (LAPACK fails on them)
     total = n_e + n_p
     s = sum_e + sum_p
     gram = np.block([[np.array([[total]]), s[None, :]], [s[:, None], cross_e + cross_p]])
@@ -102,7 +104,11 @@ def membership_r2(n_e: float, sum_e: NDArray[np.float64], cross_e: NDArray[np.fl
     beta = np.linalg.lstsq(gram, target, rcond=None)[0]
     share = n_p / total
     explained = float(beta @ target - total * share**2)
-    return max(0.0, min(1.0, explained / (n_p - total * share**2)))
+    spread = float(n_p - total * share**2)
+    r2 = explained / spread if spread > 0 else float("nan")
+    if not math.isfinite(r2):  # min/max would turn NaN into 1 (NaN compares False)
+        return float("nan")
+    return max(0.0, min(1.0, r2))
 
 
 def per_period_tests(values: NDArray[np.float64], std_errors: NDArray[np.float64], reference: float,
