@@ -8,9 +8,13 @@ Layers (each a method returning its table):
   traffic mix) between the experiment and each production period; the R² of a linear probability
   model of production-vs-experiment membership; the experiment's effects re-projected to the latest
   period's covariate means (the interacted model's delta vector);
-* **persistence** — with a holdout in production: each period's effect (launched − holdout), with
-  intervals that hold for every period at once, tested against the experiment's estimate, and the
-  trend of the effects (decay);
+* **persistence** — with a holdout in production: each period's effect, with intervals that hold for
+  every period at once, tested against the experiment's estimate of the same estimand, and the trend
+  of the effects (decay). Launched − holdout is an intention-to-treat effect (ITT), so it is compared
+  with the experiment's ITT (its reduced form when it has an instrument); when production has the
+  take-up column (``treated``) of an instrumented experiment, the LATE in production (the holdout as
+  the instrument) is compared with the experiment's LATE (:mod:`~warehouse_causal.monitor_estimands`).
+  Every row names its ``estimand``;
 * **measurement** — the judge–human calibration slope per period (metrics fitted with
   ``calibrate_with``) against the experiment's; NULL rates and row counts (logging);
 * **feedback** — the served rate and the gap between labelled rows and the whole population, each
@@ -47,6 +51,7 @@ from scipy import stats
 
 from warehouse_causal.algebra.monitoring import (
     ClusterSums,
+    Wald,
     cluster_mean,
     membership_r2,
     one_sided_harm_p,
@@ -54,14 +59,17 @@ from warehouse_causal.algebra.monitoring import (
     spent_alpha,
     standardized_difference,
     trend_test,
+    wald_effect,
 )
 from warehouse_causal.algebra.multiplicity import adjust_p_values
 from warehouse_causal.backends import QueryRunner, as_table
 from warehouse_causal.contract import CLUSTER, Columns, Sums
 from warehouse_causal.decisions import _bound
+from warehouse_causal.diagnostics import WEAK_F
 from warehouse_causal.errors import DesignError, InvalidParameterError, SchemaError
-from warehouse_causal.meaning import PeriodAxis
+from warehouse_causal.meaning import EstimandKind, PeriodAxis
 from warehouse_causal.monitor_checks import MonitorReport, Thresholds, build_report, settle
+from warehouse_causal.monitor_estimands import Comparison, compared, model_estimand
 from warehouse_causal.tables import RowTable
 from warehouse_causal.terms import rebind, referenced_columns, resolve_value
 from warehouse_causal.validation import NONE, InstanceOf, MappingOf, Real, check_param
@@ -148,6 +156,8 @@ class PeriodEffects:
     effects: np.ndarray
     std_errors: np.ndarray
     why: list[str]
+    take_up: np.ndarray | None = None  # LATE only: launched − holdout take-up, and its first-stage F
+    first_stage_f: np.ndarray | None = None
 
     @property
     def usable(self) -> np.ndarray:
@@ -170,6 +180,10 @@ class Monitor:
         covariates and metrics read, and ``time``.
     time : the period column (a day number, a date, a week).
     holdout : a boolean or 0/1 column, 1 on rows of the long-term holdout (kept on control).
+    treated : the take-up column in production (the arm each row received), for an experiment with an
+        instrument: persistence then compares the LATE in production (the holdout as the instrument)
+        with the experiment's LATE. Default: the experiment's ``treated`` column when production has
+        it; without it, launched − holdout (an ITT) is compared with the experiment's reduced form.
     unit : the unit whose rows are correlated; default the experiment's ``cluster_by`` when the
         production table has it. Variances are then cluster-robust by unit.
     launched_arm : the arm launched (default: the experiment's only treatment arm).
@@ -189,6 +203,7 @@ class Monitor:
         time: str,
         *,
         holdout: str | None = None,
+        treated: str | None = None,
         unit: str | None = None,
         launched_arm: Any = None,
         segments: Any = None,
@@ -210,6 +225,7 @@ class Monitor:
         for role, value in (
             ("time", time),
             ("holdout", holdout),
+            ("treated", treated),
             ("unit", unit),
             ("served", served),
             ("labelled", labelled),
@@ -231,6 +247,7 @@ class Monitor:
         self.expected_rows = check_param(expected_rows, "expected_rows", OWNER, Real(0, math.inf), NONE)
         self.version = self._checked_version(version)
         self.launched_arm = self._checked_arm(launched_arm)
+        self.treated = self._checked_treated(treated)
         self.guardrails = dict(
             check_param(
                 guardrails or {},
@@ -252,7 +269,8 @@ class Monitor:
         design = experiment.design
         read = {c for t in experiment.spec.covariates for c in referenced_columns(t.expr)}
         read |= {c for m in experiment.metrics for c in referenced_columns(design.columns[m].expr)}
-        self.null_columns = sorted(read)  # audit labels are NULL by design: not counted
+        # audit labels are NULL by design: not counted
+        self.null_columns = sorted(read | ({self.treated} if self.treated else set()))
         read |= {human for _, human in experiment.spec.calibration}
         missing = sorted(c for c in read if c not in columns)
         if missing:
@@ -309,6 +327,43 @@ class Monitor:
             )
         return arm
 
+    def _checked_treated(self, treated: str | None) -> str | None:
+        """The production take-up column compared as a LATE, or None (compare ITTs)."""
+        exp = self.exp
+        if treated is None:  # the experiment's own take-up column, when production logs it
+            logged = exp.is_iv and exp.treated_column in self.production.columns
+            if self.holdout is None or not logged:
+                return None
+            treated = exp.treated_column
+        elif self.holdout is None:
+            raise InvalidParameterError(
+                f"The 'treated' parameter of {OWNER} is read with a holdout (the LATE in production uses "
+                "the holdout as its instrument): pass holdout='column' too.")
+        elif not exp.is_iv:
+            raise InvalidParameterError(
+                f"The 'treated' parameter of {OWNER} names a take-up column, but the experiment has no "
+                "instrument: its effect is the effect of assignment, which launched − holdout (an ITT) "
+                "estimates directly. Leave 'treated' out.")
+        was, now = exp.table[exp.treated_column].type(), self.production[treated].type()
+        if _family(was) != _family(now):
+            raise SchemaError(
+                f"Column {treated!r} is {now} in production but the experiment's treated column "
+                f"{exp.treated_column!r} was {was}; {OWNER} compares its levels with the launched arm.",
+                column=treated)
+        return treated
+
+    @cached_property
+    def _comparison(self) -> Comparison:
+        """What persistence compares (module docstring): the LATE or the ITT, on both sides."""
+        return compared(self.model, self.launched_arm, self.treated, self.runner)
+
+    @property
+    def estimand(self) -> Any:
+        """The :class:`~warehouse_causal.meaning.Estimand` that persistence compares (for an
+        experiment with an instrument and no take-up column in production, reading it fits the
+        experiment's reduced form)."""
+        return self._comparison.estimand
+
     def _checked_segments(self, segments: Any) -> list[tuple[str, ir.Value]]:
         """(label, condition on production) for each segment; conditions read covariates only."""
         covariate_columns = {c for t in self.model.spec.covariates for c in referenced_columns(t.expr)}
@@ -329,10 +384,18 @@ class Monitor:
 
     # -- queries ---------------------------------------------------------------------------------
     def _grouped(
-        self, by: dict[str, ir.Value], additive: dict[tuple[str, Any], ir.Value], ratios: Ratios, purpose: str
+        self,
+        by: dict[str, ir.Value],
+        additive: dict[tuple[str, Any], ir.Value],
+        ratios: Ratios,
+        purpose: str,
+        pairs: dict[str, tuple[str, str]] | None = None,
     ) -> Sums:
         """One aggregate of the production rows with a period, grouped by ``by``: row sums of
-        ``additive``, and for each ratio its :class:`ClusterSums` by unit (rows when no unit)."""
+        ``additive``, for each ratio its :class:`ClusterSums` by unit (rows when no unit), and for
+        each of ``pairs`` (name: two ratios over the same rows) Σ_g S_g·T_g of their unit sums (block
+        "paired")."""
+        pairs = pairs or {}
         t = self.production.filter(self.production[self.time].notnull())
         inner = Columns()
         inner.add("rows", None, t.count())
@@ -344,6 +407,8 @@ class Monitor:
         if unit is None:  # each row its own unit: the squares are of row values
             for name, (den, num) in ratios.items():
                 _declare_cluster_sums(inner, name, den, num)
+            for name, (a, b) in pairs.items():
+                inner.add("paired", name, (ratios[a][1] * ratios[b][1]).sum())
             return inner.aggregate(t, by).ordered().run(self.runner, purpose)
         for name, (den, num) in ratios.items():
             inner.add("dentotal", name, den.sum())
@@ -356,6 +421,8 @@ class Monitor:
             outer.add(block, key, per_unit[block, key].sum())
         for name in ratios:
             _declare_cluster_sums(outer, name, per_unit["dentotal", name], per_unit["numtotal", name])
+        for name, (a, b) in pairs.items():
+            outer.add("paired", name, (per_unit["numtotal", a] * per_unit["numtotal", b]).sum())
         return (
             outer.aggregate(per_unit.table, {k: per_unit.key(k) for k in by})
             .ordered()
@@ -431,12 +498,26 @@ class Monitor:
 
     @cached_property
     def _holdout_periods(self) -> Sums:
-        ratios = {m: (y.notnull().cast("float64"), y.fill_null(0.0)) for m, y in self.metrics.items()}
+        """Per period × holdout level: each metric's cluster sums; with a take-up column also the
+        take-up's over the same rows (a metric and take-up both logged) and their cross sums."""
+        ratios: Ratios = {}
+        pairs: dict[str, tuple[str, str]] = {}
+        if self.treated is None:
+            ratios = {m: (y.notnull().cast("float64"), y.fill_null(0.0)) for m, y in self.metrics.items()}
+        else:
+            took = self.production[self.treated]
+            d = (took == self.launched_arm).cast("float64")
+            for m, y in self.metrics.items():
+                both = (y.notnull() & took.notnull()).cast("float64")
+                ratios[m] = (both, both * y.fill_null(0.0))
+                ratios[f"take-up:{m}"] = (both, both * d.fill_null(0.0))
+                pairs[m] = (m, f"take-up:{m}")
         found = self._grouped(
             {PERIOD: self.production[self.time], "held": self._held()},
             {},
             ratios,
             "monitor: effect by period (holdout)",
+            pairs,
         )
         return self._checked_holdout_levels(found)
 
@@ -495,6 +576,7 @@ class Monitor:
         taken as known)."""
         p, model, design = self._periods, self.model, self.model.design
         last, k = self._order[-1], len(model.terms)
+        estimand = model_estimand(model, self.launched_arm).short
         arm_term = design.treatment[design.arms.index(self.launched_arm)]
         cov = model.cov
         rows = []
@@ -512,6 +594,7 @@ class Monitor:
                 {
                     "metric": metric,
                     "arm": str(self.launched_arm),
+                    "estimand": estimand,
                     "period": p.key(PERIOD)[last],
                     "experiment_effect": base,
                     "projected_effect": estimate,
@@ -535,25 +618,46 @@ class Monitor:
         order = list(dict.fromkeys(periods[i] for i in _in_period_order(periods, self.time)))
         out = {}
         for metric in self.model.metrics:
-            found_by_period = [
-                _launched_minus_held(found, np.flatnonzero(periods == period), metric, self._units)
-                for period in order
-            ]
-            out[metric] = PeriodEffects(np.array([e for e, _, _ in found_by_period]),
-                                        np.array([s for _, s, _ in found_by_period]),
-                                        [why for _, _, why in found_by_period])
+            cells = [np.flatnonzero(periods == period) for period in order]
+            if self.treated is None:  # launched − holdout: the ITT
+                itt = [_launched_minus_held(found, rows, metric, self._units) for rows in cells]
+                out[metric] = PeriodEffects(np.array([e for e, _, _ in itt]),
+                                            np.array([s for _, s, _ in itt]), [why for _, _, why in itt])
+                continue
+            late = [self._late(found, rows, metric) for rows in cells]
+            out[metric] = PeriodEffects(
+                np.array([w.effect for w, _ in late]), np.array([w.std_error for w, _ in late]),
+                [why for _, why in late], np.array([w.first_stage for w, _ in late]),
+                np.array([_first_stage_f(w) for w, _ in late]))
         return order, out
 
+    def _late(self, found: Sums, rows: Any, metric: str) -> tuple[Wald, str]:
+        """The LATE in one period: launched − holdout of the metric over that of take-up (the
+        holdout as the instrument), and why it cannot be tested ('' when it can)."""
+        y, d = _by_level(found, rows, metric), _by_level(found, rows, f"take-up:{metric}")
+        why = _why_missing(y, f"{metric} (with {self.treated!r} logged)", self._units)
+        if why:
+            return Wald(math.nan, math.nan, math.nan, math.nan), why
+        held = found.key("held")
+        cross = {bool(held[i] == 1): float(found.column("paired", metric)[i]) for i in rows}
+        wald = wald_effect((y[False], d[False], cross[False]), (y[True], d[True], cross[True]))
+        strength = _first_stage_f(wald)
+        if not strength >= WEAK_F:
+            why = (f"the holdout moves take-up of arm {self.launched_arm!r} by {wald.first_stage:+.3g} only "
+                   f"(first-stage F {strength:.3g} < {WEAK_F:g}): the LATE is not identified well enough to "
+                   "test")
+        return wald, why
+
     def _experiment_effect(self, m: int) -> tuple[float, float]:
-        model, k = self.model, len(self.model.terms)
-        arm = model.terms.index(model.design.treatment[model.design.arms.index(self.launched_arm)])
-        return float(model.params[arm, m]), math.sqrt(model.cov[m * k + arm, m * k + arm])
+        """The experiment's estimate of the compared estimand for metric ``m``, and its SE."""
+        return self._comparison.experiment_effect(m)
 
     def persistence(self, alpha: float = 0.05) -> RowTable:
         """Per metric and period: launched − holdout, its interval at the period's spent level (they
         hold for every period at once), and its test against the experiment's effect. A period whose
         effect could not be estimated is not checked, and its ``note`` says why."""
         order, by_metric = self._effects_by_period()
+        estimand = self._comparison.estimand
         rows = []
         for m, metric in enumerate(self.model.metrics):
             base, se_base = self._experiment_effect(m)
@@ -566,10 +670,11 @@ class Monitor:
             ):
                 half = float(stats.norm.isf(test.level / 2)) * se
                 away = "decay" if (effect - base) * math.copysign(1.0, base) < 0 else "growth"
-                row = {
+                row: dict[str, Any] = {
                     "period": period,
                     "look": look,
                     "metric": metric,
+                    "estimand": estimand.short,
                     "effect": float(effect),
                     "std_error": float(se),
                     "lower": float(effect - half),
@@ -579,10 +684,14 @@ class Monitor:
                     "z": test.statistic,
                     "p_value": test.p_value,
                 }
+                if series.take_up is not None and series.first_stage_f is not None:
+                    row.update(take_up_difference=float(series.take_up[look - 1]),
+                               first_stage_f=float(series.first_stage_f[look - 1]))
                 rows.append(settle("persistence", row, away, why or unusable))
-        return RowTable(
-            rows, "Effect after launch by period (launched − holdout); intervals hold for all periods"
-        )
+        what = ("launched − holdout over the take-up difference: the complier effect (LATE)"
+                if estimand.kind is EstimandKind.LATE
+                else "launched − holdout: the intention-to-treat effect")
+        return RowTable(rows, f"Effect after launch by period ({what}); intervals hold for all periods")
 
     def effect_trend(self, alpha: float = 0.05) -> RowTable:
         """Per metric: the WLS slope of the per-period effects, tested at the spent level of the
@@ -598,6 +707,7 @@ class Monitor:
             toward_zero = slope * math.copysign(1.0, base) < 0
             row = {
                 "metric": metric,
+                "estimand": self._comparison.estimand.short,
                 "periods": used,
                 "slope_per_period": slope,
                 "z": test.statistic,
@@ -749,6 +859,8 @@ class Monitor:
             }
             estimates = {m: [found[(m, s)] for s in labels] for m in self.guardrails}
             source = "experiment"
+        estimand = (EstimandKind.ITT.value if source == "production holdout"
+                    else model_estimand(self.model, self.launched_arm).short)
         rows = []
         for metric, tolerance in self.guardrails.items():
             bound, limit = _bound(metric, tolerance)
@@ -764,6 +876,7 @@ class Monitor:
                     "metric": metric,
                     "segment": label,
                     "source": source,
+                    "estimand": estimand,
                     "estimate": float(e),
                     "std_error": float(se),
                     "tolerance": f"{bound} {limit:g}",
@@ -799,6 +912,13 @@ class Monitor:
     def check(self, alpha: float = 0.05) -> MonitorReport:
         """Every layer the inputs allow, one row per check (see the module docstring)."""
         return build_report(self, check_param(alpha, "alpha", f"{OWNER}.check", Real(0, 1)))
+
+
+def _first_stage_f(wald: Wald) -> float:
+    """(first stage / its SE)²: the Wald F of the holdout on take-up (inf when take-up is exact)."""
+    if wald.first_stage_se > 0:
+        return float((wald.first_stage / wald.first_stage_se) ** 2)
+    return math.inf if math.isfinite(wald.first_stage) and wald.first_stage != 0 else math.nan
 
 
 def _too_few(used: int, what: str) -> str:
