@@ -394,3 +394,31 @@ def test_integer_periods_are_ordered_as_numbers(models: dict[str, wc.LinearModel
     assert statuses["population: covariate SMD (latest period)"] == "alert"
     served = [r["served_rate"] for r in monitor.feedback()]
     assert served[-2:] == [1.0, 1.0] and max(served[:10]) < 0.4
+
+
+def test_covariate_means_are_in_their_units_and_skip_nulls(models: dict[str, wc.LinearModel]) -> None:
+    """The means were of the centred column (x − the fit's centre) and divided the sum over non-NULL
+    values by every row: half of x NULL on the last day halved its mean there, moved the projected
+    effect, and the membership R² mixed rows with and without x."""
+    production = production_rows(users=1500, days=4, shift=1.0)
+    last = production.day == 3
+    production.loc[last & (production.user % 2 == 0), "x"] = np.nan
+    monitor = wc.Monitor(models["y"], production, "day")
+    drift = [r for r in monitor.population_drift() if r["covariate"] == "x"]
+    assert drift[0]["mean_experiment"] == pytest.approx(experiment_rows().x.mean(), rel=1e-9)
+    for row in drift:
+        assert row["mean_production"] == pytest.approx(production[production.day == row["period"]].x.mean(),
+                                                       rel=1e-9)
+    assert drift[-1]["mean_production"] > 0.9
+    assert [math.isnan(r["membership_r2"]) for r in drift] == [False, False, False, True]
+    model, before = models["y"], experiment_rows()
+    params = dict(zip(model.terms, model.params[:, 0], strict=True))
+    today = production[last]
+    expected = params["arm[1]"] + params["arm[1]:x"] * (today.x.mean() - before.x.mean())
+    for level in ("apac", "emea"):
+        moved = (today.region == level).mean() - (before.region == level).mean()
+        expected += params[f"arm[1]:region[{level}]"] * moved
+    assert monitor.projection().to_dicts()[0]["projected_effect"] == pytest.approx(expected, rel=1e-9)
+    statuses = _statuses(monitor.check())
+    assert statuses["population: like-the-experiment (membership R²)"] == "not checked"
+    assert statuses["measurement: NULL rate"] == "alert"

@@ -468,6 +468,7 @@ class Monitor:
         """Production by period: rows, covariate sums, NULL counts, audit, feedback, version."""
         t = self.production
         additive = self._covariate_sums(self.covariates)
+        additive.update({("present", c): expr.notnull().cast("int64") for c, expr in self.covariates.items()})
         additive.update({("nulls", c): t[c].isnull().cast("int64") for c in self.null_columns})
         additive.update(self._audit_sums(t, self.metrics))
         if self.version is not None:
@@ -534,9 +535,12 @@ class Monitor:
     # -- layers ----------------------------------------------------------------------------------
     def population_drift(self) -> RowTable:
         """Per period and covariate column: the SMD against the experiment, and the period's
-        membership R²."""
+        membership R². Means are over the rows where the covariate is not NULL (the NULL rate is
+        its own check) and shown in the covariate's units; the R² needs every covariate on every row
+        (NaN, not checked, in a period with NULLs)."""
         e, p = self._experiment_sums, self._periods
         names = list(self.covariates)
+        shift = {c: self.model.design.columns[c].shift for c in names}  # sums are of x − shift
         n_e = e.total("rows")
         units_e = float(self.model.n_clusters or n_e)  # covariates of one unit's rows move together
         mean_e = {c: e.total("sum", c) / n_e for c in names}
@@ -547,19 +551,23 @@ class Monitor:
         for i in self._order:
             period, n_p = keys[i], p.column("rows")[i]
             sum_p = np.array([p.column("sum", c)[i] for c in names])
+            present = {c: p.column("present", c)[i] for c in names}
             cross_p = _symmetric(names, lambda a, b, i=i: p.column("product", (a, b))[i])
-            r2 = membership_r2(n_e, sum_e, cross_e, n_p, sum_p, cross_p) if names else 0.0
+            complete = all(present[c] == n_p for c in names)
+            r2 = 0.0 if not names else (
+                membership_r2(n_e, sum_e, cross_e, n_p, sum_p, cross_p) if complete else math.nan)
             units_p = float(p.column("unitcount")[i])
             for c in names:
-                mean_p = sum_p[names.index(c)] / n_p
-                var_p = p.column("product", (c, c))[i] / n_p - mean_p**2
+                counted = present[c] if present[c] > 0 else math.nan  # no value at all: NaN, not 0
+                mean_p = sum_p[names.index(c)] / counted
+                var_p = p.column("product", (c, c))[i] / counted - mean_p**2
                 pooled = math.sqrt(max((var_e[c] + var_p) / 2.0, 0.0))
                 rows.append(
                     {
                         "period": period,
                         "covariate": c,
-                        "mean_experiment": mean_e[c],
-                        "mean_production": mean_p,
+                        "mean_experiment": mean_e[c] + shift[c],
+                        "mean_production": float(mean_p + shift[c]),
                         "smd": standardized_difference(mean_e[c], var_e[c], mean_p, var_p),
                         "se_smd": (math.sqrt(max(var_e[c] / units_e + var_p / units_p, 0.0)) / pooled
                                    if pooled else 0.0),
@@ -586,7 +594,8 @@ class Monitor:
             d[arm] = 1.0
             for label, interacted_arm, covariate in design.interactions:
                 if interacted_arm == arm_term:
-                    mean_now = p.column("sum", covariate)[last] / p.column("rows")[last]
+                    present = p.column("present", covariate)[last]
+                    mean_now = p.column("sum", covariate)[last] / present if present > 0 else math.nan
                     d[m * k + model.terms.index(label)] = mean_now - model.covariate_means[covariate]
             estimate = float(d @ model.params.T.reshape(-1))
             base, se_base = float(model.params.T.reshape(-1)[arm]), math.sqrt(cov[arm, arm])

@@ -231,9 +231,8 @@ def _population_checks(drift: RowTable, projection: RowTable, th: Thresholds, al
             th.membership_r2,
             status,
             THRESHOLD_RULE,
-            f"Not checked: the membership R² of period {period} is not a number (no values, or infinite "
-            "values, "
-            "of a covariate)."
+            f"Not checked: the membership R² of period {period} is not a number (a covariate has NULLs, "
+            "no values or infinite values in that period)."
             if status is Status.NOT_CHECKED
             else f"The covariates explain {r2:.2%} of production-vs-experiment membership in period "
             f"{period}: "
