@@ -88,6 +88,7 @@ def test_a_launch_that_repeats_the_experiment_does_not_decay(model: wc.LinearMod
     effects = np.array([r["effect"] for r in table])
     base, truth = table[0]["experiment_effect"], 1.0 if logged else 0.43  # on takers / of the offer
     assert base == pytest.approx(truth, abs=0.2) and effects.mean() == pytest.approx(truth, abs=0.1)
+    assert f"y: {kind.value} after launch" in report.report()  # the chart names its estimand
     if logged:
         assert base == pytest.approx(model.params[model.terms.index("d[1]"), 0])
         assert {"take_up_difference", "first_stage_f"} <= set(table[0])
@@ -185,6 +186,9 @@ def test_a_holdout_that_does_not_move_take_up_is_not_checked(model: wc.LinearMod
     checks = _effect_checks(wc.Monitor(model, production, "day", holdout="in_holdout").check())
     effect = checks["effect vs the experiment"]
     assert effect.status is not Status.OK and "first-stage F" in effect.detail
+    report = wc.Monitor(model, production, "day", holdout="in_holdout").check()
+    assert all(r["status"] is Status.NOT_CHECKED for r in report.layers["persistence"])
+    assert 'id="persistence"' not in report.report()  # their wild ratios are not drawn
 
 
 def test_every_effect_row_names_its_estimand(model: wc.LinearModel) -> None:

@@ -71,6 +71,7 @@ def test_a_persistence_check_that_could_not_run_is_not_checked(
     assert statuses["effect vs the experiment"] == "not checked"
     page = report.report()
     assert page.count('class="card unchecked"') == len(report.not_checked) and "NOT CHECKED" in page
+    assert 'id="persistence"' not in page  # no period to draw
     frame = report.to_pandas()
     assert set(frame.loc[frame.status == "not checked", "check"]) == {r.check for r in report.not_checked}
 

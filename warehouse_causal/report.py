@@ -348,7 +348,8 @@ def _effect_by_period_chart(metric: str, rows: list[dict[str, Any]]) -> str:
     shaped = [{"through": r["period"], "estimate": r["effect"], "av_ci_lower": r["lower"],
                "av_ci_upper": r["upper"], "ci_lower": r["experiment_effect"],
                "ci_upper": r["experiment_effect"]} for r in rows]
-    return _over_time_chart(f"{metric}: launched − holdout", shaped)
+    estimand = rows[0].get("estimand", "") if rows else ""
+    return _over_time_chart(f"{metric}: {estimand or 'effect'} after launch", shaped)
 
 
 def render_monitor_html(report: MonitorReport, title: str = "Post-launch monitoring") -> str:
@@ -371,11 +372,14 @@ def render_monitor_html(report: MonitorReport, title: str = "Post-launch monitor
     persistence = report.layers.get("persistence")
     if persistence is not None and len(persistence):
         rows = persistence.to_dicts()
-        charts = "".join(_effect_by_period_chart(m, [r for r in rows if r["metric"] == m])
-                         for m in dict.fromkeys(r["metric"] for r in rows))
-        parts.append("<h2>Effect after launch</h2><p>Band: intervals that hold for every period at once; "
-                     "dashed: the experiment's estimate.</p>"
-                     f'<div class="charts" id="persistence">{charts}</div>')
+        # periods not checked (no estimate, or a take-up the holdout barely moves) are not drawn
+        drawn = [r for r in rows if Status(r["status"]).ran]
+        charts = "".join(_effect_by_period_chart(m, [r for r in drawn if r["metric"] == m])
+                         for m in dict.fromkeys(r["metric"] for r in drawn))
+        if charts:
+            parts.append("<h2>Effect after launch</h2><p>Band: intervals that hold for every period at once; "
+                         "dashed: the experiment's estimate; periods not checked are not drawn.</p>"
+                         f'<div class="charts" id="persistence">{charts}</div>')
     for name, table in report.layers.items():
         rows = table.to_dicts()
         if rows:
