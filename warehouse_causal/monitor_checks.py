@@ -147,8 +147,9 @@ def settle(layer: str, row: dict[str, Any], finding: str, why: str = "") -> dict
     was not checked (empty when it ran)."""
     status = Status.NOT_CHECKED if why else row_status(layer, row)
     if status is Status.NOT_CHECKED and not why:
-        missing = [s for s in TESTED[layer][1] if not is_finite(row[s])]
-        why = f"{', '.join(missing) or 'the level'} not a finite number"
+        missing = [s for s in TESTED[layer][1] if not is_finite(row[s])] or ["level"]
+        verb = "is not a finite number" if len(missing) == 1 else "are not finite numbers"
+        why = f"{', '.join(missing)} {verb}"
     row.update(status=status, finding=finding if status is Status.ALERT else "", note=why)
     return row
 
