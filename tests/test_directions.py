@@ -220,11 +220,14 @@ def test_monitor_cards_are_green_only_for_checks_that_ran_and_passed() -> None:
     from warehouse_causal.monitoring.checks import CheckRow, MonitorReport
     from warehouse_causal.monitoring.report import render_monitor_html
 
+    from warehouse_causal.meaning import Status
+
     rows = tuple(CheckRow("design", name, 0.1, 0.2, status, "g", "d") for name, status in
-                 [("passed", "ok"), ("no data", "not checked"), ("moved", "alert"), ("declined", "refused")])
+                 [("passed", Status.OK), ("no data", Status.NOT_CHECKED), ("moved", Status.ALERT),
+                  ("declined", Status.REFUSED)])
     report = MonitorReport(rows)
     page = render_monitor_html(report, report.layers)
     cards = re.findall(r'<div class="card ([^"]*)"><div class="metric">design · ([^<]+)<', page)
     found = {name: css for css, name in cards}
-    assert found == {"passed": "good", "no data": "", "moved": "bad", "declined": ""}
+    assert found == {"passed": "good", "no data": "unchecked", "moved": "bad", "declined": "unchecked"}
     assert list(found) == ["moved", "no data", "declined", "passed"]  # alerts first, passes last

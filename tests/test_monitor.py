@@ -372,3 +372,53 @@ def test_guardrails_alone_check_the_holdout_levels(models: dict[str, wc.LinearMo
 def test_thresholds_refuse_values_that_would_silence_a_check(bad: dict) -> None:
     with pytest.raises(wc.InvalidParameterError, match="parameter of Thresholds"):
         wc.Thresholds(**bad)
+
+
+def test_integer_periods_are_ordered_as_numbers(models: dict[str, wc.LinearModel]) -> None:
+    """Twelve integer days: the query's cells come back sorted as text (0, 1, 10, 11, 2, ...), so the
+    "latest" period was day 9 and the trends ran over a shuffled axis. The shift starts on day 10:
+    the latest period is day 11 everywhere, and the served rate climbing only over days 10-11 is
+    read in day order."""
+    production = production_rows(users=1500, days=12)
+    late = production.day >= 10
+    production.loc[late, "x"] += 1.0
+    production["served"] = np.where(late, 1, production.served)
+    monitor = wc.Monitor(models["y"], production, "day", served="served", version=("region", "emea"))
+    assert [r["period"] for r in monitor.completeness()] == list(range(12))
+    assert monitor.projection().to_dicts()[0]["period"] == 11
+    drift = monitor.population_drift().to_dicts()
+    assert [r["period"] for r in drift][:: len(monitor.covariates)] == list(range(12))
+    last = production[production.day == 11]
+    assert monitor.version_share() == pytest.approx((last.region != "emea").mean(), rel=1e-12)
+    statuses = _statuses(monitor.check())
+    assert statuses["population: covariate SMD (latest period)"] == "alert"
+    served = [r["served_rate"] for r in monitor.feedback()]
+    assert served[-2:] == [1.0, 1.0] and max(served[:10]) < 0.4
+
+
+def test_covariate_means_are_in_their_units_and_skip_nulls(models: dict[str, wc.LinearModel]) -> None:
+    """The means were of the centred column (x − the fit's centre) and divided the sum over non-NULL
+    values by every row: half of x NULL on the last day halved its mean there, moved the projected
+    effect, and the membership R² mixed rows with and without x."""
+    production = production_rows(users=1500, days=4, shift=1.0)
+    last = production.day == 3
+    production.loc[last & (production.user % 2 == 0), "x"] = np.nan
+    monitor = wc.Monitor(models["y"], production, "day")
+    drift = [r for r in monitor.population_drift() if r["covariate"] == "x"]
+    assert drift[0]["mean_experiment"] == pytest.approx(experiment_rows().x.mean(), rel=1e-9)
+    for row in drift:
+        assert row["mean_production"] == pytest.approx(production[production.day == row["period"]].x.mean(),
+                                                       rel=1e-9)
+    assert drift[-1]["mean_production"] > 0.9
+    assert [math.isnan(r["membership_r2"]) for r in drift] == [False, False, False, True]
+    model, before = models["y"], experiment_rows()
+    params = dict(zip(model.terms, model.params[:, 0], strict=True))
+    today = production[last]
+    expected = params["arm[1]"] + params["arm[1]:x"] * (today.x.mean() - before.x.mean())
+    for level in ("apac", "emea"):
+        moved = (today.region == level).mean() - (before.region == level).mean()
+        expected += params[f"arm[1]:region[{level}]"] * moved
+    assert monitor.projection().to_dicts()[0]["projected_effect"] == pytest.approx(expected, rel=1e-9)
+    statuses = _statuses(monitor.check())
+    assert statuses["population: like-the-experiment (membership R²)"] == "not checked"
+    assert statuses["measurement: NULL rate"] == "alert"

@@ -27,9 +27,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-__all__ = ["ClusterSums", "TestResult", "cluster_mean", "difference_test", "membership_r2",
+__all__ = ["ClusterSums", "TestResult", "Wald", "cluster_mean", "difference_test", "membership_r2",
            "one_sided_harm_p", "per_period_tests", "slope_test", "spent_alpha", "standardized_difference",
-           "trend_test"]
+           "trend_test", "wald_effect"]
 
 
 def spent_alpha(alpha: float, look: int) -> float:
@@ -82,6 +82,45 @@ def cluster_mean(sums: ClusterSums) -> tuple[float, float]:
     return mean, math.sqrt(variance)
 
 
+def combined_sums(y: ClusterSums, d: ClusterSums, cross: float, b: float) -> ClusterSums:
+    """The :class:`ClusterSums` of y − b·d, from those of y and d over the same rows (same n_g) and
+    ``cross`` = Σ_g S_g·D_g."""
+    return ClusterSums(y.n, y.total - b * d.total, y.squares - 2.0 * b * cross + b * b * d.squares,
+                       y.cross - b * d.cross, y.sizes, y.units)
+
+
+class Wald(NamedTuple):
+    """The Wald (instrumental-variable) effect of a binary instrument: (ȳ₁ − ȳ₀)/(d̄₁ − d̄₀), its
+    delta-method standard error, and the first stage d̄₁ − d̄₀ with its standard error."""
+
+    effect: float
+    std_error: float
+    first_stage: float
+    first_stage_se: float
+
+
+def wald_effect(on: tuple[ClusterSums, ClusterSums, float], off: tuple[ClusterSums, ClusterSums, float]
+                ) -> Wald:
+    r"""The Wald effect of an instrument that is on in one group and off in the other (independent
+    groups), each given as (sums of y, sums of d over the same rows, Σ_g S_g·D_g).
+
+    :math:`\hat b = \Delta\bar y/\Delta\bar d`; linearised, :math:`\hat b - b \approx \Delta\bar u /
+    \Delta\bar d` with :math:`u = y - b d`, so :math:`\mathrm{SE}(\hat b) = \sqrt{\mathrm{SE}(\bar u_1)^2 +
+    \mathrm{SE}(\bar u_0)^2}/|\Delta\bar d|` with each group's cluster-robust SE of the mean of u at
+    :math:`\hat b` (the just-identified 2SLS sandwich; Imbens & Angrist 1994). NaN when the first
+    stage is zero or undefined."""
+    (y1, d1, c1), (y0, d0, c0) = on, off
+    (mean_y1, _), (mean_d1, se_d1) = cluster_mean(y1), cluster_mean(d1)
+    (mean_y0, _), (mean_d0, se_d0) = cluster_mean(y0), cluster_mean(d0)
+    first, first_se = mean_d1 - mean_d0, math.hypot(se_d1, se_d0)
+    if not (math.isfinite(first) and first != 0.0 and math.isfinite(mean_y1 - mean_y0)):
+        return Wald(float("nan"), float("nan"), first, first_se)
+    b = (mean_y1 - mean_y0) / first
+    _, se_u1 = cluster_mean(combined_sums(y1, d1, c1, b))
+    _, se_u0 = cluster_mean(combined_sums(y0, d0, c0, b))
+    return Wald(b, math.hypot(se_u1, se_u0) / abs(first), first, first_se)
+
+
 def standardized_difference(mean_a: float, var_a: float, mean_b: float, var_b: float) -> float:
     """(mean_b − mean_a) / sqrt((var_a + var_b)/2); 0 when both are constant and equal."""
     pooled = math.sqrt(max((var_a + var_b) / 2.0, 0.0))
@@ -94,7 +133,9 @@ def membership_r2(n_e: float, sum_e: NDArray[np.float64], cross_e: NDArray[np.fl
                   n_p: float, sum_p: NDArray[np.float64], cross_p: NDArray[np.float64]) -> float:
     """R² of the linear probability model m ~ 1 + x, m = 1 for production rows and 0 for experiment
     rows, from each population's n, Σx and Σxx'. 0 when the covariate means agree (it sees only
-    linear, mean differences)."""
+    linear, mean differences); NaN when a sum is not finite."""
+    if not all(np.isfinite(a).all() for a in (sum_e, cross_e, sum_p, cross_p)):
+        return float("nan")  # infinite values: undefined (LAPACK fails on them)
     total = n_e + n_p
     s = sum_e + sum_p
     gram = np.block([[np.array([[total]]), s[None, :]], [s[:, None], cross_e + cross_p]])
@@ -102,7 +143,11 @@ def membership_r2(n_e: float, sum_e: NDArray[np.float64], cross_e: NDArray[np.fl
     beta = np.linalg.lstsq(gram, target, rcond=None)[0]
     share = n_p / total
     explained = float(beta @ target - total * share**2)
-    return max(0.0, min(1.0, explained / (n_p - total * share**2)))
+    spread = float(n_p - total * share**2)
+    r2 = explained / spread if spread > 0 else float("nan")
+    if not math.isfinite(r2):  # min/max would turn NaN into 1 (NaN compares False)
+        return float("nan")
+    return max(0.0, min(1.0, r2))
 
 
 def per_period_tests(values: NDArray[np.float64], std_errors: NDArray[np.float64], reference: float,

@@ -1,12 +1,18 @@
 """The report of :class:`~warehouse_causal.monitoring.monitor.Monitor`: thresholds, one row per check (what it
-measured, against what, what it means and what to do), and the layers' own tables."""
+measured, against what, what it means and what to do), and the layers' own tables.
+
+Every status is a :class:`~warehouse_causal.meaning.Status`. A check whose statistic could not be
+computed (no values, one unit, NaN or infinite numbers) is ``not checked`` and its sentence says
+why; it never reads as ok. A check over many periods or segments alerts when any of them alerts,
+is not checked when none alerts but some could not run, and is ok only when every one ran and
+passed (:meth:`Status.worst`)."""
 
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from scipy import stats
 
@@ -14,13 +20,37 @@ from warehouse_causal.algebra.monitoring import spent_alpha
 from warehouse_causal.core.html import write_page
 from warehouse_causal.core.tables import RowTable, TableResult, strict_json
 from warehouse_causal.core.validation import Real, check_param
+from warehouse_causal.meaning import Direction, Status
+from warehouse_causal.meaning.status import is_finite
 from warehouse_causal.monitoring.report import render_monitor_html
 from warehouse_causal.warehouse.backends import QueryRecord
 
-if TYPE_CHECKING:
-    from warehouse_causal.monitoring.monitor import Monitor
 
-__all__ = ["CheckRow", "MonitorReport", "Thresholds", "build_report"]
+class MonitorLayers(Protocol):
+    """What :func:`build_report` reads of a :class:`~warehouse_causal.monitoring.monitor.Monitor`: its
+    inputs and one method per layer (a protocol, so this module needs no import of the monitor)."""
+
+    thresholds: Thresholds
+    model: Any
+    holdout: str | None
+    served: str | None
+    labelled: str | None
+    guardrails: dict[str, Any]
+    version: tuple[str, Any] | None
+    runner: Any
+
+    def population_drift(self) -> RowTable: ...
+    def projection(self) -> RowTable: ...
+    def completeness(self) -> RowTable: ...
+    def measurement(self, alpha: float = 0.05) -> RowTable: ...
+    def persistence(self, alpha: float = 0.05) -> RowTable: ...
+    def effect_trend(self, alpha: float = 0.05) -> RowTable: ...
+    def feedback(self) -> RowTable: ...
+    def feedback_trend(self, alpha: float = 0.05) -> RowTable: ...
+    def guardrail_segments(self, alpha: float = 0.05) -> RowTable: ...
+    def version_share(self) -> float: ...
+
+__all__ = ["TESTED", "CheckRow", "MonitorReport", "Thresholds", "build_report", "row_status", "settle"]
 
 THRESHOLD_RULE = "threshold rule (a size, not a test: no error rate)"
 SPENT = "P(any false alarm, over every period monitored) ≤ α (α spent over the looks)"
@@ -59,16 +89,19 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class CheckRow:
-    """One check: its layer, what it measured (``statistic``) against ``threshold``, ``status``
-    ("ok" or "alert"), the error guarantee, and what the result means and what to do."""
+    """One check: its layer, what it measured (``statistic``) against ``threshold``, ``status`` (a
+    :class:`~warehouse_causal.meaning.Status`: ok, alert or not checked), the error guarantee, what
+    the result means and what to do (or why the check could not run), and the ``estimand`` of the
+    effect it reads (``Estimand.short``: "ITT", "LATE", ...; empty for checks of no effect)."""
 
     layer: str
     check: str
     statistic: float
     threshold: float
-    status: str
+    status: Status
     guarantee: str
     detail: str
+    estimand: str = ""
 
     def as_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,16 +114,24 @@ class MonitorReport(TableResult):
     rows: tuple[CheckRow, ...]
     layers: dict[str, RowTable] = field(default_factory=dict)
     queries: tuple[QueryRecord, ...] = field(default=(), repr=False)
+    #: Each metric's direction of good (from the experiment's model): colours the effect after launch.
+    directions: dict[str, Direction] = field(default_factory=dict, repr=False)
 
     def to_dicts(self) -> list[dict[str, Any]]:
         return [r.as_row() for r in self.rows]
 
     def caption(self) -> str:
-        return f"Post-launch monitoring: {len(self.rows)} checks, {len(self.alerts)} alert(s)"
+        unchecked = f", {len(self.not_checked)} not checked" if self.not_checked else ""
+        return f"Post-launch monitoring: {len(self.rows)} checks, {len(self.alerts)} alert(s){unchecked}"
 
     @property
     def alerts(self) -> list[CheckRow]:
-        return [r for r in self.rows if r.status == "alert"]
+        return [r for r in self.rows if r.status is Status.ALERT]
+
+    @property
+    def not_checked(self) -> list[CheckRow]:
+        """Checks that could not run (their ``detail`` says why): neither ok nor an alert."""
+        return [r for r in self.rows if not r.status.ran]
 
     def to_json(self) -> str:
         document = {"checks": self.to_dicts(), "layers": {k: v.to_dicts() for k, v in self.layers.items()}}
@@ -98,217 +139,407 @@ class MonitorReport(TableResult):
 
     def report(self, path: Any = None, *, title: str = "Post-launch monitoring") -> str:
         """A self-contained HTML page (returned, and written to ``path`` when given)."""
-        return write_page(render_monitor_html(self, self.layers, title), path, "MonitorReport.report")
+        page = render_monitor_html(self, self.layers, title, self.directions)
+        return write_page(page, path, "MonitorReport.report")
 
 
-def _status(alert: bool) -> str:
-    return "alert" if alert else "ok"
+#: For each layer whose rows carry a test: the p-value column compared with the row's ``level``, and
+#: the statistics that must be finite numbers for the test to have run.
+TESTED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "persistence": ("p_value", ("effect", "std_error", "experiment_effect", "z", "p_value")),
+    "effect_trend": ("p_value", ("slope_per_period", "z", "p_value")),
+    "measurement": ("p_value", ("slope", "std_error", "experiment_slope", "p_value")),
+    "feedback_trend": ("p_value", ("slope_per_period", "z", "p_value")),
+    "guardrails": ("p_adjusted", ("estimate", "std_error", "p_value", "p_adjusted")),
+}
+
+
+def row_status(layer: str, row: dict[str, Any]) -> Status:
+    """The status of one tested row of ``layer`` (:data:`TESTED`): alert when its p-value is below its
+    level, ok when not, not checked when any of its statistics is not a finite number."""
+    p_column, statistics = TESTED[layer]
+    return Status.of(row[p_column] < row["level"], *(row[s] for s in statistics), row["level"])
+
+
+def settle(layer: str, row: dict[str, Any], finding: str, why: str = "") -> dict[str, Any]:
+    """``row`` with its ``status`` (:func:`row_status`, or not checked when ``why`` says it could not
+    run), its ``finding`` (``finding`` when it alerts, else empty) and a ``note`` saying why it
+    was not checked (empty when it ran)."""
+    status = Status.NOT_CHECKED if why else row_status(layer, row)
+    if status is Status.NOT_CHECKED and not why:
+        missing = [s for s in TESTED[layer][1] if not is_finite(row[s])] or ["level"]
+        verb = "is not a finite number" if len(missing) == 1 else "are not finite numbers"
+        why = f"{', '.join(missing)} {verb}"
+    row.update(status=status, finding=finding if status is Status.ALERT else "", note=why)
+    return row
 
 
 def _smallest(rows: Any, key: str) -> float:
-    return min((r[key] for r in rows if math.isfinite(r[key])), default=math.nan)
+    return min((r[key] for r in rows if is_finite(r[key])), default=math.nan)
 
 
-def build_report(monitor: Monitor, alpha: float) -> MonitorReport:
+def _largest(rows: Any, key: Any) -> Any:
+    """The row with the largest ``key`` among rows where it is a number (±inf included); else the
+    first row (NaN compares False, so ``max`` would pick by position)."""
+    numbers = [r for r in rows if not math.isnan(float(key(r)))]
+    return max(numbers, key=key) if numbers else rows[0]
+
+
+def _unchecked(rows: Any, label: Any) -> str:
+    """ "why (a, b, ...); why (c)" for the rows that were not checked, grouped by reason."""
+    by_reason: dict[str, list[str]] = {}
+    for r in rows:
+        if r["status"] is Status.NOT_CHECKED:
+            by_reason.setdefault(r["note"], []).append(str(label(r)))
+    return "; ".join(
+        f"{why} ({', '.join(labels[:4])}{f' and {len(labels) - 4} more' if len(labels) > 4 else ''})"
+        for why, labels in by_reason.items()
+    )
+
+
+def _population_checks(drift: RowTable, projection: RowTable, th: Thresholds, alpha: float) -> list[CheckRow]:
+    rows: list[CheckRow] = []
+    looks = len({r["period"] for r in drift})
+    latest = [r for r in drift if r["period"] == drift[-1]["period"]]  # rows come in period order
+
+    def beyond(r: dict[str, Any]) -> bool:
+        return abs(r["smd"]) > th.smd and (
+            not r["se_smd"]
+            or stats.norm.sf((abs(r["smd"]) - th.smd) / r["se_smd"]) < spent_alpha(alpha, looks)
+        )
+
+    read = ("smd", "se_smd", "mean_experiment", "mean_production")
+    status = Status.worst(Status.of(beyond(r), *(r[k] for k in read)) for r in latest)
+    worst = _largest(latest, lambda r: abs(r["smd"]))
+    period = worst["period"]
+    if status is Status.NOT_CHECKED:
+        missing = sorted({r["covariate"] for r in latest if not all(is_finite(r[k]) for k in read)})
+        detail = (
+            f"Not checked: the standardized difference of {', '.join(missing)} in period {period} is not a "
+            "number (no values, or infinite values, of the covariate in production)."
+        )
+    else:
+        detail = (
+            f"Largest: {worst['covariate']}, experiment mean {worst['mean_experiment']:.4g}, now "
+            f"{worst['mean_production']:.4g} (period {period}; SMD {worst['smd']:+.3f} ± "
+            f"{worst['se_smd']:.3f}). "
+            + (
+                "The population moved: effects measured on the experiment's population may not transfer; "
+                "read the re-projected effect."
+                if status is Status.ALERT
+                else "No covariate moved beyond the threshold."
+            )
+        )
+    rows.append(
+        CheckRow(
+            "population",
+            "covariate SMD (latest period)",
+            abs(worst["smd"]),
+            th.smd,
+            status,
+            f"alert when |SMD| > {th.smd:g} is shown at α spent over the looks: P(any false alarm) ≤ α "
+            "while every |SMD| ≤ the threshold",
+            detail,
+        )
+    )
+    r2 = worst["membership_r2"]
+    status = Status.of(r2 > th.membership_r2, r2)
+    rows.append(
+        CheckRow(
+            "population",
+            "like-the-experiment (membership R²)",
+            r2,
+            th.membership_r2,
+            status,
+            THRESHOLD_RULE,
+            f"Not checked: the membership R² of period {period} is not a number (a covariate has NULLs, "
+            "no values or infinite values in that period)."
+            if status is Status.NOT_CHECKED
+            else f"The covariates explain {r2:.2%} of production-vs-experiment membership in period "
+            f"{period}: "
+            + (
+                "today's traffic is distinguishable from the experiment's."
+                if status is Status.ALERT
+                else "today's traffic looks like the experiment's."
+            ),
+        )
+    )
+    for r in projection:
+        change = abs(r["change_in_se"])
+        status = Status.of(change > th.projection_change, change)
+        if status is Status.NOT_CHECKED:
+            detail = (
+                f"Not checked: the change of the effect on {r['metric']} at the latest mix is not a number "
+                "(a covariate mean of the latest period, or the experiment's standard error, is missing)."
+            )
+        else:
+            detail = (
+                f"Effect at the latest mix {r['projected_effect']:+.4g} vs the experiment's "
+                f"{r['experiment_effect']:+.4g} ({r['change_in_se']:+.2f} of the experiment's SEs). "
+                + (
+                    "Re-estimate the launch's value for today's traffic."
+                    if status is Status.ALERT
+                    else "The mix change does not move the effect materially."
+                )
+                + (
+                    ""
+                    if r["interacted"]
+                    else " The model has no interactions, so it cannot move: fit interacted=True."
+                )
+            )
+        rows.append(
+            CheckRow(
+                "population",
+                f"re-projected effect on {r['metric']}",
+                change,
+                th.projection_change,
+                status,
+                THRESHOLD_RULE,
+                detail,
+                r.get("estimand", ""),
+            )
+        )
+    return rows
+
+
+def _completeness_checks(completeness: RowTable, th: Thresholds) -> list[CheckRow]:
+    low = _largest(completeness, lambda r: -r["rows_ratio"])
+    status = Status.of(
+        any(r["rows_ratio"] < th.rows_ratio for r in completeness), *(r["rows_ratio"] for r in completeness)
+    )
+    if status is Status.NOT_CHECKED:
+        detail = "Not checked: the expected rows per period is not a positive number."
+    elif status is Status.ALERT:
+        detail = (
+            f"Period {low['period']} has {low['rows']:,} rows against {low['expected_rows']:,.0f} "
+            f"expected ({low['rows_ratio']:.0%}): check the logging pipeline before reading that period."
+        )
+    else:
+        detail = (
+            f"Every period has at least {th.rows_ratio:.0%} of the {low['expected_rows']:,.0f} rows expected "
+            f"(fewest: period {low['period']}, {low['rows']:,} rows)."
+        )
+    rows = [
+        CheckRow(
+            "measurement", "rows per period", low["rows_ratio"], th.rows_ratio, status, THRESHOLD_RULE, detail
+        )
+    ]
+    nulls = _largest(completeness, lambda r: r["null_rate"])
+    rate = nulls["null_rate"]
+    status = Status.of(
+        any(r["null_rate"] > th.null_rate for r in completeness), *(r["null_rate"] for r in completeness)
+    )
+    if status is Status.NOT_CHECKED:
+        detail = "Not checked: a period's NULL rate is not a number."
+    elif rate == 0:
+        detail = "No NULLs in the columns the model reads, in any period (as in the experiment)."
+    else:
+        detail = (
+            f"Worst: {nulls['worst_column']} in period {nulls['period']} ({rate:.2%} NULL); the experiment "
+            "had none. "
+            + (
+                "Missing values bias every mean that skips them: fix the logging first."
+                if status is Status.ALERT
+                else "Within the threshold."
+            )
+        )
+    rows.append(CheckRow("measurement", "NULL rate", rate, th.null_rate, status, THRESHOLD_RULE, detail))
+    return rows
+
+
+def _calibration_check(calibration: RowTable, alpha: float) -> CheckRow:
+    status = Status.worst(r["status"] for r in calibration)
+    drifted = [r for r in calibration if r["status"] is Status.ALERT]
+    unchecked = _unchecked(calibration, lambda r: f"{r['metric']} period {r['period']}")
+    if status is Status.ALERT:
+        detail = (
+            f"The judge's slope on human labels moved in {len(drifted)} period(s) (first: period "
+            f"{drifted[0]['period']}): recalibrate (a fresh audit, calibrate_with) before trusting judge "
+            "metrics."
+        )
+    elif status is Status.NOT_CHECKED:
+        checked = sum(r["status"] is Status.OK for r in calibration)
+        detail = f"Not checked: {unchecked}." + (
+            f" The {checked} checked period-metric(s) show no drift." if checked else ""
+        )
+    else:
+        detail = "Judge and humans agree as they did in the experiment, in every period."
+    if status is Status.ALERT and unchecked:
+        detail += f" Not checked: {unchecked}."
+    return CheckRow(
+        "measurement",
+        "judge calibration slope",
+        _smallest(calibration, "p_value"),
+        alpha,
+        status,
+        SPENT,
+        detail,
+    )
+
+
+def _persistence_checks(persistence: RowTable, trends: RowTable, alpha: float) -> list[CheckRow]:
+    estimand = persistence[0].get("estimand", "") if len(persistence) else ""
+    status = Status.worst(r["status"] for r in persistence)
+    moved = [r for r in persistence if r["status"] is Status.ALERT]
+    unchecked = _unchecked(persistence, lambda r: f"{r['metric']} period {r['period']}")
+    if status is Status.ALERT:
+        detail = (
+            f"{moved[0]['finding'].capitalize()} in {len(moved)} period-metric(s) (first: "
+            f"{moved[0]['metric']}, "
+            f"period {moved[0]['period']}): the launch is not delivering the experiment's effect."
+        )
+        if unchecked:
+            detail += f" Not checked: {unchecked}."
+    elif status is Status.NOT_CHECKED:
+        checked = sum(r["status"] is Status.OK for r in persistence)
+        detail = f"Not checked in {len(persistence) - checked} of {len(persistence)} period-metric(s): " + (
+            f"{unchecked}."
+            + (f" The {checked} checked are consistent with the experiment's." if checked else "")
+        )
+    else:
+        detail = "Every period's effect is consistent with the experiment's."
+    rows = [
+        CheckRow(
+            "persistence",
+            "effect vs the experiment",
+            _smallest(persistence, "p_value"),
+            alpha,
+            status,
+            SPENT,
+            detail,
+            estimand,
+        )
+    ]
+    for trend in trends:
+        status = trend["status"]
+        if status is Status.NOT_CHECKED:
+            detail = f"Not checked: {trend['note']}."
+        else:
+            detail = f"Slope {trend['slope_per_period']:+.4g} per period" + (
+                f": {trend['finding']} (novelty wearing off, or learning); project the long-run value "
+                "from the "
+                "later periods."
+                if status is Status.ALERT
+                else ": no trend shown at the spent level."
+            )
+        rows.append(
+            CheckRow(
+                "persistence",
+                f"trend of the effect on {trend['metric']}",
+                trend["p_value"],
+                trend["level"],
+                status,
+                SPENT,
+                detail,
+                trend.get("estimand", ""),
+            )
+        )
+    return rows
+
+
+def _feedback_checks(trends: RowTable) -> list[CheckRow]:
+    rows = []
+    for trend in trends:
+        status = trend["status"]
+        if status is Status.NOT_CHECKED:
+            detail = f"Not checked: {trend['note']}."
+        elif status is Status.ALERT:
+            detail = (
+                f"Slope {trend['slope_per_period']:+.4g} per period. A rising served rate, or a drifting gap "
+                "between labelled rows and the population, means the model shapes its own training data: "
+                "evaluate on a holdout or shadow set, not on the labels it produced."
+            )
+        else:
+            detail = f"Slope {trend['slope_per_period']:+.4g} per period: no trend shown at the spent level."
+        rows.append(
+            CheckRow(
+                "feedback",
+                f"trend of {trend['series']}",
+                trend["p_value"],
+                trend["level"],
+                status,
+                SPENT,
+                detail,
+            )
+        )
+    return rows
+
+
+def _guardrail_check(guards: RowTable) -> CheckRow:
+    status = Status.worst(r["status"] for r in guards)
+    harms = [r for r in guards if r["status"] is Status.ALERT]
+    unchecked = _unchecked(guards, lambda r: f"{r['metric']} / {r['segment']}")
+    if status is Status.ALERT:
+        detail = (
+            "Harm beyond tolerance in "
+            + ", ".join(f"{r['metric']} / {r['segment']}" for r in harms)
+            + ": roll back for those segments or fix before widening."
+        )
+        if unchecked:
+            detail += f" Not checked: {unchecked}."
+    elif status is Status.NOT_CHECKED:
+        checked = sum(r["status"] is Status.OK for r in guards)
+        detail = f"Not checked: {unchecked}." + (
+            f" The {checked} checked metric-segment(s) stay within tolerance." if checked else ""
+        )
+    else:
+        detail = "No segment breaches its guardrail."
+    estimands = sorted({r.get("estimand", "") for r in guards})
+    return CheckRow(
+        "guardrails",
+        "harm by segment",
+        _smallest(guards, "p_adjusted"),
+        guards[0]["level"],
+        status,
+        FDR,
+        detail,
+        ", ".join(estimands),
+    )
+
+
+def _version_check(share: float, tested: Any, th: Thresholds) -> CheckRow:
+    status = Status.of(share > th.version_share, share)
+    if status is Status.NOT_CHECKED:
+        detail = "Not checked: the latest period's share of rows on another version is not a number."
+    elif status is Status.ALERT:
+        detail = (
+            f"{share:.2%} of the latest period's rows are on another version. The experiment estimated one "
+            "treatment version; rows on another version are outside its estimand: test the new version "
+            "before relying on the old estimate."
+        )
+    else:
+        detail = f"{share:.2%} of the latest period's rows are on another version (within the threshold)."
+    return CheckRow(
+        "version", f"rows not on version {tested!r}", share, th.version_share, status, THRESHOLD_RULE, detail
+    )
+
+
+def build_report(monitor: MonitorLayers, alpha: float) -> MonitorReport:
     """Run every layer the monitor's inputs allow and summarise each as check rows."""
     th = monitor.thresholds
     rows: list[CheckRow] = []
     layers: dict[str, RowTable] = {}
     drift = layers["population"] = monitor.population_drift()
-    latest = [r for r in drift if r["period"] == drift[-1]["period"]] if len(drift) else []
-    worst = max(latest, key=lambda r: abs(r["smd"]), default=None)
-    if worst is not None:
-        smd, looks = abs(worst["smd"]), len({r["period"] for r in drift})
-        beyond = [
-            r
-            for r in latest
-            if abs(r["smd"]) > th.smd
-            and (
-                not r["se_smd"]
-                or stats.norm.sf((abs(r["smd"]) - th.smd) / r["se_smd"]) < spent_alpha(alpha, looks)
-            )
-        ]
-        rows.append(
-            CheckRow(
-                "population",
-                "covariate SMD (latest period)",
-                smd,
-                th.smd,
-                _status(bool(beyond)),
-                f"alert when |SMD| > {th.smd:g} is shown at α spent over the looks: P(any false alarm) ≤ α "
-                "while every |SMD| ≤ the threshold",
-                f"{worst['covariate']}: experiment mean {worst['mean_experiment']:.4g}, now "
-                f"{worst['mean_production']:.4g} (SMD {worst['smd']:+.3f} ± {worst['se_smd']:.3f}). When "
-                "the population moved, effects measured on the experiment's population may not transfer: "
-                "read the re-projected effect.",
-            )
-        )
-        r2 = worst["membership_r2"]
-        rows.append(
-            CheckRow(
-                "population",
-                "like-the-experiment (membership R²)",
-                r2,
-                th.membership_r2,
-                _status(r2 > th.membership_r2),
-                THRESHOLD_RULE,
-                "Share of production-vs-experiment membership the covariates explain; high means "
-                "today's traffic is distinguishable from the experiment's.",
-            )
-        )
+    if len(drift):
         layers["projection"] = monitor.projection()
-        for r in layers["projection"]:
-            moved = abs(r["change_in_se"]) > th.projection_change
-            rows.append(
-                CheckRow(
-                    "population",
-                    f"re-projected effect on {r['metric']}",
-                    abs(r["change_in_se"]),
-                    th.projection_change,
-                    _status(moved),
-                    THRESHOLD_RULE,
-                    f"Effect at the latest mix {r['projected_effect']:+.4g} vs the experiment's "
-                    f"{r['experiment_effect']:+.4g} (change in the experiment's SEs). "
-                    + (
-                        "Re-estimate the launch's value for today's traffic."
-                        if moved
-                        else "The mix change does not move the effect materially."
-                    )
-                    + (
-                        ""
-                        if r["interacted"]
-                        else " The model has no interactions, so it cannot move: fit interacted=True."
-                    ),
-                )
-            )
-    completeness = layers["completeness"] = monitor.completeness()
-    low = min(completeness, key=lambda r: r["rows_ratio"])
-    rows.append(
-        CheckRow(
-            "measurement",
-            "rows per period",
-            low["rows_ratio"],
-            th.rows_ratio,
-            _status(low["rows_ratio"] < th.rows_ratio),
-            THRESHOLD_RULE,
-            f"Period {low['period']} has {low['rows']:,} rows against {low['expected_rows']:,.0f} "
-            "expected: check the logging pipeline before reading that period.",
-        )
-    )
-    nulls = max(completeness, key=lambda r: r["null_rate"])
-    rows.append(
-        CheckRow(
-            "measurement",
-            "NULL rate",
-            nulls["null_rate"],
-            th.null_rate,
-            _status(nulls["null_rate"] > th.null_rate),
-            THRESHOLD_RULE,
-            f"Worst: {nulls['worst_column'] or '-'} in period {nulls['period']}; the experiment had "
-            "none. Missing values bias every mean that skips them.",
-        )
-    )
+        rows += _population_checks(drift, layers["projection"], th, alpha)
+    layers["completeness"] = monitor.completeness()
+    rows += _completeness_checks(layers["completeness"], th)
     if monitor.model.spec.calibration:
-        calibration = layers["measurement"] = monitor.measurement(alpha)
-        drifted = [r for r in calibration if r["status"] == "drift"]
-        rows.append(
-            CheckRow(
-                "measurement",
-                "judge calibration slope",
-                _smallest(calibration, "p_value"),
-                alpha,
-                _status(bool(drifted)),
-                SPENT,
-                f"The judge's slope on human labels moved in {len(drifted)} period(s): recalibrate (a "
-                "fresh audit, calibrate_with) before trusting judge metrics."
-                if drifted
-                else "Judge and humans agree as they did in the experiment.",
-            )
-        )
+        layers["measurement"] = monitor.measurement(alpha)
+        rows.append(_calibration_check(layers["measurement"], alpha))
     if monitor.holdout is not None:
-        persistence = layers["persistence"] = monitor.persistence(alpha)
-        moved = [r for r in persistence if r["status"] != "ok"]
-        rows.append(
-            CheckRow(
-                "persistence",
-                "effect vs the experiment",
-                _smallest(persistence, "p_value"),
-                alpha,
-                _status(bool(moved)),
-                SPENT,
-                f"{moved[0]['status'].capitalize()} in {len(moved)} period-metric(s) (first: "
-                f"{moved[0]['metric']}, period {moved[0]['period']}): the launch is not delivering the "
-                "experiment's effect."
-                if moved
-                else "Every period's effect is consistent with the experiment's.",
-            )
-        )
+        layers["persistence"] = monitor.persistence(alpha)
         layers["effect_trend"] = monitor.effect_trend(alpha)
-        for trend in layers["effect_trend"]:
-            rows.append(
-                CheckRow(
-                    "persistence",
-                    f"trend of the effect on {trend['metric']}",
-                    trend["p_value"],
-                    trend["level"],
-                    _status(trend["status"] != "ok"),
-                    SPENT,
-                    f"Slope {trend['slope_per_period']:+.4g} per period"
-                    + (
-                        f": {trend['status']} (novelty wearing off, or learning); project the long-run value "
-                        "from the later periods."
-                        if trend["status"] != "ok"
-                        else "."
-                    ),
-                )
-            )
+        rows += _persistence_checks(layers["persistence"], layers["effect_trend"], alpha)
     if monitor.served is not None or monitor.labelled is not None:
         layers["feedback"] = monitor.feedback()
         layers["feedback_trend"] = monitor.feedback_trend(alpha)
-        for trend in layers["feedback_trend"]:
-            rows.append(
-                CheckRow(
-                    "feedback",
-                    f"trend of {trend['series']}",
-                    trend["p_value"],
-                    trend["level"],
-                    _status(trend["status"] != "ok"),
-                    SPENT,
-                    f"Slope {trend['slope_per_period']:+.4g} per period. A rising served rate, or a drifting "
-                    "gap between labelled rows and the population, means the model shapes its own training "
-                    "data: evaluate on a holdout or shadow set, not on the labels it produced.",
-                )
-            )
+        rows += _feedback_checks(layers["feedback_trend"])
     if monitor.guardrails:
-        guards = layers["guardrails"] = monitor.guardrail_segments(alpha)
-        harms = [r for r in guards if r["status"] == "harm"]
-        rows.append(
-            CheckRow(
-                "guardrails",
-                "harm by segment",
-                _smallest(guards, "p_adjusted"),
-                guards[0]["level"],
-                _status(bool(harms)),
-                FDR,
-                "Harm beyond tolerance in "
-                + ", ".join(f"{r['metric']} / {r['segment']}" for r in harms)
-                + ": roll back for those segments or fix before widening."
-                if harms
-                else "No segment breaches its guardrail.",
-            )
-        )
+        layers["guardrails"] = monitor.guardrail_segments(alpha)
+        rows.append(_guardrail_check(layers["guardrails"]))
     if monitor.version is not None:
-        share = monitor.version_share()
-        rows.append(
-            CheckRow(
-                "version",
-                f"rows not on version {monitor.version[1]!r}",
-                share,
-                th.version_share,
-                _status(share > th.version_share),
-                THRESHOLD_RULE,
-                "The experiment estimated one treatment version; rows on another version are outside its "
-                "estimand: test the new version before relying on the old estimate.",
-            )
-        )
-    return MonitorReport(tuple(rows), layers, tuple(monitor.runner.records))
+        rows.append(_version_check(monitor.version_share(), monitor.version[1], th))
+    directions = dict(getattr(monitor.model.spec, "directions", ()))
+    return MonitorReport(tuple(rows), layers, tuple(monitor.runner.records), directions)

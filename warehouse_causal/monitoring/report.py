@@ -10,7 +10,7 @@ from typing import Any
 from warehouse_causal.core.html import document, html_table, over_time_chart
 from warehouse_causal.core.tables import TableResult, format_value
 from warehouse_causal.decide.decisions import judge
-from warehouse_causal.meaning import Direction
+from warehouse_causal.meaning import Direction, Status
 
 __all__ = ["render_monitor_html"]
 
@@ -23,7 +23,8 @@ def _effect_by_period_chart(metric: str, rows: list[dict[str, Any]], direction: 
                "av_ci_upper": r["upper"], "ci_lower": r["experiment_effect"],
                "ci_upper": r["experiment_effect"]} for r in rows]
     judged = judge(shaped[-1]["av_ci_lower"], shaped[-1]["av_ci_upper"], direction) if shaped else ""
-    return over_time_chart(f"{metric}: launched − holdout", shaped, judged)
+    estimand = rows[0].get("estimand", "") if rows else ""
+    return over_time_chart(f"{metric}: {estimand or 'effect'} after launch", shaped, judged)
 
 
 def render_monitor_html(report: TableResult, layers: Mapping[str, TableResult],
@@ -34,10 +35,12 @@ def render_monitor_html(report: TableResult, layers: Mapping[str, TableResult],
     a holdout (green/red by ``directions``, the metrics' directions of good; without them, blue when
     off 0), and each layer's table (collapsed)."""
     checks = report.to_dicts()
-    order = sorted(checks, key=lambda r: (r["status"] != "alert", r["status"] == "ok"))
+    # alerts first, then checks that could not run (grey, never shown as ok), then ok
+    rank = {Status.ALERT: 0, Status.NOT_CHECKED: 1, Status.REFUSED: 1, Status.OK: 2}
+    order = sorted(checks, key=lambda r: rank[Status(r["status"])])
     css = {"alert": "bad", "ok": "good"}
     items = "".join(
-        f'<div class="card {css.get(str(r["status"]), "")}"><div class="metric">'
+        f'<div class="card {css.get(str(r["status"]), "unchecked")}"><div class="metric">'
         f'{html.escape(r["layer"])} · {html.escape(r["check"])}</div><div class="value">'
         f'{html.escape(r["status"].upper())}</div><div class="ci">'
         f'{html.escape(format_value("statistic", r["statistic"]))} vs '
@@ -48,12 +51,15 @@ def render_monitor_html(report: TableResult, layers: Mapping[str, TableResult],
     persistence = layers.get("persistence")
     if persistence is not None and persistence.to_dicts():
         rows = persistence.to_dicts()
-        charts = "".join(_effect_by_period_chart(m, [r for r in rows if r["metric"] == m],
+        # periods not checked (no estimate, or a take-up the holdout barely moves) are not drawn
+        drawn = [r for r in rows if Status(r["status"]).ran]
+        charts = "".join(_effect_by_period_chart(m, [r for r in drawn if r["metric"] == m],
                                                  (directions or {}).get(m, Direction.NEUTRAL))
-                         for m in dict.fromkeys(r["metric"] for r in rows))
-        parts.append("<h2>Effect after launch</h2><p>Band: intervals that hold for every period at once; "
-                     "dashed: the experiment's estimate.</p>"
-                     f'<div class="charts" id="persistence">{charts}</div>')
+                         for m in dict.fromkeys(r["metric"] for r in drawn))
+        if charts:
+            parts.append("<h2>Effect after launch</h2><p>Band: intervals that hold for every period at "
+                         "once; dashed: the experiment's estimate; periods not checked are not drawn.</p>"
+                         f'<div class="charts" id="persistence">{charts}</div>')
     for name, table in layers.items():
         rows = table.to_dicts()
         if rows:

@@ -313,9 +313,10 @@ class Toolbox:
         report = run_spec(arguments, con=self.con, catalog=self.catalog)["monitor"]
         return {"caption": report.caption(), "checks": report.to_dicts(),
                 "alerts": [r.check for r in report.alerts],
+                "not_checked": [r.check for r in report.not_checked],  # could not run: not ok either
                 "layers": {name: table.to_dicts() for name, table in report.layers.items()},
                 "queries": query_log(report.queries),
-                "next_steps": [r.detail for r in report.alerts]
+                "next_steps": [r.detail for r in (*report.alerts, *report.not_checked)]
                 or ["Nothing to act on; run again next period."]}
 
     def plan(self, arguments: dict[str, Any]) -> dict[str, Any]:
