@@ -10,6 +10,7 @@ the quantiles at the outer levels.
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,11 @@ from warehouse_causal.validation import Real, check_param
 if TYPE_CHECKING:
     from warehouse_causal.experiment import ExperimentData
 
-__all__ = ["Quantile", "QuantileEffects", "infer_quantiles"]
+__all__ = ["SAFE_MAGNITUDE", "Quantile", "QuantileEffects", "infer_quantiles"]
+
+#: Values beyond 2^1000 (≈ 1.07e301) are analysed in units of a power of 2, so that differences and
+#: interval widths (up to 2^1001 · z) cannot overflow float64 (whose largest value is ≈ 2^1024).
+SAFE_MAGNITUDE = math.ldexp(1.0, 1000)
 
 
 @dataclass(frozen=True)
@@ -88,15 +93,20 @@ def infer_quantiles(experiment: ExperimentData, metrics: Any, alpha: float = 0.0
         if not expr.type().is_numeric():
             raise InvalidParameterError(f"{owner}: {label!r} must be numeric.")
         values[m.name] = expr.cast("float64")
-    per_arm = {(m.name, a): ibis.ifelse(arm == a, values[m.name], ibis.null("float64"))
-               for m in items for a in arms}
-    centre = _quantiles(t, {key: (expr, m.q) for m in items for a in arms
-                            for key, expr in [((m.name, a), per_arm[(m.name, a)])]}, runner,
-                        "quantiles: each arm's", non_finite=values)
+    per_arm = _per_arm(items, arms, arm, values)
+    centre = _quantiles(t, _centre_levels(items, arms, per_arm), runner, "quantiles: each arm's",
+                        non_finite=values)
     bad = [name for name, count in centre.pop("non-finite", {}).items() if count]
     if bad:
         raise DesignError(f"{owner}: {bad[0]!r} has NaN or infinite values; a quantile would sort them "
                           "among the largest. Filter or fix them.")
+    exponents = {name: _scale_exponent(largest) for name, largest in centre.pop("largest").items()}
+    if any(exponents.values()):  # values near the float64 limit: work in units of 2^k (exact)
+        values = {name: v * math.ldexp(1.0, -exponents[name]) if exponents[name] else v
+                  for name, v in values.items()}
+        per_arm = _per_arm(items, arms, arm, values)
+        centre = _quantiles(t, _centre_levels(items, arms, per_arm), runner,
+                            "quantiles: each arm's, in units of a power of 2")
     missing = [key for key, v in centre.items() if v is None or not math.isfinite(v)]
     if missing:
         raise DesignError(f"{owner}: {missing[0][0]!r} has no values (or NaN) in arm {missing[0][1]!r}.")
@@ -119,34 +129,80 @@ def infer_quantiles(experiment: ExperimentData, metrics: Any, alpha: float = 0.0
     for m in items:
         se = {a: quantile_standard_error(bounds[(m.name, a, "low")], bounds[(m.name, a, "high")], alpha)
               for a in arms}
+        unit = math.ldexp(1.0, exponents[m.name])  # 2^k: the unit the values were analysed in
         for a in arms[1:]:
-            estimate = centre[(m.name, a)] - centre[(m.name, control)]
+            control_quantile, arm_quantile = centre[(m.name, control)], centre[(m.name, a)]
+            estimate = arm_quantile - control_quantile
             std_error = math.hypot(se[a], se[control])
             p_value = 2.0 * stats.norm.sf(abs(estimate) / std_error) if std_error > 0 else math.nan
-            rows.append({
-                "metric": m.name, "arm": str(a), "q": m.q, "control_quantile": centre[(m.name, control)],
-                "arm_quantile": centre[(m.name, a)], "estimate": estimate,
-                "relative": estimate / centre[(m.name, control)] if centre[(m.name, control)] else math.nan,
+            relative = estimate / control_quantile if control_quantile else math.nan
+            rows.append(_in_units({
+                "metric": m.name, "arm": str(a), "q": m.q, "control_quantile": control_quantile,
+                "arm_quantile": arm_quantile, "estimate": estimate,
+                "relative": relative if math.isfinite(relative) else math.nan,
                 "std_error": std_error, "ci_lower": estimate - z * std_error,
                 "ci_upper": estimate + z * std_error,
                 "p_value": p_value, "n": int(sums[("n", m.name, a)] + sums[("n", m.name, control)]),
-            })
+            }, unit, owner))
     return QuantileEffects(tuple(rows), alpha, experiment.cluster_by is not None, tuple(runner.records))
+
+
+def _per_arm(items: list[Quantile], arms: list[Any], arm: ir.Value, values: dict[str, ir.Value]
+             ) -> dict[tuple[str, Any], ir.Value]:
+    """Each metric's values in each arm (NULL elsewhere)."""
+    return {(m.name, a): ibis.ifelse(arm == a, values[m.name], ibis.null("float64"))
+            for m in items for a in arms}
+
+
+def _centre_levels(items: list[Quantile], arms: list[Any], per_arm: dict[tuple[str, Any], ir.Value]
+                   ) -> dict[Any, tuple[ir.Value, float]]:
+    return {(m.name, a): (per_arm[(m.name, a)], m.q) for m in items for a in arms}
+
+
+def _scale_exponent(largest: float | None) -> int:
+    """k ≥ 0 such that the largest |value| / 2^k stays below :data:`SAFE_MAGNITUDE`: differences of
+    quantiles, outer-interval widths and z·se then cannot overflow float64. Scaling by 2^−k is exact
+    (for values above 2^−1022 + k) and quantiles, their order and linear interpolation commute with it."""
+    if largest is None or not largest > SAFE_MAGNITUDE:
+        return 0
+    return max(math.frexp(largest)[1] - math.frexp(SAFE_MAGNITUDE)[1] + 1, 0)
+
+
+#: The columns of a row in the values' unit (the relative difference and p-value have none).
+_IN_UNITS = ("control_quantile", "arm_quantile", "estimate", "std_error", "ci_lower", "ci_upper")
+
+
+def _in_units(row: dict[str, Any], unit: float, owner: str) -> dict[str, Any]:
+    """The row with its numbers multiplied back by ``unit`` (2^k); refused when one of them does not
+    fit in float64 (an infinite estimate beside a finite p-value is the silent wrong answer this
+    prevents)."""
+    row = {**row, **{name: float(row[name]) * unit for name in _IN_UNITS}}
+    overflow = [name for name in _IN_UNITS if not math.isfinite(row[name])]
+    if overflow:
+        raise DesignError(
+            f"{owner}: the {overflow[0]} of {row['metric']!r} (arm {row['arm']}) is beyond the float64 "
+            f"range (±{sys.float_info.max:.3g}); the arms' quantiles are {row['control_quantile']:.4g} "
+            f"and {row['arm_quantile']:.4g}. Rescale the column in the 'metrics' parameter (e.g. divide "
+            "it by 1e300) and read the effect in those units.")
+    return row
 
 
 def _quantiles(table: ir.Table, wanted: dict[Any, tuple[ir.Value, float]], runner: QueryRunner,
                purpose: str, non_finite: dict[str, ir.Value] | None = None) -> dict[Any, Any]:
     """One ungrouped aggregate of ``QUANTILE_CONT(expr, level)`` per entry (NULLs ignored); with
     ``non_finite``, also each named column's count of NaN and infinite values (under the key
-    "non-finite", in the same scan)."""
+    "non-finite") and its largest absolute value (under "largest"), in the same scan."""
     query = Columns()
     query.update("quantile", {key: expr.quantile(level) for key, (expr, level) in wanted.items()})
     query.update("nonfinite", {name: (v.isnan() | v.isinf()).cast("int64").sum()
                                for name, v in (non_finite or {}).items()})
+    query.update("largest", {name: ibis.ifelse(v.isnan() | v.isinf(), ibis.null("float64"), v.abs()).max()
+                             for name, v in (non_finite or {}).items()})
     found = query.aggregate(table).run(runner, purpose)
     out: dict[Any, Any] = {key: found.value("quantile", key) for key in wanted}
     if non_finite:
         out["non-finite"] = {name: int(found.value("nonfinite", name) or 0) for name in non_finite}
+        out["largest"] = {name: found.value("largest", name) for name in non_finite}
     return out
 
 
