@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from warehouse_causal.algebra.bayes import MultivariateT, nig_posterior, prob_best
 from warehouse_causal.delta import segment_rows
 from warehouse_causal.errors import DesignError, InvalidParameterError
+from warehouse_causal.estimands import design_estimand
 from warehouse_causal.models import LinearModel, Strategy, reparametrisation
 from warehouse_causal.policy import CovariateColumn, RewardDistribution, RewardModel
 from warehouse_causal.spec import ModelSpec
@@ -130,9 +131,12 @@ class PosteriorEffects(TableResult):
     n: tuple[int, ...]
     alpha: float
     distributions: tuple[tuple[str, tuple[int, ...], MultivariateT], ...] = field(repr=False)
+    #: What every row estimates (``Estimand.short``: ITT or ATE; no instrument here).
+    estimand: str | None = None
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        """One dict per row: metric, arm, segment, mean, sd, ci_lower, ci_upper, prob_positive, n."""
+        """One dict per row: metric, arm, segment, mean, sd, ci_lower, ci_upper, prob_positive, n,
+        estimand."""
         out: dict[int, dict[str, Any]] = {}
         for _, rows, dist in self.distributions:
             marginal = dist.marginal()
@@ -142,7 +146,8 @@ class PosteriorEffects(TableResult):
             for j, i in enumerate(rows):
                 out[i] = {"metric": self.metric[i], "arm": self.arm[i], "segment": self.segment[i],
                           "mean": float(dist.mean[j]), "sd": float(sd[j]), "ci_lower": float(lo[j]),
-                          "ci_upper": float(hi[j]), "prob_positive": float(positive[j]), "n": self.n[i]}
+                          "ci_upper": float(hi[j]), "prob_positive": float(positive[j]), "n": self.n[i],
+                          "estimand": self.estimand}
         return [out[i] for i in sorted(out)]
 
     def caption(self) -> str:
@@ -238,7 +243,7 @@ class BayesianLinearRegression:
             metric=tuple(lb[0] for lb in labels), arm=tuple(lb[1] for lb in labels),
             segment=tuple(lb[2] for lb in labels), n=delta.sizes,
             alpha=self.alpha if alpha is None else alpha,
-            distributions=tuple(distributions),
+            distributions=tuple(distributions), estimand=design_estimand(self.base.spec.experiment).short,
         )
 
     infer_effects = infer_effect

@@ -39,7 +39,7 @@ MAX_LOOKS = 100
 
 
 class CumulativeRow(NamedTuple):
-    """One (metric, arm) effect on the data up to ``through``."""
+    """One (metric, arm) effect on the data up to ``through``; ``estimand`` as in ``Effects``."""
 
     metric: str
     arm: str
@@ -51,6 +51,7 @@ class CumulativeRow(NamedTuple):
     av_ci_lower: float
     av_ci_upper: float
     av_p_value: float
+    estimand: str
 
 
 class CumulativeEffects(RowTable):
@@ -173,7 +174,7 @@ def cumulative_effects(model: LinearModel, time: str, looks: int = 20) -> Cumula
         for r in effects.to_dicts():
             rows.append(CumulativeRow(
                 r["metric"], r["arm"], through, int(r["n"]), r["estimate"], r["ci_lower"],
-                r["ci_upper"], r["av_ci_lower"], r["av_ci_upper"], r["av_p_value"]))
+                r["ci_upper"], r["av_ci_lower"], r["av_ci_upper"], r["av_p_value"], r["estimand"]))
     caption = (f"Cumulative effects through each of {len(times) - len(skipped)} looks at {time!r}; "
                f"the anytime-valid intervals form a confidence sequence (mixture fixed at n = {planned:,})")
     if skipped:

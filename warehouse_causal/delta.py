@@ -43,6 +43,7 @@ from warehouse_causal.errors import (
     DesignWarning,
     InvalidParameterError,
 )
+from warehouse_causal.estimands import design_estimand
 from warehouse_causal.moments import category_levels
 from warehouse_causal.ratios import RatioMetric
 from warehouse_causal.segments import (
@@ -242,7 +243,7 @@ def infer_effect(model: LinearModel, condition_on: Any = None, *, over: str | No
         n=rows.sizes, df=float(model.df_inference), alpha=alpha,
         sequential=_sequential(model, alpha, planned_n), adjust=adjust, relative=relative,
         queries=rows.queries, model=model, gradient=gradient, inference=model.inference,
-        randomized=randomized,
+        randomized=randomized, estimand=design_estimand(model.spec.experiment),
     )
 
 

@@ -26,6 +26,7 @@ from warehouse_causal.algebra.trend import gls_slope
 from warehouse_causal.backends import QueryRecord
 from warehouse_causal.errors import DesignError, InvalidParameterError
 from warehouse_causal.frozen import read_only, values_equal
+from warehouse_causal.meaning import Estimand
 from warehouse_causal.segments import ALL
 from warehouse_causal.tables import RowTable, TableResult
 from warehouse_causal.validation import BOOLEAN, NONE, InstanceOf, MappingOf, Real, check_param, validated
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["COLUMNS", "Effects", "Sequential"]
 
 COLUMNS = ("metric", "arm", "segment", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
-           "p_adjusted", "av_p_value", "av_ci_lower", "av_ci_upper", "n")
+           "p_adjusted", "av_p_value", "av_ci_lower", "av_ci_upper", "n", "estimand")
 #: Tolerance for "weights sum to one".
 WEIGHT_SUM_TOL = 1e-9
 
@@ -79,7 +80,9 @@ class Effects(TableResult):
     Columns of ``to_pandas()``: metric, arm, segment, estimate, std_error, ci_lower, ci_upper,
     p_value (t with the model's inference df), p_adjusted (``adjust``: Holm by default, over all
     rows), av_p_value, av_ci_lower, av_ci_upper (anytime-valid, see :class:`Sequential`), n (rows
-    in the segment). With ``relative=True`` estimates are lifts over the segment's control mean.
+    in the segment), estimand (LATE with an instrument, else ITT or ATE:
+    :mod:`warehouse_causal.estimands`). With ``relative=True`` estimates are lifts over the
+    segment's control mean.
     """
 
     metric: tuple[str, ...]
@@ -104,6 +107,9 @@ class Effects(TableResult):
     inference: str = "classical"
     #: Per row, (p-value, lower, upper) from randomization inference, or None.
     randomized: tuple[tuple[float, float, float] | None, ...] | None = field(default=None, repr=False)
+    #: What every row estimates (:func:`warehouse_causal.estimands.design_estimand`); None only
+    #: for effects made by hand.
+    estimand: Estimand | None = None
 
     __eq__ = values_equal  # arrays compared element by element
     __hash__ = None  # type: ignore[assignment]
@@ -191,9 +197,10 @@ class Effects(TableResult):
             "p_value": p, "p_adjusted": adjust_p_values(p, self.adjust), "av_p_value": self.av_p_value,
             "av_ci_lower": self.estimate - half, "av_ci_upper": self.estimate + half,
         }
+        estimand = None if self.estimand is None else self.estimand.short
         return [
             {"metric": self.metric[i], "arm": self.arm[i], "segment": self.segment[i],
-             **{k: float(v[i]) for k, v in columns.items()}, "n": self.n[i]}
+             **{k: float(v[i]) for k, v in columns.items()}, "n": self.n[i], "estimand": estimand}
             for i in range(len(self.metric))
         ]
 
