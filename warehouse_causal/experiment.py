@@ -252,12 +252,14 @@ class ExperimentData:
         covariates = exogeneous_covariates if exogeneous_covariates is not None else exogenous_covariates
         return ModelSpec.build(self, y, covariates, calibrate_with, cap)
 
-    def infer_quantiles(self, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
+    def infer_quantiles(self, metrics: Any, alpha: float = 0.05, *, compliers: bool = False
+                        ) -> QuantileEffects:
         """Differences of the arms' q-quantiles (``wc.Quantile``) with cluster-robust outer intervals
-        (see :mod:`warehouse_causal.quantiles`)."""
+        (see :mod:`warehouse_causal.quantiles`), by assigned arm (quantile ITT); with ``compliers``,
+        the complier quantile effects of an instrumented design (quantile LATE)."""
         from warehouse_causal.quantiles import infer_quantiles
 
-        return infer_quantiles(self, metrics, alpha)
+        return infer_quantiles(self, metrics, alpha, compliers)
 
     # -- validation ----------------------------------------------------------------------
     def _check_types(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from scipy import stats
 
 from warehouse_causal.algebra.quantile import outer_levels, quantile_standard_error, share_standard_error
 from warehouse_causal.backends import QueryRecord, QueryRunner
+from warehouse_causal.complier_quantiles import check_complier_design, complier_quantile_rows
 from warehouse_causal.contract import CLUSTER, Columns
 from warehouse_causal.errors import DesignError, DesignWarning, InvalidParameterError
 from warehouse_causal.estimands import assigned_estimand
@@ -28,7 +30,7 @@ from warehouse_causal.meaning import EstimandKind
 from warehouse_causal.randomization import FEW_CLUSTERS_PER_ARM, MIN_CLUSTERS_PER_ARM
 from warehouse_causal.tables import TableResult
 from warehouse_causal.terms import resolve_value
-from warehouse_causal.validation import Real, check_param
+from warehouse_causal.validation import BOOLEAN, Real, check_param
 
 if TYPE_CHECKING:
     from warehouse_causal.experiment import ExperimentData
@@ -65,52 +67,43 @@ class QuantileEffects(TableResult):
     alpha: float
     clustered: bool
     queries: tuple[QueryRecord, ...] = field(repr=False, default=())
+    #: The rows' estimand: the quantile ITT, or the complier quantile effect (``compliers=True``).
+    estimand: str = str(EstimandKind.QUANTILE_ITT)
 
     def to_dicts(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.rows]
 
     def caption(self) -> str:
         how = "cluster-robust" if self.clustered else "iid"
-        return (f"Quantile effects ({EstimandKind.QUANTILE_ITT}: differences by assigned arm; outer "
-                f"intervals, {how}, α = {self.alpha:g})")
+        what = ("differences of the compliers' quantiles of Y(1) and Y(0)"
+                if self.estimand == EstimandKind.QUANTILE_LATE else "differences by assigned arm")
+        return f"Quantile effects ({self.estimand}: {what}; outer intervals, {how}, α = {self.alpha:g})"
 
 
-def infer_quantiles(experiment: ExperimentData, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
+def infer_quantiles(experiment: ExperimentData, metrics: Any, alpha: float = 0.05, compliers: bool = False
+                    ) -> QuantileEffects:
     """Differences of the arms' quantiles (module docstring); treated arms against control, by the
-    assignment (intent to treat)."""
+    assignment (intent to treat). With ``compliers``, the complier quantile effects of an
+    instrumented design instead (:mod:`warehouse_causal.complier_quantiles`)."""
     owner = "ExperimentData.infer_quantiles"
     alpha = float(check_param(alpha, "alpha", owner, Real(0.0, 1.0)))
-    items = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
-    if not items or not all(isinstance(m, Quantile) for m in items):
-        raise InvalidParameterError(
-            f"The 'metrics' parameter of {owner} must be a wc.Quantile or a list of them. Got {metrics!r} "
-            "instead.")
-    names = [m.name for m in items]
-    if len(set(names)) != len(names):
-        raise InvalidParameterError(f"{owner}: quantile names must be distinct; got {names}.")
+    if check_param(compliers, "compliers", owner, BOOLEAN):
+        check_complier_design(experiment, owner)  # before any query
+    items = _quantile_items(metrics, owner)
     t, runner = experiment.table, QueryRunner()
     arms = list(experiment.design.arms)
     arm = t[experiment.intent_to_treat]
-    values = {}
-    for m in items:
-        label, expr = resolve_value(m.column, t, "quantile metric")
-        if not expr.type().is_numeric():
-            raise InvalidParameterError(f"{owner}: {label!r} must be numeric.")
-        values[m.name] = expr.cast("float64")
+
+    def centre_levels(values: dict[str, ir.Value]) -> dict[Any, tuple[ir.Value, float]]:
+        return {} if compliers else _centre_levels(items, arms, _per_arm(items, arms, arm, values))
+
+    values, exponents, centre = _finite_values(t, items, centre_levels, runner, owner)
+    if compliers:
+        found = complier_quantile_rows(experiment, items, values, alpha, runner, owner)
+        return QuantileEffects(
+            tuple(_in_units(r, math.ldexp(1.0, exponents[r["metric"]]), owner) for r in found), alpha,
+            experiment.cluster_by is not None, tuple(runner.records), str(EstimandKind.QUANTILE_LATE))
     per_arm = _per_arm(items, arms, arm, values)
-    centre = _quantiles(t, _centre_levels(items, arms, per_arm), runner, "quantiles: each arm's",
-                        non_finite=values)
-    bad = [name for name, count in centre.pop("non-finite", {}).items() if count]
-    if bad:
-        raise DesignError(f"{owner}: {bad[0]!r} has NaN or infinite values; a quantile would sort them "
-                          "among the largest. Filter or fix them.")
-    exponents = {name: _scale_exponent(largest) for name, largest in centre.pop("largest").items()}
-    if any(exponents.values()):  # values near the float64 limit: work in units of 2^k (exact)
-        values = {name: v * math.ldexp(1.0, -exponents[name]) if exponents[name] else v
-                  for name, v in values.items()}
-        per_arm = _per_arm(items, arms, arm, values)
-        centre = _quantiles(t, _centre_levels(items, arms, per_arm), runner,
-                            "quantiles: each arm's, in units of a power of 2")
     missing = [key for key, v in centre.items() if v is None or not math.isfinite(v)]
     if missing:
         raise DesignError(f"{owner}: {missing[0][0]!r} has no values (or NaN) in arm {missing[0][1]!r}.")
@@ -151,6 +144,49 @@ def infer_quantiles(experiment: ExperimentData, metrics: Any, alpha: float = 0.0
                 "estimand": estimand,
             }, unit, owner))
     return QuantileEffects(tuple(rows), alpha, experiment.cluster_by is not None, tuple(runner.records))
+
+
+def _quantile_items(metrics: Any, owner: str) -> list[Quantile]:
+    items = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+    if not items or not all(isinstance(m, Quantile) for m in items):
+        raise InvalidParameterError(
+            f"The 'metrics' parameter of {owner} must be a wc.Quantile or a list of them. Got {metrics!r} "
+            "instead.")
+    names = [m.name for m in items]
+    if len(set(names)) != len(names):
+        raise InvalidParameterError(f"{owner}: quantile names must be distinct; got {names}.")
+    return items
+
+
+def _finite_values(table: ir.Table, items: list[Quantile],
+                   centre_levels: Callable[[dict[str, ir.Value]], dict[Any, tuple[ir.Value, float]]],
+                   runner: QueryRunner, owner: str
+                   ) -> tuple[dict[str, ir.Value], dict[str, int], dict[Any, Any]]:
+    """Each metric's float64 values, the exponent k of the unit 2^k they are analysed in, and the
+    quantiles ``centre_levels(values)`` asks for: one scan that also refuses NaN and infinite values
+    and finds the largest |value| (a second scan for the quantiles only when some values are near
+    the float64 limit and must be rescaled)."""
+    values = {}
+    for m in items:
+        label, expr = resolve_value(m.column, table, "quantile metric")
+        if not expr.type().is_numeric():
+            raise InvalidParameterError(f"{owner}: {label!r} must be numeric.")
+        values[m.name] = expr.cast("float64")
+    wanted = centre_levels(values)
+    purpose = "quantiles: each arm's" if wanted else "quantiles: NaN, infinite and largest values"
+    centre = _quantiles(table, wanted, runner, purpose, non_finite=values)
+    bad = [name for name, count in centre.pop("non-finite", {}).items() if count]
+    if bad:
+        raise DesignError(f"{owner}: {bad[0]!r} has NaN or infinite values; a quantile would sort them "
+                          "among the largest. Filter or fix them.")
+    exponents = {name: _scale_exponent(largest) for name, largest in centre.pop("largest").items()}
+    if any(exponents.values()):  # values near the float64 limit: work in units of 2^k (exact)
+        values = {name: v * math.ldexp(1.0, -exponents[name]) if exponents[name] else v
+                  for name, v in values.items()}
+        wanted = centre_levels(values)
+        if wanted:
+            centre = _quantiles(table, wanted, runner, "quantiles: each arm's, in units of a power of 2")
+    return values, exponents, centre
 
 
 def _per_arm(items: list[Quantile], arms: list[Any], arm: ir.Value, values: dict[str, ir.Value]
