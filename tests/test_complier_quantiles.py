@@ -141,3 +141,15 @@ def test_designs_without_complier_quantiles_are_refused() -> None:
     with pytest.warns(wc.WeakInstrumentWarning, match="first stage is weak"):
         wc.ExperimentData(wc.table(weak), intent_to_treat="z", treated="d").infer_quantiles(
             wc.Quantile("p", "y", 0.5), compliers=True)
+
+
+def test_values_near_the_float64_limit_give_the_scaled_result() -> None:
+    """Hostile magnitudes take the same exact power-of-2 units as the quantile ITT rows."""
+    df = _simulate(2_000, 8)
+    big = np.ldexp(1.0, 1020)
+    exp = wc.ExperimentData(wc.table(df.assign(huge=df.y * big)), intent_to_treat="z", treated="d")
+    small = exp.infer_quantiles(wc.Quantile("p", "y", 0.75), compliers=True).to_dicts()[0]
+    huge = exp.infer_quantiles(wc.Quantile("p", "huge", 0.75), compliers=True).to_dicts()[0]
+    for name in ("control_quantile", "arm_quantile", "estimate", "std_error", "ci_lower", "ci_upper"):
+        assert huge[name] / big == pytest.approx(small[name], rel=1e-12), name
+    assert huge["p_value"] == pytest.approx(small["p_value"], rel=1e-12)

@@ -14,29 +14,34 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 from scipy import stats
 
-from warehouse_causal.algebra.quantile import COMPLIER_COUNTS, complier_shares, quantile_standard_error
+from warehouse_causal.algebra.quantile import (
+    COMPLIER_COUNTS,
+    complier_shares,
+    difference_standard_error,
+    quantile_standard_error,
+)
 from warehouse_causal.backends import QueryRunner
 from warehouse_causal.contract import CLUSTER, Columns
-from warehouse_causal.diagnostics import WEAK_F  # the LATE's weak-instrument threshold
 from warehouse_causal.errors import DesignError, WeakInstrumentWarning
 from warehouse_causal.meaning import EstimandKind
 
-if TYPE_CHECKING:
-    from warehouse_causal.experiment import ExperimentData
-    from warehouse_causal.quantiles import Quantile
-
 __all__ = ["check_complier_design", "complier_quantile_rows"]
 
+#: A first-stage F below this warns: the threshold of the LATE's check (``diagnostics.WEAK_F``),
+#: repeated here because diagnostics sits in an import cycle with the design modules.
+WEAK_F = 10.0
 
-def check_complier_design(experiment: ExperimentData, owner: str) -> None:
-    """Refuse a design without complier quantiles: no instrument, weights, or a non-binary role."""
+
+def check_complier_design(experiment: Any, owner: str) -> None:
+    """Refuse a design (an ``ExperimentData``) without complier quantiles: no instrument, weights,
+    or a non-binary role."""
     design = experiment.design
     if not experiment.is_iv:
         raise DesignError(
@@ -52,11 +57,12 @@ def check_complier_design(experiment: ExperimentData, owner: str) -> None:
                 f"levels ({list(levels)}).")
 
 
-def complier_quantile_rows(experiment: ExperimentData, items: list[Quantile], values: dict[str, ir.Value],
-                           alpha: float, runner: QueryRunner, owner: str) -> list[dict[str, Any]]:
-    """One row per quantile metric: the compliers' Y(0) and Y(1) quantiles, their difference, its
-    outer interval and p-value (module notes). ``values`` are the metrics' finite float64 values; the
-    design passed :func:`check_complier_design`."""
+def complier_quantile_rows(experiment: Any, items: list[Any], values: dict[str, ir.Value], alpha: float,
+                           runner: QueryRunner, owner: str) -> list[dict[str, Any]]:
+    """One row per quantile metric (``items``: ``wc.Quantile`` s, read for ``name`` and ``q``): the
+    compliers' Y(0) and Y(1) quantiles, their difference, its outer interval and p-value (module
+    notes). ``values`` are the metrics' finite float64 values; the design (an ``ExperimentData``)
+    passed :func:`check_complier_design`."""
     t, design = experiment.table, experiment.design
     d = t[experiment.treated_column] == design.treated_levels[1]
     z = t[experiment.instrument_column] == design.instrument_levels[1]
@@ -91,7 +97,7 @@ def complier_quantile_rows(experiment: ExperimentData, items: list[Quantile], va
         rho = float(share.cov[0, 1] / (sd[0] * sd[1])) if sd.all() else 0.0
         arm_quantile, control_quantile = centre[(m.name, 1, "q")], centre[(m.name, 0, "q")]
         estimate = arm_quantile - control_quantile
-        std_error = math.sqrt(max(se[0] ** 2 + se[1] ** 2 - 2.0 * rho * se[0] * se[1], 0.0))
+        std_error = difference_standard_error(se[0], se[1], rho)
         p_value = 2.0 * stats.norm.sf(abs(estimate) / std_error) if std_error > 0 else math.nan
         relative = estimate / control_quantile if control_quantile else math.nan
         rows.append({
@@ -105,7 +111,7 @@ def complier_quantile_rows(experiment: ExperimentData, items: list[Quantile], va
     return rows
 
 
-def _counts(table: ir.Table, items: list[Quantile], values: dict[str, ir.Value], d: ir.Value, z: ir.Value,
+def _counts(table: ir.Table, items: list[Any], values: dict[str, ir.Value], d: ir.Value, z: ir.Value,
             runner: QueryRunner) -> dict[Any, float]:
     """Per metric: rows with a value in each (instrument arm, treatment) cell, and in all."""
     query = Columns()
@@ -128,7 +134,7 @@ def _counts(table: ir.Table, items: list[Quantile], values: dict[str, ir.Value],
     return out
 
 
-def _inverted(table: ir.Table, items: list[Quantile], values: dict[str, ir.Value], d: ir.Value, z: ir.Value,
+def _inverted(table: ir.Table, items: list[Any], values: dict[str, ir.Value], d: ir.Value, z: ir.Value,
               counts: dict[Any, float], levels: dict[tuple[str, int, str], float], runner: QueryRunner,
               purpose: str) -> dict[tuple[str, int, str], Any]:
     """The smallest value at which each complier CDF reaches each level: per metric, one window over
@@ -157,7 +163,7 @@ def _inverted(table: ir.Table, items: list[Quantile], values: dict[str, ir.Value
     return out
 
 
-def _cluster_sums(table: ir.Table, items: list[Quantile], values: dict[str, ir.Value], d: ir.Value,
+def _cluster_sums(table: ir.Table, items: list[Any], values: dict[str, ir.Value], d: ir.Value,
                   z: ir.Value, centre: dict[tuple[str, int, str], Any], cluster: str | None,
                   runner: QueryRunner) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per metric, Σ v_g and Σ v_g v_g' over clusters (rows when not clustered) of the count vector

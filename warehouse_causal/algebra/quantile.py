@@ -53,8 +53,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-__all__ = ["COMPLIER_COUNTS", "ComplierShares", "complier_shares", "outer_levels", "quantile_standard_error",
-           "share_standard_error"]
+__all__ = ["COMPLIER_COUNTS", "ComplierShares", "complier_shares", "difference_standard_error",
+           "outer_levels", "quantile_standard_error", "share_standard_error"]
 
 
 def share_standard_error(q: float, sum_c2: float, sum_cn: float, sum_n2: float, n: float) -> float:
@@ -72,6 +72,16 @@ def outer_levels(q: float, sigma_p: float, alpha: float) -> tuple[float, float]:
 def quantile_standard_error(lower: float, upper: float, alpha: float) -> float:
     """The standard error implied by the outer interval [lower, upper]: its width / (2z)."""
     return float((upper - lower) / (2.0 * stats.norm.ppf(1.0 - alpha / 2.0)))
+
+
+def difference_standard_error(se_a: float, se_b: float, rho: float) -> float:
+    r""":math:`\sqrt{se_a^2 + se_b^2 - 2\rho\, se_a se_b}`, computed relative to the larger one so
+    that standard errors near the float64 limit do not overflow when squared."""
+    scale = max(abs(se_a), abs(se_b))
+    if scale == 0:
+        return 0.0
+    a, b = se_a / scale, se_b / scale
+    return float(scale * np.sqrt(max(a * a + b * b - 2.0 * rho * a * b, 0.0)))
 
 
 #: The per-cluster counts of :func:`complier_shares`, for each instrument arm (Z = 1 first, then
