@@ -217,10 +217,9 @@ def test_an_analysis_document_declares_directions(tmp_path) -> None:
 
 def test_monitor_cards_are_green_only_for_checks_that_ran_and_passed() -> None:
     """A check that did not run (NaN statistic) was drawn with the green border of a pass."""
+    from warehouse_causal.meaning import Status
     from warehouse_causal.monitoring.checks import CheckRow, MonitorReport
     from warehouse_causal.monitoring.report import render_monitor_html
-
-    from warehouse_causal.meaning import Status
 
     rows = tuple(CheckRow("design", name, 0.1, 0.2, status, "g", "d") for name, status in
                  [("passed", Status.OK), ("no data", Status.NOT_CHECKED), ("moved", Status.ALERT),

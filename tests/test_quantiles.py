@@ -176,3 +176,37 @@ def test_nan_and_infinite_values_are_refused_not_sorted_as_large() -> None:
         column = ibis.ifelse(table.y > 1.5, ibis.literal(bad), table.y).name("y_bad")
         with pytest.raises(wc.DesignError, match="NaN or infinite"):
             exp.infer_quantiles(wc.Quantile("p95", column, 0.95))
+
+
+NUMBERS = ("control_quantile", "arm_quantile", "estimate", "std_error", "ci_lower", "ci_upper")
+
+
+@pytest.mark.parametrize("seed", [1, 4, 9])
+def test_values_near_the_float64_limit_are_analysed_in_units_of_a_power_of_two(seed: int) -> None:
+    """Issue 24 item 5: with values up to 1.9 · 2^1023 the outer interval's width overflowed, giving
+    se = inf beside p = 1. Scaling by 2^−k is exact, so the result is the unscaled one × 2^1023."""
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(-1.9, 1.9, 20)
+    big = np.ldexp(1.0, 1023)
+    df = pd.DataFrame({"arm": np.repeat([0, 1], 10), "y": y, "huge": y * big})
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="arm")
+    small = exp.infer_quantiles(wc.Quantile("p50", "y", 0.5)).to_dicts()[0]
+    result = exp.infer_quantiles(wc.Quantile("p50", "huge", 0.5))
+    huge = result.to_dicts()[0]
+    for name in NUMBERS:
+        assert huge[name] / big == pytest.approx(small[name], rel=1e-12), name
+    assert huge["p_value"] == pytest.approx(small["p_value"], rel=1e-12)
+    assert huge["relative"] == pytest.approx(small["relative"], rel=1e-12)
+    assert len(result.queries) == 4  # the arms' quantiles again, in units of 2^k
+
+
+def test_an_effect_beyond_the_float64_range_is_refused() -> None:
+    """Arms at ∓1e308: the difference is 2e308, which float64 cannot hold. It was reported as an
+    infinite estimate with p = 0; it is refused, naming the metric and what to do."""
+    rng = np.random.default_rng(0)
+    arm = rng.integers(0, 2, 400)
+    df = pd.DataFrame({"arm": arm, "y": np.where(arm == 1, 1e308, -1e308) * rng.uniform(0.9, 1.0, 400)})
+    exp = wc.ExperimentData(wc.table(df), intent_to_treat="arm")
+    with pytest.raises(wc.DesignError, match=r"infer_quantiles: the estimate of 'p50' .* beyond the float64 "
+                                             r"range.*Rescale the column in the 'metrics' parameter"):
+        exp.infer_quantiles(wc.Quantile("p50", "y", 0.5))

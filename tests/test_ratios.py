@@ -180,3 +180,49 @@ def test_ratio_agrees_with_gbstats_published_ratio_statistic() -> None:
         ratio[a] = m.sum() / d.sum()
     assert row.estimate == pytest.approx(ratio[1] - ratio[0], rel=1e-10)
     assert row.std_error == pytest.approx(np.sqrt(variance), rel=1e-3)
+
+
+def _dead_segment(seed: int, n: int = 2_000) -> pd.DataFrame:
+    """Units whose denominator (and numerator) is 0 in every control row on iOS: the segment's
+    control ratio is 0/0, and its fitted control mean is 0 up to rounding noise of either sign."""
+    df = _units(n=n, seed=seed)
+    dead = (df.device == "ios") & (df.arm == 0)
+    df.loc[dead, ["orders", "revenue"]] = 0.0
+    return df
+
+
+@pytest.mark.parametrize("covariates", [["device"], ["x", "device"]])
+@pytest.mark.parametrize("seed", range(6))
+def test_a_zero_over_zero_segment_is_an_error_whatever_the_rounding(covariates: list[str], seed: int) -> None:
+    """Issue 24 item 4: the sign of the noise in the fitted control mean decided between the error
+    and an estimate such as −6.6 with se 0 and p 0; exact row counts decide now."""
+    df = _dead_segment(seed)
+    model = wc.ExperimentData(wc.table(df), intent_to_treat="arm").add_metric(
+        [wc.Ratio("rpo", "revenue", "orders")], covariates).fit(wc.LinearModel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wc.DesignWarning)
+        with pytest.raises(wc.DesignError, match="zero in every row of arm 0 in segment \"device = 'ios'\""):
+            model.infer_effect(["device = 'ios'"])
+        with pytest.raises(wc.DesignError, match="zero in every row of arm 0 in segment 'device=ios'"):
+            model.infer_effect(over="device")
+        healthy = model.infer_effect(["device = 'web'"]).to_pandas().set_index(["metric", "segment"])
+    assert np.isfinite(healthy.loc[("rpo", "device = 'web'")].std_error)
+
+
+def test_the_denominator_counts_are_weighted_rows_and_per_arm() -> None:
+    """Rows with a zero weight carry no denominator; a denominator that is never positive in an arm
+    (here: negative in every treated row of a segment) is refused from the counts too."""
+    df = _dead_segment(1)
+    df["w"] = 1.0
+    weightless = (df.device == "ios") & (df.arm == 0) & (df.x > 0)
+    df.loc[weightless, ["orders", "w"]] = (5.0, 0.0)  # non-zero, but weighed by 0
+    model = wc.ExperimentData(wc.table(df), intent_to_treat="arm", weights="w").add_metric(
+        [wc.Ratio("rpo", "revenue", "orders")], ["device"]).fit(wc.LinearModel)
+    with pytest.raises(wc.DesignError, match="zero in every row of arm 0"):
+        model.infer_effect(["device = 'ios'"])
+    df = _units(n=2_000, seed=2)
+    df.loc[(df.device == "web") & (df.arm == 1), "orders"] *= -1.0
+    model = wc.ExperimentData(wc.table(df), intent_to_treat="arm").add_metric(
+        [wc.Ratio("rpo", "revenue", "orders")], ["device"]).fit(wc.LinearModel)
+    with pytest.raises(wc.DesignError, match="negative or zero in every row of arm 1"):
+        model.infer_effect(["device = 'web'"])

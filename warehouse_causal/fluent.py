@@ -86,10 +86,12 @@ class ExperimentData(ExperimentDesign):
                                          "ExperimentData.add_metric")
         return ModelSpec.build(self, y, covariates, calibrate_with, cap, direction)
 
-    def infer_quantiles(self, metrics: Any, alpha: float = 0.05) -> QuantileEffects:
+    def infer_quantiles(self, metrics: Any, alpha: float = 0.05, *, compliers: bool = False
+                        ) -> QuantileEffects:
         """Differences of the arms' q-quantiles (``wc.Quantile``) with cluster-robust outer intervals
-        (see :mod:`warehouse_causal.effects.quantiles`)."""
-        return infer_quantiles(self, metrics, alpha)
+        (see :mod:`warehouse_causal.effects.quantiles`), by assigned arm (quantile ITT); with
+        ``compliers``, the complier quantile effects of an instrumented design (quantile LATE)."""
+        return infer_quantiles(self, metrics, alpha, compliers)
 
 
 class Effects(EffectsTable):

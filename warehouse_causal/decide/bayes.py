@@ -22,6 +22,7 @@ from warehouse_causal.core.errors import DesignError, InvalidParameterError
 from warehouse_causal.core.tables import TableResult
 from warehouse_causal.core.validation import BOOLEAN, NONE, InstanceOf, Integer, Options, Real, validated
 from warehouse_causal.decide.policy import CovariateColumn, RewardDistribution, RewardModel
+from warehouse_causal.design.estimands import design_estimand
 from warehouse_causal.design.spec import ModelSpec
 from warehouse_causal.effects.delta import segment_rows
 from warehouse_causal.fit.models import LinearFit, Strategy, reparametrisation
@@ -132,9 +133,12 @@ class PosteriorEffects(TableResult):
     distributions: tuple[tuple[str, tuple[int, ...], MultivariateT], ...] = field(repr=False)
     #: The label of the design's control arm (``infer_rank`` names every arm by its own label).
     control: str = "control"
+    #: What every row estimates (``Estimand.short``: ITT or ATE; no instrument here).
+    estimand: str | None = None
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        """One dict per row: metric, arm, segment, mean, sd, ci_lower, ci_upper, prob_positive, n."""
+        """One dict per row: metric, arm, segment, mean, sd, ci_lower, ci_upper, prob_positive, n,
+        estimand."""
         out: dict[int, dict[str, Any]] = {}
         for _, rows, dist in self.distributions:
             marginal = dist.marginal()
@@ -144,7 +148,8 @@ class PosteriorEffects(TableResult):
             for j, i in enumerate(rows):
                 out[i] = {"metric": self.metric[i], "arm": self.arm[i], "segment": self.segment[i],
                           "mean": float(dist.mean[j]), "sd": float(sd[j]), "ci_lower": float(lo[j]),
-                          "ci_upper": float(hi[j]), "prob_positive": float(positive[j]), "n": self.n[i]}
+                          "ci_upper": float(hi[j]), "prob_positive": float(positive[j]), "n": self.n[i],
+                          "estimand": self.estimand}
         return [out[i] for i in sorted(out)]
 
     def caption(self) -> str:
@@ -242,6 +247,7 @@ class BayesianLinearRegression:
             segment=tuple(lb[2] for lb in labels), n=delta.sizes,
             alpha=self.alpha if alpha is None else alpha,
             distributions=tuple(distributions), control=str(self.reward_model.arms[0]),
+            estimand=design_estimand(self.base.spec.experiment).short,
         )
 
     infer_effects = infer_effect

@@ -36,6 +36,7 @@ from warehouse_causal.algebra.ope import (
 )
 from warehouse_causal.core.errors import DesignError, ExpressionError, OverlapWarning
 from warehouse_causal.core.tables import TableResult
+from warehouse_causal.design.estimands import ValueKind
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import CLUSTER, Columns, Named, Sums
 from warehouse_causal.warehouse.terms import referenced_columns, resolve_value
@@ -62,7 +63,8 @@ class PolicyEvaluation(TableResult):
     queries: tuple[QueryRecord, ...]
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        """One dict per (metric, estimator): estimate, std_error, ci_lower, ci_upper."""
+        """One dict per (metric, estimator): estimate, std_error, ci_lower, ci_upper, estimand (the
+        target or the logged policy's value)."""
         return [dict(r) for r in self.rows]
 
     def caption(self) -> str:
@@ -205,7 +207,8 @@ def _estimates(found: Sums, model: LinearFit, m: int, alpha: float) -> list[dict
     std_error = np.array([s for _, s in results.values()])
     _, _, lower, upper = wald_inference(estimate, std_error, NORMAL, alpha)
     return [{"metric": model.metrics[m], "estimator": name, "estimate": float(estimate[i]),
-             "std_error": float(std_error[i]), "ci_lower": float(lower[i]), "ci_upper": float(upper[i])}
+             "std_error": float(std_error[i]), "ci_lower": float(lower[i]), "ci_upper": float(upper[i]),
+             "estimand": str(ValueKind.LOGGED_VALUE if name == "logged" else ValueKind.POLICY_VALUE)}
             for i, name in enumerate(results)]
 
 

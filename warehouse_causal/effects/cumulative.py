@@ -41,7 +41,7 @@ MAX_LOOKS = 100
 
 
 class CumulativeRow(NamedTuple):
-    """One (metric, arm) effect on the data up to ``through``."""
+    """One (metric, arm) effect on the data up to ``through``; ``estimand`` as in ``Effects``."""
 
     metric: str
     arm: str
@@ -53,6 +53,7 @@ class CumulativeRow(NamedTuple):
     av_ci_lower: float
     av_ci_upper: float
     av_p_value: float
+    estimand: str
 
 
 class CumulativeEffects(RowTable):
@@ -175,7 +176,7 @@ def cumulative_effects(model: LinearFit, time: str, looks: int = 20) -> Cumulati
         for r in effects.to_dicts():
             rows.append(CumulativeRow(
                 r["metric"], r["arm"], through, int(r["n"]), r["estimate"], r["ci_lower"],
-                r["ci_upper"], r["av_ci_lower"], r["av_ci_upper"], r["av_p_value"]))
+                r["ci_upper"], r["av_ci_lower"], r["av_ci_upper"], r["av_p_value"], r["estimand"]))
     caption = (f"Cumulative effects through each of {len(times) - len(skipped)} looks at {time!r}; "
                f"the anytime-valid intervals form a confidence sequence (mixture fixed at n = {planned:,})")
     if skipped:

@@ -26,7 +26,8 @@ effects with delta vectors. arXiv:2412.08788.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,11 +41,14 @@ from warehouse_causal.core.errors import (
     DesignWarning,
     InvalidParameterError,
 )
+from warehouse_causal.design.estimands import design_estimand
+from warehouse_causal.design.ratios import RatioMetric
 from warehouse_causal.effects.segments import (
     ALL,
     Segment,
     cell_masks,
     check_pre_treatment,
+    denominator_counts,
     resolve_segments,
     segment_cells,
     segment_query,
@@ -77,30 +81,41 @@ def _over_segments(model: LinearFit, column: str, runner: QueryRunner) -> list[S
             for level in levels]
 
 
+#: Per (denominator label, arm as text, segment index): rows of the segment and arm whose
+#: denominator is positive and non-zero (:func:`segments.denominator_counts`).
+DenominatorCounts = dict[tuple[str, str, int], tuple[int, int]]
+
+
 def _segment_sums(model: LinearFit, segments: list[Segment], runner: QueryRunner
-                  ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+                  ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], DenominatorCounts]:
     """Rows, Σw and Σw·(c − K_c) per segment: from the pass-1 cells when every condition reads
     categorical covariates only, else from one aggregate over the table grouped by design cell,
-    with each condition as a 0/1 indicator (:func:`segments.segment_query`)."""
+    with each condition as a 0/1 indicator (:func:`segments.segment_query`). A model with ratio
+    metrics always runs the aggregate: it also counts, per segment and arm, the rows whose
+    denominator is positive or non-zero, which the pass-1 cells do not carry."""
     design = model.design
     columns = [design.columns[label] for label in design.covariates]
+    denominators = tuple(dict.fromkeys(r.denominator for r in model.spec.ratios))
     cells = model.moments.cells
-    masks = None if cells is None else cell_masks(segments, model.spec, cells, runner)
+    masks = None if cells is None or denominators else cell_masks(segments, model.spec, cells, runner)
+    counts: DenominatorCounts = {}
     if cells is not None and masks is not None:
         per_segment = [cells.subset(mask) for mask in masks]
     else:
-        found = segment_query(design, segments).run(runner, "segments: sizes and covariate means")
+        query = segment_query(design, segments, denominators)
+        found = query.run(runner, "segments: sizes and covariate means")
         per_segment = segment_cells(found, design, len(segments))
+        counts = denominator_counts(found, model.spec.experiment.treated_column, denominators, len(segments))
     sizes = np.array([int(c.n.sum()) for c in per_segment])
     sum_w = np.array([float(c.sum_w.sum()) for c in per_segment])
     sums = np.array([[c.weighted_sum(col) for col in columns] for c in per_segment])
-    return sizes, sum_w, sums.reshape(len(segments), len(columns))
+    return sizes, sum_w, sums.reshape(len(segments), len(columns)), counts
 
 
 def _segment_means(model: LinearFit, segments: list[Segment], runner: QueryRunner
-                   ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+                   ) -> tuple[NDArray[np.float64], NDArray[np.int64], DenominatorCounts]:
     design = model.design
-    sizes, sum_w, sums = _segment_sums(model, segments, runner)
+    sizes, sum_w, sums, counts = _segment_sums(model, segments, runner)
     means = np.zeros((len(segments), len(design.covariates)))
     for s, segment in enumerate(segments):
         if sizes[s] == 0:
@@ -114,7 +129,7 @@ def _segment_means(model: LinearFit, segments: list[Segment], runner: QueryRunne
             f"Small segments: {', '.join(small)}. Their effects rest on the model's linearity in the "
             "covariates more than on data from the segment.", DesignWarning, stacklevel=4,
         )
-    return means, sizes
+    return means, sizes, counts
 
 
 def _vectors(model: LinearFit, means: NDArray[np.float64]) -> tuple[NDArray, NDArray, list[tuple]]:
@@ -162,6 +177,8 @@ class DeltaRows:
     labels: tuple[tuple[str, str, str], ...]
     sizes: tuple[int, ...]
     queries: tuple[QueryRecord, ...]
+    #: Per (ratio denominator, arm as text, segment label): (positive, non-zero) row counts.
+    denominators: Mapping[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 def segment_rows(model: LinearFit, condition_on: Any, over: str | None) -> DeltaRows:
@@ -170,10 +187,11 @@ def segment_rows(model: LinearFit, condition_on: Any, over: str | None) -> Delta
     segments = resolve_segments(condition_on, model.spec)
     if over is not None:
         segments += _over_segments(model, over, runner)
-    means, sizes = _segment_means(model, segments, runner)
+    means, sizes, counts = _segment_means(model, segments, runner)
     d, b, labels = _vectors(model, means)
     return DeltaRows(d, b, tuple((m, a, segments[s].label) for m, a, s in labels),
-                     tuple(int(sizes[s]) for _, _, s in labels), tuple(runner.records))
+                     tuple(int(sizes[s]) for _, _, s in labels), tuple(runner.records),
+                     {(den, arm, segments[s].label): n for (den, arm, s), n in counts.items()})
 
 
 def since_exposure_column(model: LinearFit, exposure: str) -> str:
@@ -225,7 +243,7 @@ def infer_effect(model: LinearFit, condition_on: Any = None, *, over: str | None
         n=rows.sizes, df=float(model.df_inference), alpha=alpha,
         sequential=_sequential(model, alpha, planned_n), adjust=adjust, relative=relative,
         queries=rows.queries, model=model, gradient=gradient, inference=model.inference,
-        randomized=randomized,
+        randomized=randomized, estimand=design_estimand(model.spec.experiment),
     )
 
 
@@ -236,12 +254,14 @@ def _with_ratio_rows(model: LinearFit, rows: DeltaRows, theta: NDArray[np.float6
     on μ_num/μ_den by the delta method (:func:`warehouse_causal.algebra.ratio.ratio_effect`)."""
     index = {label: i for i, label in enumerate(rows.labels)}
     labels, sizes = list(rows.labels), list(rows.sizes)
+    control = str(model.spec.experiment.design.treated_control)
     estimates, gradients = list(estimate), list(gradient)
     for ratio in model.spec.ratios:
         for metric, arm, segment in rows.labels:
             if metric != ratio.numerator:
                 continue
             i, j = index[(metric, arm, segment)], index[(ratio.denominator, arm, segment)]
+            _check_denominator_rows(ratio, rows.denominators, control, arm, segment)
             value, grad, (den_c, den_t) = ratio_effect(theta, rows.d[i], rows.b[i], rows.d[j], rows.b[j],
                                                        relative)
             if not (den_c > 0 and den_t > 0):
@@ -253,8 +273,24 @@ def _with_ratio_rows(model: LinearFit, rows: DeltaRows, theta: NDArray[np.float6
             sizes.append(rows.sizes[i])
             estimates.append(value)
             gradients.append(grad)
-    extended = DeltaRows(rows.d, rows.b, tuple(labels), tuple(sizes), rows.queries)
+    extended = DeltaRows(rows.d, rows.b, tuple(labels), tuple(sizes), rows.queries, rows.denominators)
     return extended, np.array(estimates), np.array(gradients)
+
+
+def _check_denominator_rows(ratio: RatioMetric, counts: Mapping[tuple[str, str, str], tuple[int, int]],
+                            control: str, arm: str, segment: str) -> None:
+    """Refuse a ratio whose denominator is zero, or never positive, in every row of the segment in
+    the control or the arm, from exact row counts: the fitted means are then 0 or negative up to
+    rounding noise, whose sign would otherwise decide between an error and a wrong estimate."""
+    for level in (control, arm):
+        positive, nonzero = counts.get((ratio.denominator, level, segment), (0, 0))
+        if positive == 0:
+            what = ("is zero in every row" if nonzero == 0 else "is negative or zero in every row")
+            raise DesignError(
+                f"The ratio {ratio.name!r} divides by {ratio.denominator!r}, which {what} of arm {level} "
+                f"in segment {segment!r} (rows with a positive weight); the ratio is not defined there. "
+                "A ratio metric needs a denominator with a positive mean in every arm: drop the segment "
+                "or use a different denominator.")
 
 
 def _randomized(model: LinearFit, metric: str, arm: str, alpha: float) -> tuple[float, float, float]:

@@ -31,8 +31,8 @@ from warehouse_causal.warehouse.backends import QueryRunner
 from warehouse_causal.warehouse.contract import Columns, Named, Sums
 from warehouse_causal.warehouse.terms import referenced_columns, resolve_value
 
-__all__ = ["ALL", "Segment", "cell_masks", "check_pre_treatment", "resolve_segments", "segment_cells",
-           "segment_query"]
+__all__ = ["ALL", "Segment", "cell_masks", "check_pre_treatment", "denominator_counts", "resolve_segments",
+           "segment_cells", "segment_query"]
 
 ALL = "all"
 
@@ -130,12 +130,16 @@ def resolve_segments(conditions: Any, spec: ModelSpec) -> list[Segment]:
     return segments
 
 
-def segment_query(design: Design, segments: list[Segment]) -> Named:
+def segment_query(design: Design, segments: list[Segment], denominators: tuple[str, ...] = ()) -> Named:
     r"""One aggregate grouped by the design cells: per segment S, n_S (``rows``), :math:`\sum_S w`
     (``weight``) and :math:`\sum_S w (g - K_g)` for every numeric covariate g (``sum``, entries
     (S, g)), as sums of products with the 0/1 indicator of the condition, projected once per row
     (branch-free; ``FILTER`` clauses were 2–3× slower in DuckDB). Dummy covariates are cell keys, so
-    their sums come from the cells (see :func:`segment_cells`)."""
+    their sums come from the cells (see :func:`segment_cells`).
+
+    With ``denominators`` (labels of metrics that divide a ratio), also per segment the rows with a
+    positive weight whose value is positive (``positive``, entries (S, label)) and non-zero
+    (``nonzero``): exact counts, so a ratio's 0/0 is told from rounding noise in its fitted means."""
     t, w = design.table, design.weight
     numeric = design.numeric_covariates
     columns = Columns()
@@ -144,6 +148,13 @@ def segment_query(design: Design, segments: list[Segment]) -> Named:
     columns.update("covariate", {label: design.columns[label].value() for label in numeric})
     if w is not None:
         columns.add("weight", None, w)
+    for label in denominators:
+        raw = design.columns[label].expr  # unshifted: the sign is what is counted
+        assert raw is not None
+        value = raw.cast("float64")
+        carries = ibis.literal(True) if w is None else w > 0
+        columns.add("positive", label, ((value > 0) & carries).cast("float64"))
+        columns.add("nonzero", label, ((value != 0) & carries).cast("float64"))
     inner = columns.select(t, keys=design.keys)
     weight = inner["weight", None] if w is not None else None
     aggs = Columns()
@@ -153,7 +164,25 @@ def segment_query(design: Design, segments: list[Segment]) -> Named:
         aggs.add("weight", s, weighted_sum(inner.table, [ind, weight]))
         for label in numeric:
             aggs.add("sum", (s, label), weighted_sum(inner.table, [inner["covariate", label], weight, ind]))
+        for label in denominators:
+            for block in ("positive", "nonzero"):
+                aggs.add(block, (s, label), weighted_sum(inner.table, [inner[block, label], ind]))
     return aggs.aggregate(inner.table, by={key: inner.key(key) for key in design.keys})
+
+
+def denominator_counts(found: Sums, arm_key: str, denominators: tuple[str, ...], n_segments: int
+                       ) -> dict[tuple[str, str, int], tuple[int, int]]:
+    """Per (denominator label, arm as text, segment index), the (positive, non-zero) row counts of
+    :func:`segment_query`'s rows, summed over the cells of the arm (``arm_key`` is its cell key)."""
+    arms = [str(a) for a in found.key(arm_key)]
+    out: dict[tuple[str, str, int], tuple[int, int]] = {}
+    for label in denominators:
+        for s in range(n_segments):
+            positive, nonzero = found.column("positive", (s, label)), found.column("nonzero", (s, label))
+            for arm in dict.fromkeys(arms):
+                mask = np.array([a == arm for a in arms])
+                out[(label, arm, s)] = (round(float(positive[mask].sum())), round(float(nonzero[mask].sum())))
+    return out
 
 
 def segment_cells(found: Sums, design: Design, n_segments: int) -> list[Cells]:

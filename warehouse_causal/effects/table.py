@@ -34,14 +34,14 @@ from warehouse_causal.core.validation import (
     check_param,
     validated,
 )
-from warehouse_causal.meaning import Direction
-from warehouse_causal.meaning.direction import judge
+from warehouse_causal.meaning import Estimand
+from warehouse_causal.meaning.direction import Direction, judge
 from warehouse_causal.warehouse.backends import QueryRecord
 
 __all__ = ["COLUMNS", "EffectsTable", "Sequential"]
 
 COLUMNS = ("metric", "arm", "segment", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
-           "p_adjusted", "av_p_value", "av_ci_lower", "av_ci_upper", "n")
+           "p_adjusted", "av_p_value", "av_ci_lower", "av_ci_upper", "n", "estimand")
 #: Tolerance for "weights sum to one".
 WEIGHT_SUM_TOL = 1e-9
 
@@ -86,7 +86,9 @@ class EffectsTable(TableResult):
     Columns of ``to_pandas()``: metric, arm, segment, estimate, std_error, ci_lower, ci_upper,
     p_value (t with the model's inference df), p_adjusted (``adjust``: Holm by default, over all
     rows), av_p_value, av_ci_lower, av_ci_upper (anytime-valid, see :class:`Sequential`), n (rows
-    in the segment). With ``relative=True`` estimates are lifts over the segment's control mean.
+    in the segment), estimand (LATE with an instrument, else ITT or ATE:
+    :mod:`warehouse_causal.design.estimands`). With ``relative=True`` estimates are lifts over the
+    segment's control mean.
     """
 
     metric: tuple[str, ...]
@@ -111,6 +113,9 @@ class EffectsTable(TableResult):
     inference: str = "classical"
     #: Per row, (p-value, lower, upper) from randomization inference, or None.
     randomized: tuple[tuple[float, float, float] | None, ...] | None = field(default=None, repr=False)
+    #: What every row estimates (:func:`warehouse_causal.design.estimands.design_estimand`); None only
+    #: for effects made by hand.
+    estimand: Estimand | None = None
 
     __eq__ = values_equal  # arrays compared element by element
     __hash__ = None  # type: ignore[assignment]
@@ -198,9 +203,10 @@ class EffectsTable(TableResult):
             "p_value": p, "p_adjusted": adjust_p_values(p, self.adjust), "av_p_value": self.av_p_value,
             "av_ci_lower": self.estimate - half, "av_ci_upper": self.estimate + half,
         }
+        estimand = None if self.estimand is None else self.estimand.short
         return [
             {"metric": self.metric[i], "arm": self.arm[i], "segment": self.segment[i],
-             **{k: float(v[i]) for k, v in columns.items()}, "n": self.n[i]}
+             **{k: float(v[i]) for k, v in columns.items()}, "n": self.n[i], "estimand": estimand}
             for i in range(len(self.metric))
         ]
 

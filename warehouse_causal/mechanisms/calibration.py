@@ -19,6 +19,7 @@ from warehouse_causal.algebra.inference import NORMAL, wald_inference
 from warehouse_causal.algebra.ppi import ArmSums, audit_mean, judge_mean, ppi_lambda, ppi_mean
 from warehouse_causal.core.errors import DesignError
 from warehouse_causal.core.tables import TableResult
+from warehouse_causal.design.estimands import assigned_estimand
 from warehouse_causal.fit.moments import shifted
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import KEY, Columns, Named
@@ -33,7 +34,8 @@ ESTIMATORS = ("judge", "audit", "ppi", "ppi++")
 
 @dataclass(frozen=True, repr=False)
 class CalibratedEffects(TableResult):
-    """Rows (metric, arm, estimator) with estimate, std_error, CI and the λ used."""
+    """Rows (metric, arm, estimator) with estimate, std_error, CI and the λ used; every row's
+    ``estimand`` is the ITT (differences of arm means by assignment)."""
 
     rows: tuple[dict[str, Any], ...]
     queries: tuple[QueryRecord, ...]
@@ -84,6 +86,7 @@ def calibrated_effect(model: LinearFit, alpha: float | None = None) -> Calibrate
     runner = QueryRunner()
     found = _query(model).run(runner, "calibration: audited and unaudited sums")
     cell = {arm: c for c, arm in enumerate(found.values(KEY, exp.intent_to_treat))}
+    estimand = assigned_estimand(exp).short  # grouped by the assigned arm
     out = []
     for i, (metric, human) in enumerate(model.spec.calibration):
         sums = {arm: ArmSums(*(float(found.column(block, i)[cell[arm]]) for block in _SUMS))
@@ -110,5 +113,5 @@ def calibrated_effect(model: LinearFit, alpha: float | None = None) -> Calibrate
                             "estimate": estimate, "std_error": se, "ci_lower": float(lower[0]),
                             "ci_upper": float(upper[0]),
                             "lambda_control": None if lam is None else lam[0],
-                            "lambda_arm": None if lam is None else lam[1]})
+                            "lambda_arm": None if lam is None else lam[1], "estimand": estimand})
     return CalibratedEffects(tuple(out), tuple(runner.records))
