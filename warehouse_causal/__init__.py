@@ -32,6 +32,7 @@ from warehouse_causal.design.ratios import Ratio
 from warehouse_causal.design.spec import ModelSpec
 from warehouse_causal.effects.quantiles import QuantileEffects
 from warehouse_causal.fluent import Effects, ExperimentData, LinearModel
+from warehouse_causal.meaning import Covariance, Direction, Estimand, EstimandKind, PeriodAxis, Status
 from warehouse_causal.monitoring.monitor import Monitor, MonitorReport, Thresholds
 from warehouse_causal.planning.plan import ExperimentPlan, PlanSpec, PowerTable
 from warehouse_causal.warehouse.backends import connect, table
@@ -40,10 +41,14 @@ __all__ = [
     "BayesianLinearRegression",
     "CollinearityError",
     "ContextVector",
+    "Covariance",
     "CovariateImbalanceWarning",
     "DesignError",
     "DesignWarning",
+    "Direction",
     "Effects",
+    "Estimand",
+    "EstimandKind",
     "ExperimentData",
     "ExperimentPlan",
     "ExpressionError",
@@ -56,6 +61,7 @@ __all__ = [
     "MonitorReport",
     "NormalInverseGamma",
     "OverlapWarning",
+    "PeriodAxis",
     "PlanSpec",
     "Policy",
     "PosteriorEffects",
@@ -67,6 +73,7 @@ __all__ = [
     "RewardModel",
     "SampleRatioMismatchWarning",
     "SchemaError",
+    "Status",
     "Thresholds",
     "UnsupportedBackendError",
     "WarehouseCausalError",

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from warehouse_causal.core.errors import InvalidParameterError, check_option
 from warehouse_causal.core.tables import TableResult
 from warehouse_causal.core.validation import Real
+from warehouse_causal.design.estimands import design_estimand
 from warehouse_causal.design.experiment import SRM_ALPHA
 from warehouse_causal.fit.diagnostics import BALANCE_P, BALANCE_SMD, WEAK_F
 from warehouse_causal.meaning import Direction
@@ -252,15 +253,20 @@ def caveats(effects: EffectsTable) -> list[str]:
     if model is not None:
         exp = model.spec.experiment
         if exp.is_iv:
-            weak = [r for r in model.first_stage if r.f_statistic < WEAK_F]
+            weak = [r for r in model.first_stage if is_finite(r.f_statistic) and r.f_statistic < WEAK_F]
+            unknown = [r.term for r in model.first_stage if not is_finite(r.f_statistic)]
             notes.append("Effects are complier average effects (LATE) of the treatment received, identified "
                          "by the randomized instrument (exclusion restriction and monotonicity assumed).")
             if weak:
                 notes.append("Weak instrument: first-stage F below 10 for "
                              + ", ".join(f"{r.term} ({r.f_statistic:.1f})" for r in weak) + ".")
+            if unknown:
+                notes.append(f"Instrument strength not checked for {unknown}: no finite first-stage F.")
         srm = exp.design.srm_p_value
-        if srm is not None and srm < SRM_ALPHA:
+        if srm is not None and is_finite(srm) and srm < SRM_ALPHA:
             notes.append(f"Sample ratio mismatch (p = {srm:.2g}): the assignment may be broken.")
+        elif srm is not None and not is_finite(srm):
+            notes.append("Sample ratio not checked: its test gave no p-value.")
         flagged = {r.covariate for r in model.balance
                    if abs(r.standardized_difference) > BALANCE_SMD and r.p_value < BALANCE_P}
         if flagged:
@@ -287,8 +293,10 @@ def caveats(effects: EffectsTable) -> list[str]:
 
 
 def estimand_name(experiment: Any) -> str:
-    """What the arm coefficients estimate: the LATE with an instrument, else the ATE."""
-    return "complier average effect (LATE)" if experiment.is_iv else "average treatment effect"
+    """What the arm coefficients estimate, in words
+    (:func:`~warehouse_causal.design.estimands.design_estimand`: the LATE with an instrument, the ITT
+    when the arm is the assignment, else the ATE)."""
+    return design_estimand(experiment).kind.description
 
 
 def memo(effects: EffectsTable, decision: Decision | None = None, quantiles: Any = None) -> str:

@@ -13,7 +13,7 @@ from warehouse_causal.meaning.covariance import COVARIANCE_KINDS, Covariance
 from warehouse_causal.meaning.direction import Direction
 from warehouse_causal.meaning.estimand import Estimand, EstimandKind
 from warehouse_causal.meaning.periods import PeriodAxis, period_sort_key
-from warehouse_causal.meaning.status import Status
+from warehouse_causal.meaning.status import Status, is_finite
 
 __all__ = [
     "COVARIANCE_KINDS",
@@ -23,5 +23,6 @@ __all__ = [
     "EstimandKind",
     "PeriodAxis",
     "Status",
+    "is_finite",
     "period_sort_key",
 ]

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 from warehouse_causal.core.html import COLOURS, axis_ticks, document, html_table, over_time_chart
 from warehouse_causal.core.tables import format_value
 from warehouse_causal.decide.decisions import Decision, caveats, estimand_name, judge, metric_directions
+from warehouse_causal.fit.diagnostics import WEAK_F
 from warehouse_causal.meaning import Direction
 from warehouse_causal.meaning.periods import period_sort_key
+from warehouse_causal.meaning.status import is_finite
 
 if TYPE_CHECKING:
     from warehouse_causal.effects.cumulative import CumulativeEffects
@@ -131,8 +133,12 @@ def _design(effects: EffectsTable) -> str:
                        for a in sorted({a for a, _ in cells}, key=period_sort_key))
         checks.append(("Compliance", f'<table id="compliance"><tr><th></th>{head}</tr>{body}</table>'))
         main = [r for r in model.first_stage if ":" not in r.term]
-        checks.append(("Instrument strength", "; ".join(
-            f"first-stage F {r.f_statistic:,.1f}" + (" (weak)" if r.f_statistic < 10 else "") for r in main)))
+        strength = "; ".join(
+            (f"first-stage F {r.f_statistic:,.1f}" + (" (weak)" if r.f_statistic < WEAK_F else ""))
+            if is_finite(r.f_statistic) else f"first-stage F of {r.term} not computed (not checked)"
+            for r in main)
+        checks.append(("Instrument strength", html.escape(
+            strength or "treatment follows assignment exactly (no first stage to test)")))
     out = "<h2>Design checks</h2><div class=\"checks\">" + "".join(
         f'<div class="check"><h3>{title}</h3>{text}</div>' for title, text in checks) + "</div>"
     if model.balance:
@@ -172,8 +178,9 @@ def render_html(effects: EffectsTable, decision: Decision | None = None, title: 
     """The report as one HTML document (no external resources); ``quantiles`` (a QuantileEffects)
     adds its table and ``cumulative`` (``model.cumulative(time)``) the effect over time."""
     rows, directions = effects.to_dicts(), metric_directions(effects, decision)
-    columns = ["metric", "arm", "segment", "estimate", "ci_lower", "ci_upper", "p_value", "p_adjusted",
-               "av_p_value", "av_ci_lower", "av_ci_upper", "n"]
+    columns = ["metric", "arm", "segment", "estimand", "estimate", "ci_lower", "ci_upper", "p_value",
+               "p_adjusted", "av_p_value", "av_ci_lower", "av_ci_upper", "n"]
+    columns = [c for c in columns if not rows or c in rows[0]]
     kind = "lifts over control" if effects.relative else "effects"
     parts = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(effects.caption())}</p>",
              _cards(rows, effects.relative, directions)]
@@ -192,8 +199,10 @@ def render_html(effects: EffectsTable, decision: Decision | None = None, title: 
              "anytime-valid interval, valid however often the experiment is looked at.</p>",
              _forest(rows, directions), f'<div class="wide">{html_table(rows, columns, "effects")}</div>']
     if quantiles is not None:
-        columns_q = ["metric", "arm", "q", "control_quantile", "arm_quantile", "estimate", "relative",
-                     "ci_lower", "ci_upper", "p_value"]
+        columns_q = ["metric", "arm", "q", "estimand", "control_quantile", "arm_quantile", "estimate",
+                     "relative", "ci_lower", "ci_upper", "p_value"]
+        quantile_rows = quantiles.to_dicts()
+        columns_q = [c for c in columns_q if not quantile_rows or c in quantile_rows[0]]
         parts += [f"<h2>{html.escape(quantiles.caption())}</h2>",
                   html_table(quantiles.to_dicts(), columns_q, "quantiles")]
     notes = caveats(effects)

@@ -16,6 +16,7 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
     decision: {primary, guardrails: {metric: tolerance}, higher_is_better, evidence, segment}
     graph: "T -> m1 -> y; T -> y"      # mediation of the first metric's effect
     quantiles: [{name, column, q} or a catalog name, ...]   # percentile effects (wc.Quantile)
+    quantile_compliers: true            # quantiles as complier quantile effects (instrumented designs)
     projection: {mix: {condition: share, ...}, name}   # effects.project: a future mix of segments
     over_time: {time: column, looks: 20}   # the cumulative effect after each look (model.cumulative)
     metrics_file: metrics.yaml          # a metric catalog (wc.load_metrics): metrics and quantiles
@@ -24,8 +25,9 @@ Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
 A monitor document (the CLI's ``monitor`` command) is an analysis document's experiment part
 (connection, table, design, metrics, covariates, cap, direction, fit, calibrate_with) and::
 
-    monitor: {production: table, time, holdout, unit, launched_arm, segments, guardrails, served,
-              labelled, version: [column, tested version], expected_rows, thresholds: {...}, alpha}
+    monitor: {production: table, time, holdout, treated, unit, launched_arm, segments, guardrails,
+              served, labelled, version: [column, tested version], expected_rows, thresholds: {...},
+              alpha}
 
 A plan document (the CLI's ``plan`` command) reads the history the same way::
 
@@ -116,7 +118,8 @@ def run_spec(spec: dict[str, Any], base: Path = Path("."), *, con: Any = None,
     if "quantiles" in spec:
         quantiles = [catalog[q] if catalog is not None and isinstance(q, str) else _quantile(q)
                      for q in spec["quantiles"]]
-        out["quantiles"] = exp.infer_quantiles(quantiles, alpha=effects.alpha)
+        out["quantiles"] = exp.infer_quantiles(quantiles, alpha=effects.alpha,
+                                               compliers=bool(spec.get("quantile_compliers", False)))
     if "projection" in spec:
         out["projection"] = effects.project(**spec["projection"])
     if "over_time" in spec:

@@ -126,6 +126,8 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
         "decision": DECISION,
         "graph": _string('a causal graph, "T -> m -> y; T -> y" (mediation of the first metric)'),
         "quantiles": {"type": "array", "items": QUANTILE, "minItems": 1},
+        "quantile_compliers": {"type": "boolean", "description": "quantiles as complier quantile effects "
+                               "(Abadie, Angrist & Imbens 2002; binary instrument and treatment)"},
         "metrics_file": _string("a metric catalog (YAML/JSON) relative to the document"),
         "over_time": OVER_TIME,
         "projection": PROJECTION,
@@ -164,6 +166,9 @@ MONITOR = _object({
     "production": _string("the post-launch table"),
     "time": COLUMN,
     "holdout": _string("1/true on rows of the long-term holdout"),
+    "treated": _string("the take-up column in production: then the LATE with the holdout as instrument "
+                       "is compared with the experiment's LATE (default: the experiment's own column when "
+                       "production has it, else the ITT)"),
     "unit": COLUMN,
     "launched_arm": ARM,
     "segments": {"type": "array", "items": _string("a SQL condition on pre-treatment covariates")},
