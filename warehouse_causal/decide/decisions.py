@@ -40,8 +40,8 @@ from warehouse_causal.meaning.status import is_finite
 if TYPE_CHECKING:
     from warehouse_causal.effects.table import EffectsTable
 
-__all__ = ["ArmDecision", "Decision", "GuardrailCheck", "caveats", "decide", "estimand_name", "judge", "memo",
-           "metric_directions"]
+__all__ = ["ArmDecision", "Decision", "GuardrailCheck", "caveats", "decide", "estimand_name",
+           "guardrail_bound", "judge", "memo", "metric_directions"]
 
 EVIDENCE = ("anytime-valid", "classical")
 
@@ -99,7 +99,7 @@ class Decision(TableResult):
         return "\n".join(f"{a.arm}: {a.verdict.upper()} — " + "; ".join(a.reasons) for a in self.arms)
 
 
-def _bound(metric: str, tolerance: Any) -> tuple[str, float]:
+def guardrail_bound(metric: str, tolerance: Any) -> tuple[str, float]:
     finite = Real()
     if (isinstance(tolerance, tuple) and len(tolerance) == 2 and tolerance[0] in (">", "<")
             and finite.accepts(tolerance[1])):
@@ -120,7 +120,7 @@ def _interval(row: dict[str, Any], evidence: str) -> tuple[float, float]:
 
 def _guardrail(metric: str, tolerance: Any, row: dict[str, Any], evidence: str,
                declared: Direction | None) -> GuardrailCheck:
-    bound, t = _bound(metric, tolerance)
+    bound, t = guardrail_bound(metric, tolerance)
     guards = Direction.HIGHER if bound == ">" else Direction.LOWER  # the side it keeps harm away from
     if declared is not None and declared is not Direction.NEUTRAL and declared is not guards:
         side = "a fall" if bound == ">" else "a rise"

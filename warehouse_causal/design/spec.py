@@ -23,7 +23,7 @@ from warehouse_causal.warehouse.terms import Term, check_columns, resolve_term
 if TYPE_CHECKING:
     from warehouse_causal.design.experiment import ExperimentDesign
 
-__all__ = ["ModelSpec"]
+__all__ = ["ModelSpec", "as_list", "covariates_argument"]
 
 FittedModel = TypeVar("FittedModel")
 
@@ -37,7 +37,7 @@ def _is_spec(value: Any) -> bool:
     return isinstance(value, _SPEC_TYPES) or (callable(value) and not isinstance(value, type))
 
 
-def _as_list(value: Any, name: str = "y", owner: str = "ExperimentData.add_metric") -> list[Any]:
+def as_list(value: Any, name: str = "y", owner: str = "ExperimentData.add_metric") -> list[Any]:
     """The specs of one parameter as a list, each checked to be something a term can be built from."""
     if value is None:
         return []
@@ -94,7 +94,7 @@ def _warn_mean_of_ratios(specs: list[Any]) -> None:
 
 def _with_metric_columns(experiment: ExperimentDesign, y: Any, covariates: Any) -> tuple[Any, list, list]:
     """Join every ``wc.Metric`` to the experiment table; specs then name their columns."""
-    ys, xs = _as_list(y), _as_list(covariates, "exogeneous_covariates")
+    ys, xs = as_list(y), as_list(covariates, "exogeneous_covariates")
     wanted = [s for s in ys + xs if isinstance(s, Metric)]
     if not wanted:
         return experiment, ys, xs
@@ -202,9 +202,9 @@ class ModelSpec:
     def build(cls, experiment: ExperimentDesign, y: Any, covariates: Any,
               calibrate_with: str | None = None, cap: Any = None, direction: Any = None) -> ModelSpec:
         """Resolve and check the specs against the experiment table."""
-        specs = _as_list(y)
+        specs = as_list(y)
         ratios = [s for s in specs if isinstance(s, Ratio)]
-        if any(isinstance(c, Ratio) for c in _as_list(covariates, "exogeneous_covariates")):
+        if any(isinstance(c, Ratio) for c in as_list(covariates, "exogeneous_covariates")):
             raise InvalidParameterError("A wc.Ratio is a metric; it cannot be a covariate.")
         for r in ratios:
             check_ratio_windows(r.name, r.numerator, r.denominator, "ExperimentData.add_metric")
@@ -358,7 +358,7 @@ class ModelSpec:
     def add_metric(self, y: Any, direction: Any = None) -> ModelSpec:
         """A new spec with more metrics (they share the covariates and one pass over the data);
         ``direction`` as in :meth:`ExperimentData.add_metric`."""
-        specs = _as_list(y, "y", "ModelSpec.add_metric")
+        specs = as_list(y, "y", "ModelSpec.add_metric")
         if any(isinstance(spec, (Ratio, Metric)) for spec in specs):
             raise InvalidParameterError("Add wc.Ratio and wc.Metric metrics in ExperimentData.add_metric("
                                         "y=[...]), with the other metrics of the model.")

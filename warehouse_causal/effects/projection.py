@@ -42,4 +42,4 @@ def project(effects: EffectsTable, mix: dict[Any, float], name: str = "projectio
         for label, w in zip(labels, mix.values(), strict=True):
             weights[r, row[(m, a, label)]] = w
     n = [max(base.n)] * len(pairs)
-    return base._mapped(weights, [p[0] for p in pairs], [p[1] for p in pairs], [name] * len(pairs), n)
+    return base.mapped(weights, [p[0] for p in pairs], [p[1] for p in pairs], [name] * len(pairs), n)

@@ -239,8 +239,10 @@ class EffectsTable(TableResult):
         return f"Effects ({kind}, {len(self.metric)} rows{inference})"
 
     # -- linear maps ------------------------------------------------------------------------------
-    def _mapped(self: _E, weights: NDArray[np.float64], metric: list[str], arm: list[str],
-                segment: list[str], n: list[int]) -> _E:
+    def mapped(self: _E, weights: NDArray[np.float64], metric: list[str], arm: list[str],
+               segment: list[str], n: list[int]) -> _E:
+        """The linear map ``weights @ estimate`` of these rows, with covariance W Σ W′, as new rows
+        named by ``metric``, ``arm`` and ``segment`` (projections, combinations, pooled arms)."""
         estimate = weights @ self.estimate
         cov = quadratic_form(weights, self.cov_estimated)
         gradient = None if self.gradient is None else weights @ self.gradient
@@ -281,10 +283,10 @@ class EffectsTable(TableResult):
                     matrix[r, i] = weights[self.metric[i]]
             n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == s))
         labels = ([name] * len(keys), [k[0] for k in keys], [k[1] for k in keys], n)
-        combined = self._mapped(matrix, *labels)
+        combined = self.mapped(matrix, *labels)
         if np.isnan(combined.cov_estimated).any():  # the covariance between these metrics is not in yet
             used = [m for m, w in weights.items() if w != 0]
-            combined = self._with_metric_covariance(used)._mapped(matrix, *labels)
+            combined = self._with_metric_covariance(used).mapped(matrix, *labels)
         return replace(combined, model=None, gradient=None)
 
     def pool(self: _E, arms: Any, name: str = "pooled", weights: Mapping[Any, float] | None = None) -> _E:
@@ -316,7 +318,7 @@ class EffectsTable(TableResult):
                 if self.metric[i] == metric and self.segment[i] == segment and self.arm[i] in shares:
                     matrix[r, i] = shares[self.arm[i]] / total
             n.append(next(self.n[i] for i in range(len(self.metric)) if self.segment[i] == segment))
-        return self._mapped(matrix, [k[0] for k in keys], [name] * len(keys), [k[1] for k in keys], n)
+        return self.mapped(matrix, [k[0] for k in keys], [name] * len(keys), [k[1] for k in keys], n)
 
     def trend(self, over: str | None = None) -> RowTable:
         """A test for a linear trend of the effects across numbered segments: the exposure ages of

@@ -65,7 +65,7 @@ from warehouse_causal.algebra.multiplicity import adjust_p_values
 from warehouse_causal.core.errors import DesignError, InvalidParameterError, SchemaError
 from warehouse_causal.core.tables import RowTable
 from warehouse_causal.core.validation import NONE, InstanceOf, MappingOf, Real, check_param
-from warehouse_causal.decide.decisions import _bound
+from warehouse_causal.decide.decisions import guardrail_bound
 from warehouse_causal.effects.delta import infer_effect
 from warehouse_causal.fit.diagnostics import WEAK_F
 from warehouse_causal.fit.models import LinearFit
@@ -265,7 +265,7 @@ class Monitor:
                 f"metrics of the experiment ({list(experiment.metrics)})."
             )
         for metric, tolerance in self.guardrails.items():
-            _bound(metric, tolerance)
+            guardrail_bound(metric, tolerance)
         design = experiment.design
         read = {c for t in experiment.spec.covariates for c in referenced_columns(t.expr)}
         read |= {c for m in experiment.metrics for c in referenced_columns(design.columns[m].expr)}
@@ -873,7 +873,7 @@ class Monitor:
                     else model_estimand(self.model, self.launched_arm).short)
         rows = []
         for metric, tolerance in self.guardrails.items():
-            bound, limit = _bound(metric, tolerance)
+            bound, limit = guardrail_bound(metric, tolerance)
             estimate = np.array([e for e, _, _ in estimates[metric]])
             std_error = np.array([s for _, s, _ in estimates[metric]])
             p_values = one_sided_harm_p(estimate, std_error, bound, limit)

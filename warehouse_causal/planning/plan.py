@@ -38,7 +38,7 @@ from warehouse_causal.core.validation import (
     Real,
     check_param,
 )
-from warehouse_causal.design.spec import _as_list, covariates_argument
+from warehouse_causal.design.spec import as_list, covariates_argument
 from warehouse_causal.effects.delta import infer_effect
 from warehouse_causal.fit.grouped import PROBE_ROWS, provisional_centre
 from warehouse_causal.fit.moments import category_levels, missing_values_error, shifted, weighted_sum
@@ -131,9 +131,9 @@ class ExperimentPlan:
         one dummy per level but the first). ``exogenous_covariates`` is an alias."""
         owner = "ExperimentPlan.add_metric"
         exogeneous_covariates = covariates_argument(exogeneous_covariates, exogenous_covariates, owner)
-        metrics = [_numeric_term(s, self.history, "metric", owner) for s in _as_list(y, "y", owner)]
+        metrics = [_numeric_term(s, self.history, "metric", owner) for s in as_list(y, "y", owner)]
         covariates = [resolve_term(s, self.history, "covariate")
-                      for s in _as_list(exogeneous_covariates, "exogeneous_covariates", owner)]
+                      for s in as_list(exogeneous_covariates, "exogeneous_covariates", owner)]
         if not metrics:
             raise InvalidParameterError(f"The 'y' parameter of {owner} must name at least one metric.")
         labels = [t.label for t in [*metrics, *covariates]]
