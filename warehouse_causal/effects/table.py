@@ -78,6 +78,19 @@ class TrendRow(NamedTuple):
 
 _E = TypeVar("_E", bound="EffectsTable")
 
+#: Variances down to −(this × the largest finite variance) are rounding below 0 and read as 0.
+VARIANCE_ROUNDING = 1e-10
+
+
+def standard_errors(variances: NDArray[np.float64]) -> NDArray[np.float64]:
+    """√variance; NaN for a non-finite variance or one below 0 by more than rounding."""
+    v = np.asarray(variances, dtype=float)
+    finite = np.isfinite(v)
+    scale = float(np.max(np.abs(v[finite]), initial=0.0))
+    rounding = finite & (v < 0) & (v >= -VARIANCE_ROUNDING * scale)
+    with np.errstate(invalid="ignore"):
+        return np.where(finite, np.sqrt(np.where(rounding, 0.0, v)), np.nan)
+
 
 @dataclass(frozen=True, repr=False, eq=False)
 class EffectsTable(TableResult):
@@ -138,8 +151,9 @@ class EffectsTable(TableResult):
     # -- derived columns ---------------------------------------------------------------------
     @property
     def std_error(self) -> NDArray[np.float64]:
-        """Standard error of each row."""
-        return np.sqrt(np.clip(np.diag(self.cov_estimated), 0.0, None))
+        """Standard error of each row: NaN where the variance is not a finite number or is negative
+        beyond rounding (a clip to 0 would claim infinite precision); rounding below 0 reads as 0."""
+        return standard_errors(np.diag(self.cov_estimated))
 
     def _classical(self) -> tuple[NDArray, NDArray, NDArray, NDArray]:
         stat, p, lo, hi = wald_inference(self.estimate, self.std_error, self.df, self.alpha)
