@@ -392,3 +392,18 @@ def test_plan_accepts_both_spellings_of_the_covariates_and_refuses_both_at_once(
     assert paper == alias
     with pytest.raises(wc.InvalidParameterError, match="not both"):
         plan.add_metric("y", exogeneous_covariates=["x"], exogenous_covariates=["x"])
+
+
+def test_sample_size_takes_one_mde_per_metric_when_there_are_several() -> None:
+    """One absolute number for several metrics (minutes and a rate alike) is refused; a dict gives
+    each metric its own MDE, equal to planning that metric alone."""
+    df = _history(n=3_000, clusters=300)
+    df["z"] = df.y * 10 + 3
+    power = wc.ExperimentPlan(wc.table(df)).add_metric(["y", "z"]).power(n=[500])
+    with pytest.raises(wc.InvalidParameterError, match="one absolute MDE for 2 metrics"):
+        power.sample_size(mde=0.1)
+    both = {r["metric"]: r["n"] for r in power.sample_size(mde={"y": 0.1, "z": 1.0}).to_dicts()}
+    alone = wc.ExperimentPlan(wc.table(df)).add_metric("y").power(n=[500]).sample_size(mde=0.1)
+    assert both["y"] == alone.to_dicts()[0]["n"] and both["z"] == both["y"]  # z = 10 y: 10× the MDE
+    relative = power.sample_size(mde=0.05, relative=True).to_dicts()
+    assert {r["metric"] for r in relative} == {"y", "z"}

@@ -71,7 +71,7 @@ def _example(metrics: Sequence[str]) -> str:
     return "mde={" + ", ".join(f"{m!r}: ..." for m in metrics[:2]) + "}"
 
 
-def _checked(mde: Any, relative: Any, metrics: Sequence[str], owner: str
+def checked_mde(mde: Any, relative: Any, metrics: Sequence[str], owner: str
              ) -> tuple[dict[str, float], bool]:
     """The per-metric numbers given and whether they are relative, or InvalidParameterError."""
     relative = check_param(relative, "relative", owner, BOOLEAN, NONE)
@@ -119,7 +119,7 @@ def metric_names(model: LinearFit) -> list[str]:
 def read_mde(model: LinearFit, mde: Any, relative: Any, owner: str) -> MdeInput:
     """``mde`` and ``relative`` checked against the model's metrics (no query), or
     InvalidParameterError naming ``owner`` and the parameter (module docstring)."""
-    values, is_relative = _checked(mde, relative, metric_names(model), owner)
+    values, is_relative = checked_mde(mde, relative, metric_names(model), owner)
     return MdeInput(values, is_relative)
 
 

@@ -42,7 +42,7 @@ from warehouse_causal.design.spec import as_list, covariates_argument
 from warehouse_causal.effects.delta import infer_effect
 from warehouse_causal.fit.grouped import PROBE_ROWS, provisional_centre
 from warehouse_causal.fit.moments import category_levels, missing_values_error, shifted, weighted_sum
-from warehouse_causal.planning.mde_targets import describe, mde_targets, read_mde
+from warehouse_causal.planning.mde_targets import checked_mde, describe, mde_targets, read_mde
 from warehouse_causal.planning.report import render_power_html
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner, as_table
 from warehouse_causal.warehouse.contract import CLUSTER, KEY, Columns, Named, Sums
@@ -571,17 +571,20 @@ class PowerTable(TableResult):
         return (f"Minimum detectable {estimand} ({kind}, α = {p.alpha:g}"
                 f"{f' / {p.tests}' if p.tests > 1 else ''}, power {p.power:g}) by planned {unit}")
 
-    def sample_size(self, mde: float, relative: bool = False) -> SampleSizes:
+    def sample_size(self, mde: float | dict[str, float], relative: bool = False) -> SampleSizes:
         """The planned size (units, clusters when clustered) at which each (metric, arm) reaches an MDE
-        of ``mde`` (relative to the history mean when ``relative``), and the days to get there when
-        the plan has arrivals."""
+        of ``mde``, and the days to get there when the plan has arrivals. ``mde`` is absolute (in the
+        metric's units; with several metrics a dict metric → MDE, since one number would mean 0.03
+        minutes and 0.03 of a rate alike), or relative to each metric's history mean (``relative``:
+        one fraction, or a dict of fractions)."""
         owner = "PowerTable.sample_size"
-        target = float(check_param(mde, "mde", owner, Real(0.0, math.inf)))
-        relative = check_param(relative, "relative", owner, BOOLEAN)
         p, h = self.planner, self.planner.history
+        values, relative = checked_mde(mde, relative, list(p.metrics), owner)
         rows = []
         for m, metric in enumerate(p.metrics):
-            absolute = target * abs(h.means[m]) if relative else target
+            if metric not in values:
+                continue
+            absolute = values[metric] * abs(h.means[m]) if relative else values[metric]
             if absolute <= 0:
                 raise DesignError(f"A relative MDE needs a non-zero history mean; {metric!r} has mean 0.")
             for a, arm in enumerate(p.treated_arms):
