@@ -35,6 +35,7 @@ __all__ = [
     "check_finite",
     "check_param",
     "declared",
+    "parameters_schema",
     "validated",
 ]
 
@@ -57,6 +58,11 @@ class Constraint(ABC):
     def invalid_examples(self) -> tuple[Any, ...]:
         """Values this constraint refuses (used to generate tests)."""
         return ()
+
+    def json_schema(self) -> dict[str, Any] | None:
+        """The same set of values as a JSON Schema (the subset documents use), or None when JSON
+        cannot hold it (an ibis expression, None: a key left out of a document)."""
+        return None
 
 
 def _is_real(value: Any) -> bool:
@@ -92,6 +98,14 @@ class Real(Constraint):
     def normalize(self, value: Any) -> float:
         return float(value)
 
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "number"}
+        if self.low != -math.inf:
+            schema["minimum" if self.closed in ("left", "both") else "exclusiveMinimum"] = self.low
+        if self.high != math.inf:
+            schema["maximum" if self.closed in ("right", "both") else "exclusiveMaximum"] = self.high
+        return schema
+
     def invalid_examples(self) -> tuple[Any, ...]:
         out: list[Any] = [math.nan, math.inf, -math.inf, "0.5", None, True, [0.5]]
         if self.low != -math.inf:
@@ -125,6 +139,14 @@ class Integer(Constraint):
     def normalize(self, value: Any) -> int:
         return int(value)
 
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer"}
+        if self.low is not None:
+            schema["minimum"] = self.low
+        if self.high is not None:
+            schema["maximum"] = self.high
+        return schema
+
     def invalid_examples(self) -> tuple[Any, ...]:
         out: list[Any] = [1.5, math.nan, "3", True]
         if self.low is not None:
@@ -143,6 +165,11 @@ class Options(Constraint):
 
     def accepts(self, value: Any) -> bool:
         return any(type(value) is type(v) and value == v for v in self.values)
+
+    def json_schema(self) -> dict[str, Any]:
+        if set(self.values) == {True, False} and all(isinstance(v, bool) for v in self.values):
+            return {"type": "boolean"}
+        return {"enum": list(self.values)}
 
     def invalid_examples(self) -> tuple[Any, ...]:
         strings = [v for v in self.values if isinstance(v, str)]
@@ -166,6 +193,13 @@ class InstanceOf(Constraint):
     def accepts(self, value: Any) -> bool:
         is_bool = isinstance(value, bool) and bool not in _tuple(self.types)
         return isinstance(value, self.types) and not is_bool
+
+    def json_schema(self) -> dict[str, Any] | None:
+        if _tuple(self.types) == (str,):
+            return {"type": "string", "minLength": 1, "description": self.description}
+        if _tuple(self.types) == (Mapping,):
+            return {"type": "object", "description": self.description}
+        return None
 
     def invalid_examples(self) -> tuple[Any, ...]:
         return self.invalid
@@ -201,6 +235,11 @@ class MappingOf(Constraint):
     def normalize(self, value: Any) -> dict[Any, Any]:
         return {k: self.values.normalize(v) for k, v in value.items()}
 
+    def json_schema(self) -> dict[str, Any] | None:
+        values = self.values.json_schema()
+        return None if values is None else {"type": "object", "additionalProperties": values,
+                                            "description": self.description}
+
     def invalid_examples(self) -> tuple[Any, ...]:
         bad = [{"a": v} for v in self.values.invalid_examples()[:3]]
         return (*(() if self.allow_empty else ({},)), [0.5, 0.5], "x", *bad)
@@ -233,6 +272,21 @@ def _show(value: Any) -> str:
 def declared(func: Callable[..., Any]) -> dict[str, tuple[Constraint, ...]]:
     """The constraints ``func`` was declared with by :func:`validated` (for generated tests)."""
     return dict(getattr(func, "__wc_constraints__", {}))
+
+
+def parameters_schema(func: Callable[..., Any], only: Iterable[str] | None = None) -> dict[str, Any]:
+    """The JSON Schema of the keyword parameters ``func`` was declared with (:func:`validated`): one
+    property per parameter, from the same constraints the call checks, so a document and a call
+    accept the same values (None means "leave the key out"; ``only`` keeps those names)."""
+    properties: dict[str, Any] = {}
+    for name, constraints in declared(func).items():
+        if only is not None and name not in only:
+            continue
+        schemas = [c.json_schema() for c in constraints if c is not NONE]
+        if any(schema is None for schema in schemas) or not schemas:
+            continue  # not expressible in JSON: documents do not offer it
+        properties[name] = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
 def validated(owner: str, **constraints: Constraint | tuple[Constraint, ...]) -> Callable[[F], F]:

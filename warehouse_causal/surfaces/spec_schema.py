@@ -15,9 +15,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
-from warehouse_causal.algebra.sandwich import COVARIANCE_TYPES
 from warehouse_causal.core.errors import InvalidParameterError
+from warehouse_causal.core.validation import parameters_schema
+from warehouse_causal.fit.models import LinearFit
+from warehouse_causal.fluent import LinearModel
 
 __all__ = ["ANALYSIS_SCHEMA", "MONITOR_SCHEMA", "PLAN_SCHEMA", "SpecError", "check_document", "schema_errors"]
 
@@ -82,19 +83,10 @@ CAP = {"anyOf": [PROBABILITY, {"type": "array", "items": PROBABILITY, "minItems"
 QUANTILE = {"anyOf": [_string("a quantile of the metric catalog"),
                       _object({"name": _string("the result's name"), "column": COLUMN, "q": PROBABILITY},
                               ("name", "column", "q"))]}
-FIT = _object({
-    "covariance": {"enum": list(COVARIANCE_TYPES)},
-    "interacted": {"type": "boolean"},
-    "strategy": {"enum": ["auto", "moments", "compressed"]},
-    "alpha": PROBABILITY,
-    "cross_metric_covariance": {"type": "boolean"},
-    "inference": {"enum": ["auto", "classical", "randomization"]},
-    "permutations": {"type": "integer", "minimum": 20, "maximum": 1_000_000},
-    "seed": {"type": "integer", "minimum": 0},
-})
-EFFECTS = _object({"relative": {"type": "boolean"}, "planned_n": {"type": "integer", "minimum": 2},
-                   "adjust": {"enum": list(ADJUSTMENTS)}, "alpha": PROBABILITY,
-                   "since_exposure": COLUMN, "over": COLUMN})
+#: Generated from the declarations the calls check (``@validated``): a document accepts what the call
+#: accepts. ``fit`` takes ``LinearModel.fit``'s options, ``effects`` those of ``infer_effect``.
+FIT = parameters_schema(LinearFit._fit)
+EFFECTS = parameters_schema(LinearModel.infer_effect)
 DECISION = _object({"primary": _string("the primary metric"),
                     "guardrails": {"type": "object", "additionalProperties": {"type": "number"},
                                    "description": "metric -> the worst acceptable effect: t < 0 must "
