@@ -16,7 +16,7 @@ import numpy as np
 import scipy.stats
 from numpy.typing import NDArray
 
-__all__ = ["NORMAL", "wald_inference"]
+__all__ = ["NORMAL", "VARIANCE_ROUNDING", "standard_errors", "wald_inference"]
 
 #: Degrees of freedom that make the t test the normal (z) test.
 NORMAL = float("inf")
@@ -31,3 +31,18 @@ def wald_inference(
     p = 2.0 * scipy.stats.t.sf(np.abs(stat), df)
     q = scipy.stats.t.ppf(1.0 - alpha / 2.0, df)
     return stat, p, estimate - q * std_error, estimate + q * std_error
+
+
+#: Variances down to −(this × the largest finite variance) are rounding below 0 and read as 0.
+VARIANCE_ROUNDING = 1e-10
+
+
+def standard_errors(variances: NDArray[np.float64]) -> NDArray[np.float64]:
+    """√variance; NaN for a non-finite variance or one below 0 by more than rounding (a clip to 0
+    would report a zero standard error: infinite precision)."""
+    v = np.asarray(variances, dtype=float)
+    finite = np.isfinite(v)
+    scale = float(np.max(np.abs(v[finite]), initial=0.0))
+    rounding = finite & (v < 0) & (v >= -VARIANCE_ROUNDING * scale)
+    with np.errstate(invalid="ignore"):
+        return np.where(finite, np.sqrt(np.where(rounding, 0.0, v)), np.nan)

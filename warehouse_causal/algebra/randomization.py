@@ -63,6 +63,8 @@ MAX_BRACKET = 2.0**20
 class ClusterMoments:
     """Per-cluster sufficient statistics of a two-arm comparison (control vs one arm).
 
+    Attributes
+    ----------
     gram : (G, k0, k0) Σ w u u' over u = [1, centred covariates].
     cross : (G, k0) Σ w u y for one metric.
     treated : (G, k0) Σ w u D for the treatment received D (equal to z_g·gram[:, :, 0] without an
@@ -178,7 +180,7 @@ def _coefficient_unidentified(a: NDArray[np.float64], index: int, rtol: float = 
 
 def randomization_p_value(cm: ClusterMoments, tau0: float, draws: NDArray[np.bool_]) -> float:
     """Two-sided p-value of the sharp null τ = τ0: the share of draws (the observed one first, and
-    counted) whose |t| reaches the observed |t|."""
+    counted) whose :math:`|t|` reaches the observed :math:`|t|`."""
     t = studentized_statistics(cm, cm.cross - tau0 * cm.treated, draws)
     observed = abs(t[0])
     if not np.isfinite(observed):

@@ -118,8 +118,8 @@ def _counts(table: ir.Table, items: list[Any], values: dict[str, ir.Value], d: i
         for zz in (1, 0):
             for dd in (1, 0):
                 cell = present & (z if zz else ~z) & (d if dd else ~d)
-                query.add("cell", (m.name, zz, dd), cell.cast("int64").sum())
-        query.add("rows", m.name, present.cast("int64").sum())
+                query.add("cell", (m.name, zz, dd), cell.ifelse(1, 0).sum())
+        query.add("rows", m.name, present.ifelse(1, 0).sum())
     found = query.aggregate(table).run(runner, "complier quantiles: rows per instrument arm and treatment")
     out: dict[Any, float] = {(m.name, "n"): found.total("rows", m.name) for m in items}
     for m in items:
@@ -146,17 +146,21 @@ def _inverted(table: ir.Table, items: list[Any], values: dict[str, ir.Value], d:
             raise DesignError(f"{m.name!r}: the instrument does not raise take-up (complier share "
                               f"{scale / (n1 * n0):.3g}); complier distributions are not identified.")
         weight = ibis.ifelse(d, ibis.ifelse(z, n0, -n1), ibis.ifelse(z, -n0, n1)).cast("int64")
-        rows = table.filter(values[m.name].notnull()).select(
-            value=values[m.name], treated=d.cast("int64"), weight=weight)
-        by_value = rows.group_by(["treated", "value"]).aggregate(weight=rows.weight.sum())
-        running = by_value.weight.cumsum(group_by=by_value.treated, order_by=by_value.value)
-        cdf = by_value.mutate(running=running)
+        per_value = Columns()
+        per_value.add("weight", None, weight.sum())
+        present = table.filter(values[m.name].notnull())
+        by_value = per_value.aggregate(present, by={"treated": d.ifelse(1, 0), "value": values[m.name]})
+        running = Columns()
+        running.add("running", None, by_value["weight", None].cumsum(
+            group_by=by_value.key("treated"), order_by=by_value.key("value")))
+        cdf = running.select(by_value.table, {"treated": by_value.key("treated"),
+                                              "value": by_value.key("value")})
         wanted = {key: level for key, level in levels.items() if key[0] == m.name}
         query = Columns()
         for key, level in wanted.items():
-            reached = (cdf.treated == key[1]) & (cdf.running.cast("float64") >= level * scale)
-            query.add("quantile", key, cdf.value.min(where=reached))
-        found = query.aggregate(cdf).run(runner, purpose)
+            reached = (cdf.key("treated") == key[1]) & (cdf["running", None].cast("float64") >= level * scale)
+            query.add("quantile", key, cdf.key("value").min(where=reached))
+        found = query.aggregate(cdf.table).run(runner, purpose)
         out.update({key: found.value("quantile", key) for key in wanted})
     return out
 
@@ -174,7 +178,7 @@ def _cluster_sums(table: ir.Table, items: list[Any], values: dict[str, ir.Value]
             parts = {"c1": arm & d & (values[m.name] <= centre[(m.name, 1, "q")]), "d1": arm & d,
                      "c0": arm & ~d & (values[m.name] <= centre[(m.name, 0, "q")]), "d0": arm & ~d, "n": arm}
             for j, name in enumerate(COMPLIER_COUNTS):
-                indicators[(m.name, block * len(COMPLIER_COUNTS) + j)] = parts[name].cast("int64")
+                indicators[(m.name, block * len(COMPLIER_COUNTS) + j)] = parts[name].ifelse(1, 0)
     size = 2 * len(COMPLIER_COUNTS)
     if cluster is None:
         level, source = indicators, table

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from warehouse_causal.algebra.anytime import asymptotic_halfwidth, asymptotic_p_value, t_p_value, t_radius
-from warehouse_causal.algebra.inference import wald_inference
+from warehouse_causal.algebra.inference import standard_errors, wald_inference
 from warehouse_causal.algebra.multiplicity import adjust_p_values
 from warehouse_causal.algebra.sandwich import quadratic_form
 from warehouse_causal.algebra.trend import gls_slope
@@ -78,18 +78,6 @@ class TrendRow(NamedTuple):
 
 _E = TypeVar("_E", bound="EffectsTable")
 
-#: Variances down to −(this × the largest finite variance) are rounding below 0 and read as 0.
-VARIANCE_ROUNDING = 1e-10
-
-
-def standard_errors(variances: NDArray[np.float64]) -> NDArray[np.float64]:
-    """√variance; NaN for a non-finite variance or one below 0 by more than rounding."""
-    v = np.asarray(variances, dtype=float)
-    finite = np.isfinite(v)
-    scale = float(np.max(np.abs(v[finite]), initial=0.0))
-    rounding = finite & (v < 0) & (v >= -VARIANCE_ROUNDING * scale)
-    with np.errstate(invalid="ignore"):
-        return np.where(finite, np.sqrt(np.where(rounding, 0.0, v)), np.nan)
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -118,7 +106,8 @@ class EffectsTable(TableResult):
     relative: bool
     queries: tuple[QueryRecord, ...] = field(repr=False, compare=False)
     model: Any = field(repr=False, compare=False)
-    #: d(estimate)/d(vec β) per row (rows × k·M): recomputes ``cov`` when the model gains blocks.
+    #: The derivative of each row with respect to vec β (rows × k·M): recomputes ``cov`` when the
+    #: model gains the blocks between metrics.
     gradient: NDArray[np.float64] | None = field(default=None, repr=False, compare=False)
     #: How p-values and intervals are made: "classical"; "randomization" (few clusters: the rows in
     #: ``randomized`` carry randomization-inference p-values and intervals, the others none); or the

@@ -56,7 +56,7 @@ __all__ = [
 
 #: Stock–Yogo rule of thumb for one endogenous regressor.
 WEAK_F = 10.0
-#: A covariate is flagged when |standardised difference| exceeds this and p is below BALANCE_P.
+#: A covariate is flagged when ``|standardised difference|`` exceeds this and p is below BALANCE_P.
 BALANCE_SMD = 0.1
 BALANCE_P = 0.001
 #: A treatment dummy whose weighted share in every instrument cell is 0 or 1 within this relative

@@ -11,7 +11,6 @@ instrument, complier average effects (LATE; Imbens and Angrist 1994, doi:10.2307
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any, Literal, TypeVar, get_args
 
 import numpy as np
@@ -59,6 +58,9 @@ __all__ = ["LinearFit", "reparametrisation"]
 
 _M = TypeVar("_M", bound="LinearFit")
 
+#: Where ``LinearFit.cov`` keeps the covariance it completed (a cache on a frozen result).
+_FILLED_COV = "_filled_cov"
+
 Strategy = Literal["auto", "moments", "compressed"]
 Inference = Literal["auto", "classical", "randomization"]
 def _centred_estimates(design: Design, passes: Passes, estimator: Covariance
@@ -100,10 +102,11 @@ def reparametrisation(design: Design, means: dict[str, float]) -> NDArray[np.flo
 class LinearFit(ModelResultsMixin):
     r"""A fitted weighted (2SLS) linear model for one or many metrics.
 
-    Create it with ``experiment.add_metric(...).fit(wc.LinearModel, covariance=..., interacted=...)``.
+    Create it with ``experiment.add_metric(...).fit(wc.LinearModel, covariance=..., interacted=...)``;
+    the options of ``fit`` follow.
 
-    Parameters of ``fit``
-    ---------------------
+    Other Parameters
+    ----------------
     covariance : "iid", "HC0", "HC1", "HC2", "HC3", "CR0" or "CR1" (default HC1, or CR1 with
         ``cluster_by``). HC2/HC3 leverage is :math:`h_i = w_i z_i'(Z'WZ)^{-1}z_i`.
     interacted : add arm × centred-covariate terms (Lin 2013); False gives the additive (CUPED) model.
@@ -180,14 +183,18 @@ class LinearFit(ModelResultsMixin):
     __eq__ = values_equal  # arrays compared element by element
     __hash__ = None  # type: ignore[assignment]
 
-    @cached_property
+    @property
     def cov(self) -> NDArray[np.float64]:
         """The joint covariance; missing blocks between metrics are computed on first use (one HC
         pass, appended to ``queries``) when ``cross_metric_covariance`` is True."""
+        cached = self.__dict__.get(_FILLED_COV)
+        if cached is not None:
+            return cached
         if not self.cross_metric_covariance or not np.isnan(self.cov_estimated).any():
             return self.cov_estimated
         filled = self.with_cross_metric_covariance()
         object.__setattr__(self, "queries", filled.queries)  # a cache: the result's values are unchanged
+        object.__setattr__(self, _FILLED_COV, filled.cov_estimated)
         return filled.cov_estimated
 
     @property
@@ -208,7 +215,7 @@ class LinearFit(ModelResultsMixin):
                  if np.isnan(self.cov_estimated[a * k, b * k])]
         if not pairs:
             return self
-        cached = self.__dict__.get("cov")  # filled on first use of ``cov``
+        cached = self.__dict__.get(_FILLED_COV)  # filled on first use of ``cov``
         if cached is not None and not any(np.isnan(cached[a * k, b * k]) for a, b in pairs):
             return replace(self, cov_estimated=cached, cross_metric_covariance=True)
         design, runner = self.design, QueryRunner(list(self.queries))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from warehouse_causal.algebra.inference import wald_inference
+from warehouse_causal.algebra.inference import standard_errors, wald_inference
 from warehouse_causal.warehouse.backends import backend_name, to_sql
 
 __all__ = ["ModelResultsMixin"]
@@ -44,7 +44,7 @@ class ModelResultsMixin:
     def std_errors(self) -> NDArray[np.float64]:
         """(k, M) standard errors."""
         k, m = self.params.shape
-        return np.sqrt(np.clip(np.diag(self._diagonal_cov), 0.0, None)).reshape(m, k).T
+        return standard_errors(np.diag(self._diagonal_cov)).reshape(m, k).T
 
     @property
     def df_inference(self) -> int:

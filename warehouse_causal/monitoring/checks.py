@@ -64,9 +64,9 @@ FDR = (
 class Thresholds:
     """The documented defaults of the threshold rules (sizes, not tests).
 
-    smd: |standardized mean difference| of a covariate (Austin 2009's 0.1);
+    smd: ``|standardized mean difference|`` of a covariate (Austin 2009's 0.1);
     membership_r2: R² of the production-vs-experiment membership model;
-    projection_change: |re-projected − experiment effect| in the experiment's standard errors;
+    projection_change: ``|re-projected − experiment effect|`` in the experiment's standard errors;
     null_rate: share of NULLs in a column the model reads (the experiment had none);
     rows_ratio: a period's rows below this share of the expected rows;
     version_share: share of the latest period's rows served another treatment version.
