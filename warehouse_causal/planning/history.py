@@ -15,11 +15,11 @@ from numpy.typing import NDArray
 
 from warehouse_causal.algebra.power import UnitVariance, unit_variances
 from warehouse_causal.core.errors import DesignError
-from warehouse_causal.fit.grouped import PROBE_ROWS, provisional_centre
-from warehouse_causal.fit.moments import category_levels, missing_values_error, shifted, weighted_sum
+from warehouse_causal.fit.moments import category_levels, missing_values_error, weighted_sum
 from warehouse_causal.planning.planned import PlannedDesign
 from warehouse_causal.warehouse.backends import QueryRunner
 from warehouse_causal.warehouse.contract import CLUSTER, Columns, Named, Sums
+from warehouse_causal.warehouse.shifts import PROBE_ROWS, provisional_centre, shifted
 from warehouse_causal.warehouse.terms import Term
 
 __all__ = ["History", "read_history"]
