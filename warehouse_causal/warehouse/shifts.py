@@ -33,7 +33,7 @@ def provisional_centre(mean: float | None, sd: float | None, minimum: int | None
                        ) -> float | int:
     r"""A shift K inside the data's range, exactly representable where the backend subtracts it.
 
-    Sums of squares around K lose about :math:`\log_{10}(1 + (ar g - K)^2/s^2)` of float64's 16
+    Sums of squares around K lose about :math:`\log_{10}(1 + (\bar g - K)^2/s^2)` of float64's 16
     digits (stack notes §5), so K is the probe mean rounded to a millionth of the probe's standard
     deviation (exact collinearities between shifted columns stay exact to that order), or to 1e-12
     of the mean when that is coarser: a literal that repeats across runs, as the mean's last-bit
