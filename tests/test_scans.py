@@ -14,7 +14,7 @@ import pytest
 
 import warehouse_causal as wc
 from warehouse_causal.effects.segments import ALL
-from warehouse_causal.fit.grouped import PROBE_ROWS
+from warehouse_causal.warehouse.shifts import PROBE_ROWS
 
 LEVELS = ["br", "de", "fr", "in", "jp", "us"]
 

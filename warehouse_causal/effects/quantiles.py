@@ -94,18 +94,7 @@ def infer_quantiles(experiment: ExperimentDesign, metrics: Any, alpha: float = 0
     if missing:
         raise DesignError(f"{owner}: {missing[0][0]!r} has no values (or NaN) in arm {missing[0][1]!r}.")
     sums = _indicator_sums(t, items, arms, arm, values, centre, experiment.cluster_by, runner)
-    levels = {}
-    for m in items:
-        for a in arms:
-            n = sums[("n", m.name, a)]
-            if n < 2:
-                raise DesignError(f"{owner}: {m.name!r} has {int(n)} value(s) in arm {a!r}; need 2 or more.")
-            sigma = share_standard_error(m.q, sums[("cc", m.name, a)], sums[("cn", m.name, a)],
-                                         sums[("nn", m.name, a)], n)
-            levels[(m.name, a)] = outer_levels(m.q, sigma, alpha)
-    bounds = _quantiles(t, {(m.name, a, side): (per_arm[(m.name, a)], levels[(m.name, a)][i])
-                            for m in items for a in arms for i, side in enumerate(("low", "high"))},
-                        runner, "quantiles: outer-interval levels")
+    bounds = _outer_bounds(t, items, arms, per_arm, sums, alpha, runner, owner)
     rows = []
     z = stats.norm.ppf(1.0 - alpha / 2.0)
     control = arms[0]
@@ -130,6 +119,25 @@ def infer_quantiles(experiment: ExperimentDesign, metrics: Any, alpha: float = 0
                 "estimand": estimand,
             }, unit, owner))
     return QuantileEffects(tuple(rows), alpha, experiment.cluster_by is not None, tuple(runner.records))
+
+
+def _outer_bounds(table: ir.Table, items: list[Quantile], arms: list[Any],
+                  per_arm: dict[tuple[str, Any], ir.Value], sums: dict[Any, float], alpha: float,
+                  runner: QueryRunner, owner: str) -> dict[Any, Any]:
+    """Per (metric, arm): the outer-interval levels from the indicator sums (an arm with fewer than
+    2 values is refused), then the quantiles at them in one aggregate, keyed (metric, arm, side)."""
+    levels = {}
+    for m in items:
+        for a in arms:
+            n = sums[("n", m.name, a)]
+            if n < 2:
+                raise DesignError(f"{owner}: {m.name!r} has {int(n)} value(s) in arm {a!r}; need 2 or more.")
+            sigma = share_standard_error(m.q, sums[("cc", m.name, a)], sums[("cn", m.name, a)],
+                                         sums[("nn", m.name, a)], n)
+            levels[(m.name, a)] = outer_levels(m.q, sigma, alpha)
+    return _quantiles(table, {(m.name, a, side): (per_arm[(m.name, a)], levels[(m.name, a)][i])
+                              for m in items for a in arms for i, side in enumerate(("low", "high"))},
+                      runner, "quantiles: outer-interval levels")
 
 
 def _quantile_items(metrics: Any, owner: str) -> list[Quantile]:

@@ -49,11 +49,11 @@ from warehouse_causal.fit.moments import (
     Moments,
     design_keys,
     indicator_product,
-    shifted,
     weighted_sum,
 )
 from warehouse_causal.warehouse.backends import QueryRunner
 from warehouse_causal.warehouse.contract import KEY, Columns, Named, Sums
+from warehouse_causal.warehouse.shifts import shifted
 
 __all__ = [
     "MAX_CELLS",

@@ -55,11 +55,11 @@ from warehouse_causal.fit.moments import (
     missing_values_error,
     product_sum,
     residual_exprs,
-    shifted,
     weighted_sum,
 )
 from warehouse_causal.warehouse.backends import QueryRunner
 from warehouse_causal.warehouse.contract import KEY, Columns, Named, Sums
+from warehouse_causal.warehouse.shifts import PROBE_ROWS, provisional_centre, shifted
 
 __all__ = [
     "CANCELLATION_RATIO",
@@ -68,7 +68,6 @@ __all__ = [
     "MAX_CLUSTER_CELLS",
     "MAX_CLUSTER_VALUES",
     "MAX_GROUPS",
-    "PROBE_ROWS",
     "ClusterMeat",
     "PassOne",
     "Probe",
@@ -92,7 +91,6 @@ __all__ = [
     "outer_of_cluster_sums",
     "pass1_query",
     "probe",
-    "provisional_centre",
     "read_aux_hc_meats",
     "read_cluster_meat",
     "read_hc_meat",
@@ -101,8 +99,6 @@ __all__ = [
     "warn_precision",
 ]
 
-#: Rows read by the probe that picks the provisional shifts.
-PROBE_ROWS = 10_000
 #: Pass 1 refuses designs with more key cells than this (arms × category levels).
 MAX_GROUPS = 100_000
 #: Up to this many (cluster, cell) rows, and this many values in them, the clustered meat is formed
@@ -159,30 +155,6 @@ def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
                 if t.label in covariates}
     levels = {t.label: int(found.value("levels", i) or 0) for i, t in enumerate(categorical)}
     return Probe(shifts, distinct, levels)
-
-
-def provisional_centre(mean: float | None, sd: float | None, minimum: int | None, integer: bool
-                       ) -> float | int:
-    r"""A shift K inside the data's range, exactly representable where the backend subtracts it.
-
-    Sums of squares around K lose about :math:`\log_{10}(1 + (ar g - K)^2/s^2)` of float64's 16
-    digits (stack notes §5), so K is the probe mean rounded to a millionth of the probe's standard
-    deviation (exact collinearities between shifted columns stay exact to that order), or to 1e-12
-    of the mean when that is coarser: a literal that repeats across runs, as the mean's last-bit
-    jitter is far below it. Integer columns get an integer K (their
-    subtraction happens before the cast, see :func:`moments.shifted`): the rounded mean, or beyond
-    2**53, where the float mean is inexact, the probe's minimum.
-    """
-    if mean is None or not np.isfinite(mean):
-        return 0 if integer else 0.0
-    if integer:
-        return round(mean) if abs(mean) < 2.0**53 or minimum is None else int(minimum)
-    if sd is None or not np.isfinite(sd) or sd <= 0:
-        return float(mean)
-    digits = 6 - int(np.floor(np.log10(sd)))
-    if mean != 0:
-        digits = min(digits, 12 - int(np.floor(np.log10(abs(mean)))))
-    return float(round(mean, digits))
 
 
 #: Past this ratio (mean − K)² / variance, which costs 6 of float64's 16 digits, a pass whose

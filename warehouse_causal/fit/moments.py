@@ -28,6 +28,7 @@ from warehouse_causal.core.frozen import read_only, values_equal
 from warehouse_causal.design.spec import ModelSpec
 from warehouse_causal.warehouse.backends import QueryRunner
 from warehouse_causal.warehouse.contract import CLUSTER, KEY, Columns, Named, Sums
+from warehouse_causal.warehouse.shifts import shifted
 from warehouse_causal.warehouse.terms import Term
 
 __all__ = [
@@ -55,7 +56,6 @@ __all__ = [
     "residual_expr",
     "residual_exprs",
     "score_table",
-    "shifted",
     "sum_of_products",
     "weighted_sum",
 ]
@@ -65,18 +65,6 @@ INTERCEPT = "Intercept"
 MAX_LEVELS = 50
 #: Numeric covariates with at most this many distinct values are discrete (compressible).
 DISCRETE_MAX_DISTINCT = 64
-
-
-def shifted(expr: ir.Value, shift: float | int) -> ir.Value:
-    """The float64 column minus its provisional shift K (no subtraction when K = 0).
-
-    An integer column with an integer K is shifted in its own type and cast afterwards, so values
-    beyond 2**53 (where float64 has gaps wider than 1) keep every digit that differs between rows.
-    """
-    if isinstance(shift, int) and shift != 0 and expr.type().is_integer():
-        return (expr.cast("int64") - ibis.literal(shift, type="int64")).cast("float64")
-    col = expr.cast("float64")
-    return col - float(shift) if shift != 0 else col
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from warehouse_causal.algebra.ppi import ArmSums, audit_mean, judge_mean, ppi_la
 from warehouse_causal.core.errors import DesignError
 from warehouse_causal.core.tables import TableResult
 from warehouse_causal.design.estimands import assigned_estimand
-from warehouse_causal.fit.moments import shifted
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import KEY, Columns, Named
+from warehouse_causal.warehouse.shifts import shifted
 
 if TYPE_CHECKING:
     from warehouse_causal.fit.models import LinearFit
