@@ -1,5 +1,5 @@
-"""The pinned stack (ibis 12.0 + duckdb 2.0 + sqlglot < 30.18) supports every call we make, and
-queries compile for the main warehouse dialects."""
+"""The pinned stack (ibis 12.0 + duckdb 1.5 + sqlglot < 30.18) supports every call we make and the
+ibis calls users make on ``wc.connect()``, and queries compile for the main warehouse dialects."""
 
 from __future__ import annotations
 
@@ -21,9 +21,32 @@ from warehouse_causal.warehouse.backends import QueryRunner
 
 def test_pinned_versions() -> None:
     assert ibis.__version__.startswith("12.0")
-    assert duckdb.__version__.startswith("2.0")
+    assert duckdb.__version__.startswith("1.5")  # 2.0 breaks ibis 12's DuckDB backend (pyproject.toml)
     major, minor = (int(p) for p in sqlglot.__version__.split(".")[:2])
     assert (major, minor) < (30, 18)
+
+
+def test_ibis_calls_on_the_connection_wc_connect_returns(tmp_path: Path) -> None:
+    """``wc.connect()`` is a whole ibis DuckDB backend: the calls users make on it work, one after
+    another on the same connection (on duckdb 2.0 list_tables and sql raised, then the connection
+    refused every later statement)."""
+    con = wc.connect()
+    frame = pd.DataFrame({"z": [0, 1, 0, 1], "y": [1.0, 2.0, 3.0, 4.0]})
+    con.create_table("from_pandas", frame)
+    con.create_table("from_arrow", pa.Table.from_pandas(frame))
+    con.create_table("from_expr", con.table("from_pandas").filter(ibis._.z == 1))
+    assert {"from_pandas", "from_arrow", "from_expr"} <= set(con.list_tables())
+    assert con.list_tables(like="from_e") == ["from_expr"]
+    assert con.sql("SELECT SUM(y) AS s FROM from_pandas").to_pyarrow()["s"].to_pylist() == [10.0]
+    assert con.raw_sql("SELECT COUNT(*) FROM from_arrow").fetchall() == [(4,)]
+    frame.to_parquet(tmp_path / "e.parquet")
+    parquet = con.read_parquet(tmp_path / "e.parquet", table_name="from_parquet")
+    assert parquet.y.sum().execute() == 10.0 and "from_parquet" in con.list_tables()
+    batches = con.to_pyarrow_batches(con.table("from_pandas").order_by("y"), chunk_size=3)
+    assert [b.num_rows for b in batches] == [3, 1]
+    assert con.table("from_expr").count().execute() == 2  # the connection is still usable
+    exp = wc.ExperimentData(con.sql("SELECT * FROM from_pandas"), intent_to_treat="z")
+    assert exp.design.nobs == 4
 
 
 def test_connect_default_file_and_backend(tmp_path: Path) -> None:
