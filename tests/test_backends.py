@@ -173,3 +173,24 @@ def test_progress_line_for_slow_queries(slow_query: object, monkeypatch: pytest.
     assert ("pass 1: done in" in err and "pass 1: 0 s ..." in err) is (setting is True)
     with pytest.raises(wc.InvalidParameterError, match="'enabled' parameter of set_progress"):
         wc.set_progress("yes")  # type: ignore[arg-type]
+
+
+def test_boolean_to_number_casts_are_portable_and_keep_nulls() -> None:
+    """PostgreSQL refuses CAST(boolean AS BIGINT | DOUBLE PRECISION): every engine but DuckDB gets
+    CASE b WHEN TRUE THEN 1 WHEN FALSE THEN 0 END, whose values (NULL included) are the cast's."""
+    from warehouse_causal.warehouse.backends import portable, to_sql
+
+    t = wc.table(pd.DataFrame({"a": [1.0, -1.0, None, 2.0], "g": ["x", "y", "x", None]}))
+    expr = t.select(d=(t.g == "x").cast("float64"), c=(t.a > 0).cast("int64"), n=t.a.isnull().cast("int8"),
+                    k=t.a.cast("int64"), b=t.a > 0)
+    assert portable(expr, "duckdb") is expr
+    rewritten = portable(expr, "postgres")
+    assert rewritten.schema() == expr.schema()
+    assert rewritten.to_pyarrow().equals(expr.to_pyarrow())  # same values, NULLs where the casts give them
+    assert expr.to_pyarrow()["d"].to_pylist() == [1.0, 0.0, 1.0, None]
+    for dialect in ("postgres", "bigquery", "snowflake", "pyspark"):
+        text = " ".join(to_sql(expr, dialect).split())
+        assert text.count("WHEN TRUE THEN 1 WHEN FALSE THEN 0") == 3, (dialect, text)
+        sqlglot.parse_one(text, read={"pyspark": "spark"}.get(dialect, dialect))
+    assert "WHEN TRUE" not in to_sql(expr, "duckdb")
+    assert portable(rewritten, "postgres").equals(rewritten)  # nothing left to rewrite
