@@ -229,18 +229,13 @@ def assert_same(engine: dict[str, Any], duck: dict[str, Any], label: str) -> int
 # -- engines -----------------------------------------------------------------------------------------
 
 
-def _loader(con: Any, engine: str) -> Load:
-    """Frames → tables of ``con``, each frame loaded once per engine and module."""
+def _loader(create: Callable[[str, pd.DataFrame], Any]) -> Load:
+    """Frames → tables of one engine (``create(name, frame)``), each frame loaded once per module."""
     tables: dict[str, Any] = {}
 
     def load(name: str) -> Any:
         if name not in tables:
-            data = FRAMES[name]
-            table_name = f"wc_matrix_{name}_{uuid.uuid4().hex[:6]}"
-            if engine == "postgres":
-                tables[name] = con.create_table(table_name, data, temp=True)
-            else:
-                tables[name] = con.create_table(table_name, data)
+            tables[name] = create(f"wc_matrix_{name}_{uuid.uuid4().hex[:6]}", FRAMES[name])
         return tables[name]
 
     return load
@@ -255,7 +250,8 @@ def _run(feature: str, load: Load) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def on_duckdb() -> OnDuckDB:
     """Each feature on DuckDB, computed once and compared with every other engine."""
-    load = _loader(wc.connect(), "duckdb")
+    con = wc.connect()
+    load = _loader(lambda name, frame: con.create_table(name, frame))
     cache: dict[str, dict[str, Any]] = {}
 
     def run(feature: str) -> dict[str, Any]:
@@ -268,12 +264,21 @@ def on_duckdb() -> OnDuckDB:
 
 @pytest.fixture(scope="module")
 def postgres_load(postgres_con: Any) -> Load:
-    return _loader(postgres_con, "postgres")
+    # temporary tables: gone when the session disconnects
+    return _loader(lambda name, frame: postgres_con.create_table(name, frame, temp=True))
 
 
 @pytest.fixture(scope="module")
-def spark_load(spark_con: Any) -> Load:
-    return _loader(spark_con, "spark")
+def spark_load(spark_con: Any, tmp_path_factory: pytest.TempPathFactory) -> Load:
+    """Spark has no temporary tables in ibis: each frame is a Parquet file read as a temporary view
+    (create_table would write a managed table under ./spark-warehouse)."""
+    folder = tmp_path_factory.mktemp("spark_matrix")
+
+    def create(name: str, frame: pd.DataFrame) -> Any:
+        frame.to_parquet(folder / f"{name}.parquet")
+        return spark_con.read_parquet(str(folder / f"{name}.parquet"), table_name=name)
+
+    return _loader(create)
 
 
 def _cases(engine: str, features: tuple[str, ...]) -> list[Any]:
