@@ -47,6 +47,8 @@ def _experiment() -> pd.DataFrame:
     df["day"] = rng.integers(0, 14, len(df))
     df["revenue"] = np.round(rng.lognormal(1.0, 1.0, len(df)), 2)
     df["sessions"] = rng.integers(1, 6, len(df)).astype(float)
+    df["treated"] = df["z"] == 1  # BOOLEAN columns: PostgreSQL casts them only to integer
+    df["converted"] = df["conv"] == 1.0
     return df
 
 
@@ -85,6 +87,13 @@ def segments(load: Load) -> dict[str, Any]:
     conditions = ["device = 'mobile'", "x1 > 0", "x1 > 0.5 AND device <> 'tablet'"]
     effects = model.infer_effect(condition_on=conditions)
     return {"effects": effects, "relative": model.infer_effect(condition_on=["x1 > 0"], relative=True)}
+
+
+def booleans(load: Load) -> dict[str, Any]:
+    """A boolean arm, a boolean metric and a SQL condition as a covariate: indicators everywhere."""
+    exp = wc.ExperimentData(load("experiment"), intent_to_treat="treated")
+    model = exp.add_metric(["converted", "y"], ["x1 > 0", "device"]).fit(wc.LinearModel)
+    return {"coefficients": model.coefficients(), "segments": model.infer_effect(["device = 'tablet'"])}
 
 
 def ratio(load: Load) -> dict[str, Any]:
@@ -161,11 +170,11 @@ def bayesian(load: Load) -> dict[str, Any]:
 
 
 FEATURES: dict[str, Callable[[Load], dict[str, Any]]] = {f.__name__: f for f in (
-    fit_hc1, fit_cr1, segments, ratio, cap, quantile, randomization, cumulative, plan, monitor, ope,
+    fit_hc1, fit_cr1, segments, booleans, ratio, cap, quantile, randomization, cumulative, plan, monitor, ope,
     mediation, calibration, bayesian)}
 #: Spark starts a JVM and runs each query in seconds: the fit's features only (tests/test_spark.py
 #: has the clustered IV and the compressed multi-arm routes).
-SPARK_FEATURES = ("fit_hc1", "fit_cr1", "segments", "ratio", "quantile")
+SPARK_FEATURES = ("fit_hc1", "fit_cr1", "segments", "booleans", "ratio", "quantile")
 #: (engine, feature) → the reason it fails today and the fix it needs, outside this test's reach.
 XFAIL: dict[tuple[str, str], str] = {}
 
@@ -304,8 +313,9 @@ def test_spark_equals_duckdb(feature: str, spark_load: Load, on_duckdb: OnDuckDB
 
 
 def test_every_feature_is_in_the_matrix() -> None:
-    """The matrix names the features the brief lists; a new one is added here, on every engine."""
-    assert set(FEATURES) == {"fit_hc1", "fit_cr1", "segments", "ratio", "cap", "quantile", "randomization",
-                             "cumulative", "plan", "monitor", "ope", "mediation", "calibration", "bayesian"}
+    """Every public feature (issue 26) is in the matrix; a new feature is added here, on every engine."""
+    assert set(FEATURES) == {
+        "fit_hc1", "fit_cr1", "segments", "booleans", "ratio", "cap", "quantile", "randomization",
+        "cumulative", "plan", "monitor", "ope", "mediation", "calibration", "bayesian"}
     assert set(SPARK_FEATURES) <= set(FEATURES)
     assert all(isinstance(reason, str) and reason for reason in XFAIL.values())
