@@ -9,10 +9,10 @@ duckdb 2.0 removed the connection methods ibis 12's DuckDB backend calls (``list
 ``to_pyarrow_batches`` break and leave the connection unusable), so the connection :func:`connect`
 returns would not be a whole ibis backend; pyproject.toml pins ``duckdb<2`` and says why.
 
-Portable SQL: the query builders write ``condition.cast("float64")`` for an indicator, which every
-engine's SQL dialect does not accept (PostgreSQL casts a boolean only to INTEGER, BigQuery only to
-INT64). :func:`portable` rewrites each such cast to ``CASE condition WHEN TRUE THEN 1 WHEN FALSE
-THEN 0 END`` (NULL stays NULL, as with the cast) before any engine but DuckDB compiles or runs it.
+Portable SQL: the query builders write ``condition.cast("float64")`` for an indicator, which not
+every engine accepts (PostgreSQL casts a boolean only to INTEGER, BigQuery only to INT64).
+:func:`portable` rewrites each such cast to ``CASE condition WHEN TRUE THEN 1 WHEN FALSE THEN 0 END``
+(NULL stays NULL, as with the cast) before any engine but DuckDB compiles or runs it.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def to_sql(expr: ir.Expr, dialect: str | None = None) -> str:
         try:
             target = backend_name(expr)
         except ibis_errors.IbisError:  # an unbound table: ibis compiles it for its default dialect
-            target = None
+            target = str(ibis.options.sql.default_dialect)
     if isinstance(expr, ir.Table):
         expr = portable(expr, target)
     return str(ibis.to_sql(expr, dialect=dialect))
