@@ -319,3 +319,17 @@ def test_every_feature_is_in_the_matrix() -> None:
         "cumulative", "plan", "monitor", "ope", "mediation", "calibration", "bayesian"}
     assert set(SPARK_FEATURES) <= set(FEATURES)
     assert all(isinstance(reason, str) and reason for reason in XFAIL.values())
+
+
+def test_the_comparison_sees_a_difference_of_1e_8() -> None:
+    """The matrix is only as strict as assert_same: a relative gap of 1e-8, a moved NaN or a changed
+    status fails it; rounding at 1e-12 does not."""
+    frame = pd.DataFrame({"metric": ["y", "y"], "estimate": [0.25, -1.5], "p_value": [0.03, np.nan],
+                          "status": ["ok", "alert"]})
+    assert assert_same({"t": frame.copy()}, {"t": frame}, "same") == 5  # with the index (0, 1)
+    nudged = frame.assign(estimate=frame.estimate * (1 + 1e-12))
+    assert assert_same({"t": nudged}, {"t": frame}, "rounding") == 5
+    for broken in (frame.assign(estimate=frame.estimate * (1 + 1e-8)), frame.assign(p_value=[np.nan, 0.5]),
+                   frame.assign(status=["ok", "ok"])):
+        with pytest.raises(AssertionError):
+            assert_same({"t": broken}, {"t": frame}, "broken")
