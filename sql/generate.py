@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DIALECTS = ("duckdb", "bigquery", "snowflake", "pyspark")
+DIALECTS = ("duckdb", "bigquery", "snowflake", "pyspark", "postgres")
 
 
 def canonical_queries() -> list[tuple[str, object]]:

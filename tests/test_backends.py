@@ -1,5 +1,5 @@
-"""The pinned stack (ibis 12.0 + duckdb 2.0 + sqlglot < 30.18) supports every call we make, and
-queries compile for the main warehouse dialects."""
+"""The pinned stack (ibis 12.0 + duckdb 1.5 + sqlglot < 30.18) supports every call we make and the
+ibis calls users make on ``wc.connect()``, and queries compile for the main warehouse dialects."""
 
 from __future__ import annotations
 
@@ -21,9 +21,32 @@ from warehouse_causal.warehouse.backends import QueryRunner
 
 def test_pinned_versions() -> None:
     assert ibis.__version__.startswith("12.0")
-    assert duckdb.__version__.startswith("2.0")
+    assert duckdb.__version__.startswith("1.5")  # 2.0 breaks ibis 12's DuckDB backend (pyproject.toml)
     major, minor = (int(p) for p in sqlglot.__version__.split(".")[:2])
     assert (major, minor) < (30, 18)
+
+
+def test_ibis_calls_on_the_connection_wc_connect_returns(tmp_path: Path) -> None:
+    """``wc.connect()`` is a whole ibis DuckDB backend: the calls users make on it work, one after
+    another on the same connection (on duckdb 2.0 list_tables and sql raised, then the connection
+    refused every later statement)."""
+    con = wc.connect()
+    frame = pd.DataFrame({"z": [0, 1, 0, 1], "y": [1.0, 2.0, 3.0, 4.0]})
+    con.create_table("from_pandas", frame)
+    con.create_table("from_arrow", pa.Table.from_pandas(frame))
+    con.create_table("from_expr", con.table("from_pandas").filter(ibis._.z == 1))
+    assert {"from_pandas", "from_arrow", "from_expr"} <= set(con.list_tables())
+    assert con.list_tables(like="from_e") == ["from_expr"]
+    assert con.sql("SELECT SUM(y) AS s FROM from_pandas").to_pyarrow()["s"].to_pylist() == [10.0]
+    assert con.raw_sql("SELECT COUNT(*) FROM from_arrow").fetchall() == [(4,)]
+    frame.to_parquet(tmp_path / "e.parquet")
+    parquet = con.read_parquet(tmp_path / "e.parquet", table_name="from_parquet")
+    assert parquet.y.sum().execute() == 10.0 and "from_parquet" in con.list_tables()
+    batches = con.to_pyarrow_batches(con.table("from_pandas").order_by("y"), chunk_size=3)
+    assert [b.num_rows for b in batches] == [3, 1]
+    assert con.table("from_expr").count().execute() == 2  # the connection is still usable
+    exp = wc.ExperimentData(con.sql("SELECT * FROM from_pandas"), intent_to_treat="z")
+    assert exp.design.nobs == 4
 
 
 def test_connect_default_file_and_backend(tmp_path: Path) -> None:
@@ -150,3 +173,33 @@ def test_progress_line_for_slow_queries(slow_query: object, monkeypatch: pytest.
     assert ("pass 1: done in" in err and "pass 1: 0 s ..." in err) is (setting is True)
     with pytest.raises(wc.InvalidParameterError, match="'enabled' parameter of set_progress"):
         wc.set_progress("yes")  # type: ignore[arg-type]
+
+
+def test_boolean_to_number_casts_are_portable_and_keep_nulls() -> None:
+    """PostgreSQL refuses CAST(boolean AS BIGINT | DOUBLE PRECISION): every engine but DuckDB gets
+    CASE b WHEN TRUE THEN 1 WHEN FALSE THEN 0 END, whose values (NULL included) are the cast's."""
+    from warehouse_causal.warehouse.backends import portable, to_sql
+
+    t = wc.table(pd.DataFrame({"a": [1.0, -1.0, None, 2.0], "g": ["x", "y", "x", None]}))
+    expr = t.select(d=(t.g == "x").cast("float64"), c=(t.a > 0).cast("int64"), n=t.a.isnull().cast("int8"),
+                    k=t.a.cast("int64"), b=t.a > 0)
+    assert portable(expr, "duckdb") is expr
+    rewritten = portable(expr, "postgres")
+    assert rewritten.schema() == expr.schema()
+    assert rewritten.to_pyarrow().equals(expr.to_pyarrow())  # same values, NULLs where the casts give them
+    assert expr.to_pyarrow()["d"].to_pylist() == [1.0, 0.0, 1.0, None]
+    for dialect in ("postgres", "bigquery", "snowflake", "pyspark"):
+        text = " ".join(to_sql(expr, dialect).split())
+        assert text.count("WHEN TRUE THEN 1 WHEN FALSE THEN 0") == 3, (dialect, text)
+        sqlglot.parse_one(text, read={"pyspark": "spark"}.get(dialect, dialect))
+    assert "WHEN TRUE" not in to_sql(expr, "duckdb")
+    assert portable(rewritten, "postgres").equals(rewritten)  # nothing left to rewrite
+
+
+def test_a_plan_over_a_history_with_nan_is_refused_with_the_package_error() -> None:
+    con = wc.connect()
+    con.create_table("raw", pd.DataFrame({"y": np.r_[np.ones(50), np.arange(150.0)], "x": np.arange(200.0)}))
+    con.raw_sql("CREATE TABLE h AS SELECT CASE WHEN x < 3 THEN 'NaN'::DOUBLE ELSE y END AS y, x FROM raw"
+                ).fetchall()
+    with pytest.raises(wc.DesignError, match="NaN or infinite"):
+        wc.ExperimentPlan(con.table("h")).add_metric("y", ["x"]).power(n=[100])

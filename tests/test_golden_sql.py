@@ -11,7 +11,8 @@ import pytest
 import sqlglot
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
-SQLGLOT_DIALECT = {"duckdb": "duckdb", "bigquery": "bigquery", "snowflake": "snowflake", "pyspark": "spark"}
+SQLGLOT_DIALECT = {"duckdb": "duckdb", "bigquery": "bigquery", "snowflake": "snowflake", "pyspark": "spark",
+                   "postgres": "postgres"}
 #: Inlined coefficients and shifts are data-dependent floats; the last digits may differ across BLAS
 #: builds, so literals are compared at 9 significant digits (the SQL text must match otherwise).
 FLOAT = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
@@ -32,6 +33,12 @@ def _generator():
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, str]:
     return _generator().render()
+
+
+def test_every_dialect_has_golden_files_and_a_parser() -> None:
+    """Each dialect sql/generate.py writes is parsed below in its own sqlglot dialect."""
+    on_disk = {p.name for p in SQL_DIR.iterdir() if p.is_dir()}
+    assert set(_generator().DIALECTS) == set(SQLGLOT_DIALECT) == on_disk
 
 
 def test_golden_files_are_current(rendered: dict[str, str]) -> None:

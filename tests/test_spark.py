@@ -3,10 +3,7 @@ estimates and standard errors: the SQL is engine-independent. Needs the 'spark' 
 
 from __future__ import annotations
 
-import os
-import shutil
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +12,9 @@ import pytest
 import warehouse_causal as wc
 from tests.helpers import ORACLE_RTOL, Sim, rel_diff, simulate
 
-pyspark = pytest.importorskip("pyspark")
-pytestmark = [pytest.mark.spark, pytest.mark.skipif(shutil.which("java") is None, reason="needs Java")]
-
-
-@pytest.fixture(scope="module")
-def spark_con() -> Iterator[object]:
-    import ibis
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = (SparkSession.builder.master("local[2]").config("spark.sql.shuffle.partitions", "4")
-               .config("spark.ui.enabled", "false").config("spark.driver.memory", "2g").getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield ibis.pyspark.connect(session)
-    session.stop()
+# spark_con (tests/conftest.py): one local[2] SparkSession per test session, shared with the
+# backend matrix; it skips without pyspark or Java, which fails the run in CI.
+pytestmark = [pytest.mark.spark]
 
 
 def _fit(table, covariance: str, **roles: object) -> tuple[wc.LinearModel, wc.Effects]:

@@ -7,11 +7,41 @@ SELECT
   AVG(`t2`.`value_2`) AS `mean_2`,
   AVG(`t2`.`value_3`) AS `mean_3`,
   AVG(`t2`.`value_4`) AS `mean_4`,
-  STDDEV_POP(`t2`.`value_0`) AS `sd_0`,
-  STDDEV_POP(`t2`.`value_1`) AS `sd_1`,
-  STDDEV_POP(`t2`.`value_2`) AS `sd_2`,
-  STDDEV_POP(`t2`.`value_3`) AS `sd_3`,
-  STDDEV_POP(`t2`.`value_4`) AS `sd_4`,
+  STDDEV_POP(
+    IF(NOT (
+      ISNAN(`t2`.`value_0`) OR (
+        FALSE OR FALSE
+      )
+    ), `t2`.`value_0`, NULL)
+  ) AS `sd_0`,
+  STDDEV_POP(
+    IF(NOT (
+      ISNAN(`t2`.`value_1`) OR (
+        FALSE OR FALSE
+      )
+    ), `t2`.`value_1`, NULL)
+  ) AS `sd_1`,
+  STDDEV_POP(
+    IF(NOT (
+      ISNAN(`t2`.`value_2`) OR (
+        FALSE OR FALSE
+      )
+    ), `t2`.`value_2`, NULL)
+  ) AS `sd_2`,
+  STDDEV_POP(
+    IF(NOT (
+      ISNAN(`t2`.`value_3`) OR (
+        FALSE OR FALSE
+      )
+    ), `t2`.`value_3`, NULL)
+  ) AS `sd_3`,
+  STDDEV_POP(
+    IF(NOT (
+      ISNAN(`t2`.`value_4`) OR (
+        FALSE OR FALSE
+      )
+    ), `t2`.`value_4`, NULL)
+  ) AS `sd_4`,
   COUNT(DISTINCT `t2`.`value_0`) AS `distinct_0`,
   COUNT(DISTINCT `t2`.`value_1`) AS `distinct_1`,
   MIN(`t2`.`integer_0`) AS `minimum_0`

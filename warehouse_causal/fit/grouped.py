@@ -141,7 +141,11 @@ def probe(spec: ModelSpec, runner: QueryRunner) -> Probe:
     aggs.add("rows", None, rows.table.count())
     aggs.update("levels", {i: rows["category", i].nunique() for i in range(len(categorical))})
     aggs.update("mean", {i: rows["value", i].mean() for i in range(len(terms))})
-    aggs.update("sd", {i: rows["value", i].std(how="pop") for i in range(len(terms))})
+    # over finite values only: a NaN or infinity is refused by pass 1 with its count, but DuckDB 1.5's
+    # STDDEV_POP raises "out of range" on one instead of returning NaN (2.0 and PostgreSQL return it)
+    aggs.update("sd", {i: rows["value", i].std(how="pop", where=~(rows["value", i].isnan()
+                                                                   | rows["value", i].isinf()))
+                       for i in range(len(terms))})
     aggs.update("distinct", {i: rows["value", i].nunique() for i, t in enumerate(terms)
                              if t.label in covariates})
     aggs.update("minimum", {i: rows["integer", i].min() for i in integer})

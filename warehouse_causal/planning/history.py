@@ -187,7 +187,11 @@ def _shifts(terms: Sequence[Term], table: ir.Table, runner: QueryRunner) -> list
     sample = columns.select(table).limit(PROBE_ROWS)
     aggs = Columns()
     aggs.update("mean", {j: sample["value", j].mean() for j in range(len(terms))})
-    aggs.update("sd", {j: sample["value", j].std(how="pop") for j in range(len(terms))})
+    # over finite values only, as the fit's probe: DuckDB 1.5's STDDEV_POP raises "out of range" on a
+    # NaN, before the history check refuses it with its count
+    aggs.update("sd", {j: sample["value", j].std(how="pop", where=~(sample["value", j].isnan()
+                                                                     | sample["value", j].isinf()))
+                       for j in range(len(terms))})
     found = aggs.aggregate(sample.table).run(runner, f"planning: probe (first {PROBE_ROWS:,} rows: shifts)")
     return [float(provisional_centre(found.value("mean", j), found.value("sd", j), None, False))
             for j in range(len(terms))]

@@ -4,10 +4,15 @@ Every query goes through :class:`QueryRunner`, which compiles the ibis expressio
 expression's own backend, and records the SQL, the number of rows that came back and the time it
 took. Those records are how tests prove that row-level data never comes into Python.
 
-Stack decision (tested in ``tests/test_backends.py``): ibis 12.0 with duckdb 2.0 and sqlglot < 30.18.
-With those pins ``to_pyarrow``, ``to_sql``, ``create_table`` and ``read_parquet`` work; we never call
-the ibis-duckdb entry points that duckdb 2.0 broke (``Backend.sql``, ``list_tables``,
-``to_pyarrow_batches``).
+Stack decision (tested in ``tests/test_backends.py``): ibis 12.0 with duckdb 1.5 and sqlglot < 30.18.
+duckdb 2.0 removed the connection methods ibis 12's DuckDB backend calls (``list_tables``, ``sql``,
+``to_pyarrow_batches`` break and leave the connection unusable), so the connection :func:`connect`
+returns would not be a whole ibis backend; pyproject.toml pins ``duckdb<2`` and says why.
+
+Portable SQL: the query builders write ``condition.cast("float64")`` for an indicator, which not
+every engine accepts (PostgreSQL casts a boolean only to INTEGER, BigQuery only to INT64).
+:func:`portable` rewrites each such cast to ``CASE condition WHEN TRUE THEN 1 WHEN FALSE THEN 0 END``
+(NULL stays NULL, as with the cast) before any engine but DuckDB compiles or runs it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.common.exceptions as ibis_errors
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
@@ -35,8 +42,8 @@ from warehouse_causal.warehouse.budget import current_budget
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["QueryRecord", "QueryRunner", "backend_name", "backend_of", "connect", "table", "table_exists",
-           "to_sql"]
+__all__ = ["QueryRecord", "QueryRunner", "backend_name", "backend_of", "connect", "portable", "table",
+           "table_exists", "to_sql"]
 
 logger = logging.getLogger("warehouse_causal")
 
@@ -129,6 +136,37 @@ def as_table(data: Any, parameter: str, owner: str) -> ir.Table:
         f"or pyarrow Table. Got {type(data).__name__} instead.")
 
 
+#: Dialects whose CAST takes a boolean to any number type (tested: DuckDB runs every query with it).
+#: Every other dialect gets the CASE form of :func:`portable`.
+_CASTS_BOOLEANS = frozenset({"duckdb"})
+
+
+def _boolean_to_number(node: ops.Node, kwargs: dict[str, Any] | None) -> ops.Node:
+    """``CAST(b AS <number>)`` → ``CAST(CASE b WHEN TRUE THEN 1 WHEN FALSE THEN 0 END AS <number>)``."""
+    if kwargs:  # a child was rewritten: ``kwargs`` holds every argument (ibis's Node.replace contract)
+        node = node.__recreate__(kwargs)
+    if (isinstance(node, ops.Cast) and node.arg.dtype.is_boolean()
+            and (node.to.is_numeric() or node.to.is_decimal())):
+        indicator = ops.SimpleCase(node.arg, (ibis.literal(True).op(), ibis.literal(False).op()),
+                                   (ibis.literal(1, type=dt.int8).op(), ibis.literal(0, type=dt.int8).op()),
+                                   ibis.null(dt.int8).op())
+        return ops.Cast(indicator, node.to)
+    return node
+
+
+def portable(expr: ir.Table, dialect: str | None) -> ir.Table:
+    """``expr`` with every cast of a boolean to a number written as a CASE, for ``dialect``.
+
+    PostgreSQL refuses ``CAST(boolean AS BIGINT | DOUBLE PRECISION)`` and BigQuery ``CAST(BOOL AS
+    FLOAT64)``; the CASE gives the same value everywhere (1, 0, and NULL for NULL). DuckDB, the
+    default engine, keeps the plain cast (its golden SQL and speed are unchanged).
+    """
+    if dialect in _CASTS_BOOLEANS or not any(
+            node.arg.dtype.is_boolean() for node in expr.op().find(ops.Cast)):
+        return expr
+    return expr.op().replace(_boolean_to_number).to_expr()
+
+
 def to_sql(expr: ir.Expr, dialect: str | None = None) -> str:
     """Compile an expression to SQL for ``dialect`` (default: the expression's backend).
 
@@ -138,6 +176,14 @@ def to_sql(expr: ir.Expr, dialect: str | None = None) -> str:
         dialect = "pyspark"
     if dialect == "pyspark":
         _register_pyspark_options()
+    target = dialect
+    if target is None:
+        try:
+            target = backend_name(expr)
+        except ibis_errors.IbisError:  # an unbound table: ibis compiles it for its default dialect
+            target = str(ibis.options.sql.default_dialect)
+    if isinstance(expr, ir.Table):
+        expr = portable(expr, target)
     return str(ibis.to_sql(expr, dialect=dialect))
 
 
@@ -227,6 +273,7 @@ class QueryRunner:
     def run_arrow(self, expr: ir.Table, purpose: str) -> pa.Table:
         """Execute ``expr``, log it, and return the result as an Arrow table."""
         backend = backend_of(expr)
+        expr = portable(expr, str(backend.name))
         with _lock_for(backend):  # one connection runs one query at a time (DuckDB refuses more)
             return self._run_locked(expr, purpose, backend)
 
