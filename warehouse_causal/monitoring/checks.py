@@ -197,20 +197,20 @@ def _unchecked(rows: Any, label: Any) -> str:
     )
 
 
-def _population_checks(drift: RowTable, projection: RowTable, th: Thresholds, alpha: float) -> list[CheckRow]:
-    rows: list[CheckRow] = []
-    looks = len({r["period"] for r in drift})
-    latest = [r for r in drift if r["period"] == drift[-1]["period"]]  # rows come in period order
+def _beyond_smd(r: dict[str, Any], th: Thresholds, level: float) -> bool:
+    """|SMD| beyond the threshold, shown at ``level`` (one-sided, from the SMD's standard error)."""
+    return abs(r["smd"]) > th.smd and (
+        not r["se_smd"] or stats.norm.sf((abs(r["smd"]) - th.smd) / r["se_smd"]) < level
+    )
 
-    def beyond(r: dict[str, Any]) -> bool:
-        return abs(r["smd"]) > th.smd and (
-            not r["se_smd"]
-            or stats.norm.sf((abs(r["smd"]) - th.smd) / r["se_smd"]) < spent_alpha(alpha, looks)
-        )
 
+def _smd_check(latest: list[dict[str, Any]], worst: dict[str, Any], looks: int, th: Thresholds,
+               alpha: float) -> CheckRow:
+    """The covariate SMDs of the latest period (``worst``: the largest), against the threshold at α
+    spent over the ``looks``."""
     read = ("smd", "se_smd", "mean_experiment", "mean_production")
-    status = Status.worst(Status.of(beyond(r), *(r[k] for k in read)) for r in latest)
-    worst = _largest(latest, lambda r: abs(r["smd"]))
+    level = spent_alpha(alpha, looks)
+    status = Status.worst(Status.of(_beyond_smd(r, th, level), *(r[k] for k in read)) for r in latest)
     period = worst["period"]
     if status is Status.NOT_CHECKED:
         missing = sorted({r["covariate"] for r in latest if not all(is_finite(r[k]) for k in read)})
@@ -230,79 +230,88 @@ def _population_checks(drift: RowTable, projection: RowTable, th: Thresholds, al
                 else "No covariate moved beyond the threshold."
             )
         )
-    rows.append(
-        CheckRow(
-            "population",
-            "covariate SMD (latest period)",
-            abs(worst["smd"]),
-            th.smd,
-            status,
-            f"alert when |SMD| > {th.smd:g} is shown at α spent over the looks: P(any false alarm) ≤ α "
-            "while every |SMD| ≤ the threshold",
-            detail,
-        )
+    return CheckRow(
+        "population",
+        "covariate SMD (latest period)",
+        abs(worst["smd"]),
+        th.smd,
+        status,
+        f"alert when |SMD| > {th.smd:g} is shown at α spent over the looks: P(any false alarm) ≤ α "
+        "while every |SMD| ≤ the threshold",
+        detail,
     )
-    r2 = worst["membership_r2"]
+
+
+def _membership_check(worst: dict[str, Any], th: Thresholds) -> CheckRow:
+    """The membership R² of the period of the largest SMD (every latest row carries it), against the
+    threshold."""
+    r2, period = worst["membership_r2"], worst["period"]
     status = Status.of(r2 > th.membership_r2, r2)
-    rows.append(
-        CheckRow(
-            "population",
-            "like-the-experiment (membership R²)",
-            r2,
-            th.membership_r2,
-            status,
-            THRESHOLD_RULE,
-            f"Not checked: the membership R² of period {period} is not a number (a covariate has NULLs, "
-            "no values or infinite values in that period)."
-            if status is Status.NOT_CHECKED
-            else f"The covariates explain {r2:.2%} of production-vs-experiment membership in period "
-            f"{period}: "
-            + (
-                "today's traffic is distinguishable from the experiment's."
-                if status is Status.ALERT
-                else "today's traffic looks like the experiment's."
-            ),
-        )
+    return CheckRow(
+        "population",
+        "like-the-experiment (membership R²)",
+        r2,
+        th.membership_r2,
+        status,
+        THRESHOLD_RULE,
+        f"Not checked: the membership R² of period {period} is not a number (a covariate has NULLs, "
+        "no values or infinite values in that period)."
+        if status is Status.NOT_CHECKED
+        else f"The covariates explain {r2:.2%} of production-vs-experiment membership in period "
+        f"{period}: "
+        + (
+            "today's traffic is distinguishable from the experiment's."
+            if status is Status.ALERT
+            else "today's traffic looks like the experiment's."
+        ),
     )
-    for r in projection:
-        change = abs(r["change_in_se"])
-        status = Status.of(change > th.projection_change, change)
-        if status is Status.NOT_CHECKED:
-            detail = (
-                f"Not checked: the change of the effect on {r['metric']} at the latest mix is not a number "
-                "(a covariate mean of the latest period, or the experiment's standard error, is missing)."
-            )
-        else:
-            detail = (
-                f"Effect at the latest mix {r['projected_effect']:+.4g} vs the experiment's "
-                f"{r['experiment_effect']:+.4g} ({r['change_in_se']:+.2f} of the experiment's SEs). "
-                + (
-                    "Re-estimate the launch's value for today's traffic."
-                    if status is Status.ALERT
-                    else "The mix change does not move the effect materially."
-                )
-                + (
-                    ""
-                    if r["interacted"]
-                    else " The model has no interactions, so it cannot move: fit interacted=True."
-                )
-            )
-        rows.append(
-            CheckRow(
-                "population",
-                f"re-projected effect on {r['metric']}",
-                change,
-                th.projection_change,
-                status,
-                THRESHOLD_RULE,
-                detail,
-                r.get("estimand", ""),
-            )
+
+
+def _projection_check(r: dict[str, Any], th: Thresholds) -> CheckRow:
+    """One metric's effect re-projected to the latest mix, its change in the experiment's SEs
+    against the threshold."""
+    change = abs(r["change_in_se"])
+    status = Status.of(change > th.projection_change, change)
+    if status is Status.NOT_CHECKED:
+        detail = (
+            f"Not checked: the change of the effect on {r['metric']} at the latest mix is not a number "
+            "(a covariate mean of the latest period, or the experiment's standard error, is missing)."
         )
-    return rows
+    else:
+        detail = (
+            f"Effect at the latest mix {r['projected_effect']:+.4g} vs the experiment's "
+            f"{r['experiment_effect']:+.4g} ({r['change_in_se']:+.2f} of the experiment's SEs). "
+            + (
+                "Re-estimate the launch's value for today's traffic."
+                if status is Status.ALERT
+                else "The mix change does not move the effect materially."
+            )
+            + ("" if r["interacted"]
+               else " The model has no interactions, so it cannot move: fit interacted=True.")
+        )
+    return CheckRow(
+        "population",
+        f"re-projected effect on {r['metric']}",
+        change,
+        th.projection_change,
+        status,
+        THRESHOLD_RULE,
+        detail,
+        r.get("estimand", ""),
+    )
 
 
-def _completeness_checks(completeness: RowTable, th: Thresholds) -> list[CheckRow]:
+def _population_checks(drift: RowTable, projection: RowTable, th: Thresholds, alpha: float) -> list[CheckRow]:
+    """The covariate SMD and membership R² of the latest period, and each metric's re-projected effect."""
+    looks = len({r["period"] for r in drift})
+    latest = [r for r in drift if r["period"] == drift[-1]["period"]]  # rows come in period order
+    worst = _largest(latest, lambda r: abs(r["smd"]))
+    return [_smd_check(latest, worst, looks, th, alpha), _membership_check(worst, th),
+            *(_projection_check(r, th) for r in projection)]
+
+
+def _rows_check(completeness: RowTable, th: Thresholds) -> CheckRow:
+    """The period with the fewest rows for its expected rows, against the threshold."""
     low = _largest(completeness, lambda r: -r["rows_ratio"])
     status = Status.of(
         any(r["rows_ratio"] < th.rows_ratio for r in completeness), *(r["rows_ratio"] for r in completeness)
@@ -319,11 +328,13 @@ def _completeness_checks(completeness: RowTable, th: Thresholds) -> list[CheckRo
             f"Every period has at least {th.rows_ratio:.0%} of the {low['expected_rows']:,.0f} rows expected "
             f"(fewest: period {low['period']}, {low['rows']:,} rows)."
         )
-    rows = [
-        CheckRow(
-            "measurement", "rows per period", low["rows_ratio"], th.rows_ratio, status, THRESHOLD_RULE, detail
-        )
-    ]
+    return CheckRow(
+        "measurement", "rows per period", low["rows_ratio"], th.rows_ratio, status, THRESHOLD_RULE, detail
+    )
+
+
+def _null_rate_check(completeness: RowTable, th: Thresholds) -> CheckRow:
+    """The worst NULL rate of a column the model reads, over the periods, against the threshold."""
     nulls = _largest(completeness, lambda r: r["null_rate"])
     rate = nulls["null_rate"]
     status = Status.of(
@@ -343,8 +354,11 @@ def _completeness_checks(completeness: RowTable, th: Thresholds) -> list[CheckRo
                 else "Within the threshold."
             )
         )
-    rows.append(CheckRow("measurement", "NULL rate", rate, th.null_rate, status, THRESHOLD_RULE, detail))
-    return rows
+    return CheckRow("measurement", "NULL rate", rate, th.null_rate, status, THRESHOLD_RULE, detail)
+
+
+def _completeness_checks(completeness: RowTable, th: Thresholds) -> list[CheckRow]:
+    return [_rows_check(completeness, th), _null_rate_check(completeness, th)]
 
 
 def _calibration_check(calibration: RowTable, alpha: float) -> CheckRow:
@@ -377,7 +391,8 @@ def _calibration_check(calibration: RowTable, alpha: float) -> CheckRow:
     )
 
 
-def _persistence_checks(persistence: RowTable, trends: RowTable, alpha: float) -> list[CheckRow]:
+def _effect_check(persistence: RowTable, alpha: float) -> CheckRow:
+    """Every period's effect against the experiment's, at α spent over the looks."""
     estimand = persistence[0].get("estimand", "") if len(persistence) else ""
     status = Status.worst(r["status"] for r in persistence)
     moved = [r for r in persistence if r["status"] is Status.ALERT]
@@ -398,43 +413,44 @@ def _persistence_checks(persistence: RowTable, trends: RowTable, alpha: float) -
         )
     else:
         detail = "Every period's effect is consistent with the experiment's."
-    rows = [
-        CheckRow(
-            "persistence",
-            "effect vs the experiment",
-            _smallest(persistence, "p_value"),
-            alpha,
-            status,
-            SPENT,
-            detail,
-            estimand,
+    return CheckRow(
+        "persistence",
+        "effect vs the experiment",
+        _smallest(persistence, "p_value"),
+        alpha,
+        status,
+        SPENT,
+        detail,
+        estimand,
+    )
+
+
+def _effect_trend_check(trend: dict[str, Any]) -> CheckRow:
+    """One metric's trend of the effect over the periods (decay or growth)."""
+    status = trend["status"]
+    if status is Status.NOT_CHECKED:
+        detail = f"Not checked: {trend['note']}."
+    else:
+        detail = f"Slope {trend['slope_per_period']:+.4g} per period" + (
+            f": {trend['finding']} (novelty wearing off, or learning); project the long-run value "
+            "from the later periods."
+            if status is Status.ALERT
+            else ": no trend shown at the spent level."
         )
-    ]
-    for trend in trends:
-        status = trend["status"]
-        if status is Status.NOT_CHECKED:
-            detail = f"Not checked: {trend['note']}."
-        else:
-            detail = f"Slope {trend['slope_per_period']:+.4g} per period" + (
-                f": {trend['finding']} (novelty wearing off, or learning); project the long-run value "
-                "from the "
-                "later periods."
-                if status is Status.ALERT
-                else ": no trend shown at the spent level."
-            )
-        rows.append(
-            CheckRow(
-                "persistence",
-                f"trend of the effect on {trend['metric']}",
-                trend["p_value"],
-                trend["level"],
-                status,
-                SPENT,
-                detail,
-                trend.get("estimand", ""),
-            )
-        )
-    return rows
+    return CheckRow(
+        "persistence",
+        f"trend of the effect on {trend['metric']}",
+        trend["p_value"],
+        trend["level"],
+        status,
+        SPENT,
+        detail,
+        trend.get("estimand", ""),
+    )
+
+
+def _persistence_checks(persistence: RowTable, trends: RowTable, alpha: float) -> list[CheckRow]:
+    return [_effect_check(persistence, alpha), *(_effect_trend_check(trend) for trend in trends)]
 
 
 def _feedback_checks(trends: RowTable) -> list[CheckRow]:
