@@ -1,5 +1,6 @@
-"""The report of :class:`~warehouse_causal.monitoring.monitor.Monitor`: thresholds, one row per check (what it
-measured, against what, what it means and what to do), and the layers' own tables.
+"""The checks of :class:`~warehouse_causal.monitoring.monitor.Monitor`: each layer's table summarised
+as check rows (what it measured, against what, what it means and what to do) in a
+:class:`~warehouse_causal.monitoring.results.MonitorReport` (:func:`build_report`).
 
 Every status is a :class:`~warehouse_causal.meaning.Status`. A check whose statistic could not be
 computed (no values, one unit, NaN or infinite numbers) is ``not checked`` and its sentence says
@@ -9,35 +10,43 @@ passed (:meth:`Status.worst`)."""
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from scipy import stats
 
 from warehouse_causal.algebra.monitoring import spent_alpha
-from warehouse_causal.core.html import write_page
-from warehouse_causal.core.tables import RowTable, TableResult, strict_json
-from warehouse_causal.core.validation import Real, check_param
-from warehouse_causal.meaning import Direction, Status
+from warehouse_causal.core.tables import RowTable
+from warehouse_causal.meaning import Status
 from warehouse_causal.meaning.status import is_finite
-from warehouse_causal.monitoring.report import render_monitor_html
-from warehouse_causal.warehouse.backends import QueryRecord
+from warehouse_causal.monitoring.results import CheckRow, MonitorReport, Thresholds
+from warehouse_causal.monitoring.rows import TESTED, row_status, settle
+
+__all__ = ["TESTED", "CheckRow", "MonitorLayers", "MonitorReport", "Thresholds", "build_report", "row_status",
+           "settle"]
 
 
 class MonitorLayers(Protocol):
     """What :func:`build_report` reads of a :class:`~warehouse_causal.monitoring.monitor.Monitor`: its
     inputs and one method per layer (a protocol, so this module needs no import of the monitor)."""
 
-    thresholds: Thresholds
-    model: Any
-    holdout: str | None
-    served: str | None
-    labelled: str | None
-    guardrails: dict[str, Any]
-    version: tuple[str, Any] | None
-    runner: Any
+    @property
+    def thresholds(self) -> Thresholds: ...
+    @property
+    def model(self) -> Any: ...
+    @property
+    def holdout(self) -> str | None: ...
+    @property
+    def served(self) -> str | None: ...
+    @property
+    def labelled(self) -> str | None: ...
+    @property
+    def guardrails(self) -> Mapping[str, Any]: ...
+    @property
+    def version(self) -> tuple[str, Any] | None: ...
+    @property
+    def runner(self) -> Any: ...
 
     def population_drift(self) -> RowTable: ...
     def projection(self) -> RowTable: ...
@@ -50,7 +59,6 @@ class MonitorLayers(Protocol):
     def guardrail_segments(self, alpha: float = 0.05) -> RowTable: ...
     def version_share(self) -> float: ...
 
-__all__ = ["TESTED", "CheckRow", "MonitorReport", "Thresholds", "build_report", "row_status", "settle"]
 
 THRESHOLD_RULE = "threshold rule (a size, not a test: no error rate)"
 SPENT = "P(any false alarm, over every period monitored) ≤ α (α spent over the looks)"
@@ -58,120 +66,6 @@ FDR = (
     "Benjamini–Hochberg across segments at the level shown; with a holdout (accumulating data) α is "
     "spent over the looks, so P(any false alarm) ≤ α when no segment is harmed"
 )
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The documented defaults of the threshold rules (sizes, not tests).
-
-    smd: ``|standardized mean difference|`` of a covariate (Austin 2009's 0.1);
-    membership_r2: R² of the production-vs-experiment membership model;
-    projection_change: ``|re-projected − experiment effect|`` in the experiment's standard errors;
-    null_rate: share of NULLs in a column the model reads (the experiment had none);
-    rows_ratio: a period's rows below this share of the expected rows;
-    version_share: share of the latest period's rows served another treatment version.
-    """
-
-    smd: float = 0.1
-    membership_r2: float = 0.05
-    projection_change: float = 1.0
-    null_rate: float = 0.01
-    rows_ratio: float = 0.5
-    version_share: float = 0.01
-
-    def __post_init__(self) -> None:
-        # a NaN threshold would compare False everywhere: every check silently "ok"
-        for name in ("smd", "projection_change"):
-            check_param(getattr(self, name), name, "Thresholds", Real(0, math.inf, closed="left"))
-        for name in ("membership_r2", "null_rate", "rows_ratio", "version_share"):
-            check_param(getattr(self, name), name, "Thresholds", Real(0, 1, closed="both"))
-
-
-@dataclass(frozen=True)
-class CheckRow:
-    """One check: its layer, what it measured (``statistic``) against ``threshold``, ``status`` (a
-    :class:`~warehouse_causal.meaning.Status`: ok, alert or not checked), the error guarantee, what
-    the result means and what to do (or why the check could not run), and the ``estimand`` of the
-    effect it reads (``Estimand.short``: "ITT", "LATE", ...; empty for checks of no effect)."""
-
-    layer: str
-    check: str
-    statistic: float
-    threshold: float
-    status: Status
-    guarantee: str
-    detail: str
-    estimand: str = ""
-
-    def as_row(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, repr=False, eq=False)
-class MonitorReport(TableResult):
-    """One row per check (``to_pandas()``); ``layers`` holds each layer's table."""
-
-    rows: tuple[CheckRow, ...]
-    layers: dict[str, RowTable] = field(default_factory=dict)
-    queries: tuple[QueryRecord, ...] = field(default=(), repr=False)
-    #: Each metric's direction of good (from the experiment's model): colours the effect after launch.
-    directions: dict[str, Direction] = field(default_factory=dict, repr=False)
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        return [r.as_row() for r in self.rows]
-
-    def caption(self) -> str:
-        unchecked = f", {len(self.not_checked)} not checked" if self.not_checked else ""
-        return f"Post-launch monitoring: {len(self.rows)} checks, {len(self.alerts)} alert(s){unchecked}"
-
-    @property
-    def alerts(self) -> list[CheckRow]:
-        return [r for r in self.rows if r.status is Status.ALERT]
-
-    @property
-    def not_checked(self) -> list[CheckRow]:
-        """Checks that could not run (their ``detail`` says why): neither ok nor an alert."""
-        return [r for r in self.rows if not r.status.ran]
-
-    def to_json(self) -> str:
-        document = {"checks": self.to_dicts(), "layers": {k: v.to_dicts() for k, v in self.layers.items()}}
-        return json.dumps(strict_json(document), default=str, allow_nan=False)
-
-    def report(self, path: Any = None, *, title: str = "Post-launch monitoring") -> str:
-        """A self-contained HTML page (returned, and written to ``path`` when given)."""
-        page = render_monitor_html(self, self.layers, title, self.directions)
-        return write_page(page, path, "MonitorReport.report")
-
-
-#: For each layer whose rows carry a test: the p-value column compared with the row's ``level``, and
-#: the statistics that must be finite numbers for the test to have run.
-TESTED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "persistence": ("p_value", ("effect", "std_error", "experiment_effect", "z", "p_value")),
-    "effect_trend": ("p_value", ("slope_per_period", "z", "p_value")),
-    "measurement": ("p_value", ("slope", "std_error", "experiment_slope", "p_value")),
-    "feedback_trend": ("p_value", ("slope_per_period", "z", "p_value")),
-    "guardrails": ("p_adjusted", ("estimate", "std_error", "p_value", "p_adjusted")),
-}
-
-
-def row_status(layer: str, row: dict[str, Any]) -> Status:
-    """The status of one tested row of ``layer`` (:data:`TESTED`): alert when its p-value is below its
-    level, ok when not, not checked when any of its statistics is not a finite number."""
-    p_column, statistics = TESTED[layer]
-    return Status.of(row[p_column] < row["level"], *(row[s] for s in statistics), row["level"])
-
-
-def settle(layer: str, row: dict[str, Any], finding: str, why: str = "") -> dict[str, Any]:
-    """``row`` with its ``status`` (:func:`row_status`, or not checked when ``why`` says it could not
-    run), its ``finding`` (``finding`` when it alerts, else empty) and a ``note`` saying why it
-    was not checked (empty when it ran)."""
-    status = Status.NOT_CHECKED if why else row_status(layer, row)
-    if status is Status.NOT_CHECKED and not why:
-        missing = [s for s in TESTED[layer][1] if not is_finite(row[s])] or ["level"]
-        verb = "is not a finite number" if len(missing) == 1 else "are not finite numbers"
-        why = f"{', '.join(missing)} {verb}"
-    row.update(status=status, finding=finding if status is Status.ALERT else "", note=why)
-    return row
 
 
 def _smallest(rows: Any, key: str) -> float:
