@@ -266,11 +266,12 @@ def test_nan_statistics_from_the_algebra_are_not_ok(
     monkeypatch: pytest.MonkeyPatch, quiet: tuple[wc.Monitor, wc.MonitorReport]
 ) -> None:
     """Through the real layers: the R² and the judge slopes made NaN where they are computed."""
-    import warehouse_causal.monitoring.monitor as monitor_module
+    import warehouse_causal.monitoring.measurement as measurement_layer
+    import warehouse_causal.monitoring.population as population_layer
 
     monitor, _ = quiet
-    monkeypatch.setattr(monitor_module, "membership_r2", lambda *a: math.nan)
-    monkeypatch.setattr(monitor_module, "calibration_slope", lambda sums: (math.nan,) * 3 + (sums[0],))
+    monkeypatch.setattr(population_layer, "membership_r2", lambda *a: math.nan)
+    monkeypatch.setattr(measurement_layer, "calibration_slope", lambda sums: (math.nan,) * 3 + (sums[0],))
     fresh = wc.Monitor(monitor.model, monitor.production, "day", holdout="in_holdout", served="served")
     checks = _by_check(fresh.check())
     assert checks["like-the-experiment (membership R²)"].status is Status.NOT_CHECKED
