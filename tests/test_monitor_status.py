@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -232,7 +233,7 @@ def test_nan_or_infinite_statistics_never_read_as_ok(
     quiet: tuple[wc.Monitor, wc.MonitorReport], layer: str, column: str, where: str, check: Any, bad: float
 ) -> None:
     monitor, report = quiet
-    rows = report.layers[layer].to_dicts()
+    rows = list(report.layers[layer])  # typed rows (rows.DriftRow, ...): the checks read attributes
     targets = (
         [_latest(rows)]
         if where == "all latest"
@@ -241,9 +242,9 @@ def test_nan_or_infinite_statistics_never_read_as_ok(
         else [[i] for i in range(len(rows))]
     )
     for indices in targets:
-        changed = [dict(r) for r in rows]
+        changed = list(rows)
         for i in indices:
-            changed[i][column] = bad
+            changed[i] = replace(changed[i], **{column: bad})
             if layer in TESTED:  # the layer's own rule, as the monitor applies it
                 changed[i] = settle(layer, changed[i], "alert")
         layers = {**report.layers, layer: RowTable(changed, report.layers[layer].caption())}

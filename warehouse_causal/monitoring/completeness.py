@@ -10,6 +10,7 @@ import numpy as np
 from warehouse_causal.core.tables import RowTable
 from warehouse_causal.monitoring.inputs import MonitorInputs
 from warehouse_causal.monitoring.queries import PERIOD, MonitorSums
+from warehouse_causal.monitoring.rows import CompletenessRow
 
 __all__ = ["completeness"]
 
@@ -19,7 +20,8 @@ def completeness(inputs: MonitorInputs, sums: MonitorSums) -> RowTable:
     p = sums.periods()
     counts = p.column("rows")
     expected = inputs.expected_rows or float(np.median(counts))
-    rows, keys = [], p.key(PERIOD)
+    rows: list[CompletenessRow] = []
+    keys = p.key(PERIOD)
     for i in sums.order():
         period = keys[i]
         worst = max(
@@ -27,14 +29,12 @@ def completeness(inputs: MonitorInputs, sums: MonitorSums) -> RowTable:
             key=lambda item: item[1],
             default=("", 0.0),
         )
-        rows.append(
-            {
-                "period": period,
-                "rows": int(counts[i]),
-                "expected_rows": expected,
-                "rows_ratio": counts[i] / expected if expected else math.nan,
-                "worst_column": worst[0] if worst[1] > 0 else "",
-                "null_rate": worst[1],
-            }
-        )
+        rows.append(CompletenessRow(
+            period=period,
+            rows=int(counts[i]),
+            expected_rows=expected,
+            rows_ratio=counts[i] / expected if expected else math.nan,
+            worst_column=worst[0] if worst[1] > 0 else "",
+            null_rate=worst[1],
+        ))
     return RowTable(rows, "Logging completeness by period")

@@ -12,7 +12,7 @@ from warehouse_causal.core.errors import DesignError
 from warehouse_causal.core.tables import RowTable
 from warehouse_causal.monitoring.inputs import OWNER, MonitorInputs
 from warehouse_causal.monitoring.queries import PERIOD, MonitorSums, ratio
-from warehouse_causal.monitoring.rows import settle, too_few
+from warehouse_causal.monitoring.rows import FeedbackTrendRow, settle, too_few
 
 __all__ = ["feedback", "feedback_series", "feedback_trend"]
 
@@ -63,19 +63,19 @@ def feedback(inputs: MonitorInputs, sums: MonitorSums) -> RowTable:
 def feedback_trend(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 0.05) -> RowTable:
     """The WLS slope over the periods of the served rate and of each labelled-vs-population gap,
     tested at the spent level of the current look."""
-    rows = []
+    rows: list[FeedbackTrendRow] = []
     for name, (values, variances) in feedback_series(inputs, sums)[1].items():
         value, variance = np.array(values), np.array(variances)
         slope, test = trend_test(value, variance, alpha)
         used = int(np.sum(np.isfinite(value) & np.isfinite(variance) & (variance > 0)))
-        row = {
-            "series": name,
-            "periods": used,
-            "slope_per_period": slope,
-            "z": test.statistic,
-            "p_value": test.p_value,
-            "level": test.level,
-        }
+        row = FeedbackTrendRow(
+            series=name,
+            periods=used,
+            slope_per_period=slope,
+            z=test.statistic,
+            p_value=test.p_value,
+            level=test.level,
+        )
         why = "" if used >= 3 else too_few(used, "a value")
         rows.append(settle("feedback_trend", row, "trend", why))
     return RowTable(rows, "Feedback trends over the periods")

@@ -23,7 +23,7 @@ from warehouse_causal.monitoring.queries import (
     grouped,
     launched_minus_held,
 )
-from warehouse_causal.monitoring.rows import settle
+from warehouse_causal.monitoring.rows import GuardrailRow, settle
 
 __all__ = ["guardrail_segments"]
 
@@ -45,7 +45,7 @@ def guardrail_segments(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 
         estimates, source = _experiment_segments(inputs, labels), "experiment"
     estimand = (EstimandKind.ITT.value if source == "production holdout"
                 else model_estimand(inputs.model, inputs.launched_arm).short)
-    rows = []
+    rows: list[GuardrailRow] = []
     for metric, tolerance in inputs.guardrails.items():
         bound, limit = guardrail_bound(metric, tolerance)
         estimate = np.array([e for e, _, _ in estimates[metric]])
@@ -56,18 +56,18 @@ def guardrail_segments(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 
             labels, estimate, std_error, p_values, adjust_p_values(p_values, "bh"), estimates[metric],
             strict=True,
         ):
-            row = {
-                "metric": metric,
-                "segment": label,
-                "source": source,
-                "estimand": estimand,
-                "estimate": float(e),
-                "std_error": float(se),
-                "tolerance": f"{bound} {limit:g}",
-                "p_value": float(p),
-                "p_adjusted": float(q),
-                "level": level,
-            }
+            row = GuardrailRow(
+                metric=metric,
+                segment=label,
+                source=source,
+                estimand=estimand,
+                estimate=float(e),
+                std_error=float(se),
+                tolerance=f"{bound} {limit:g}",
+                p_value=float(p),
+                p_adjusted=float(q),
+                level=level,
+            )
             rows.append(settle("guardrails", row, "harm", why))
     return RowTable(rows, "Guardrails by segment (Benjamini–Hochberg across segments)")
 

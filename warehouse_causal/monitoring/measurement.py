@@ -12,7 +12,7 @@ from warehouse_causal.algebra.monitoring import per_period_tests
 from warehouse_causal.core.tables import RowTable
 from warehouse_causal.monitoring.inputs import MonitorInputs
 from warehouse_causal.monitoring.queries import AUDIT, PERIOD, MonitorSums
-from warehouse_causal.monitoring.rows import settle
+from warehouse_causal.monitoring.rows import MeasurementRow, settle
 
 __all__ = ["calibration_slope", "measurement"]
 
@@ -35,7 +35,7 @@ def measurement(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 0.05) -
     their correlation, the slope tested against the experiment's (classical SEs: the audit is a
     random sample of rows)."""
     e, p = sums.experiment(), sums.periods()
-    rows = []
+    rows: list[MeasurementRow] = []
     for metric, _ in inputs.model.spec.calibration:
         ref = calibration_slope([e.total("audit", (metric, key)) for key in AUDIT])
         now = [
@@ -50,19 +50,19 @@ def measurement(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 0.05) -
             f"the experiment's calibration slope is undefined ({int(ref[3])} audited rows, or a judge "
             "score that does not vary among them)")
         for look, (period, c, test) in enumerate(zip(periods, now, tests, strict=True), start=1):
-            row = {
-                "period": period,
-                "look": look,
-                "metric": metric,
-                "audited": c[3],
-                "slope": c[0],
-                "std_error": c[1],
-                "agreement": c[2],
-                "experiment_slope": ref[0],
-                "experiment_agreement": ref[2],
-                "level": test.level,
-                "p_value": test.p_value,
-            }
+            row = MeasurementRow(
+                period=period,
+                look=look,
+                metric=metric,
+                audited=c[3],
+                slope=c[0],
+                std_error=c[1],
+                agreement=c[2],
+                experiment_slope=ref[0],
+                experiment_agreement=ref[2],
+                level=test.level,
+                p_value=test.p_value,
+            )
             why = reference or (
                 f"{int(c[3])} audited row(s) in the period: the slope needs 3" if c[3] < 3
                 else "the judge score does not vary among the audited rows" if not math.isfinite(c[0])

@@ -26,7 +26,7 @@ from warehouse_causal.monitoring.queries import (
     launched_minus_held,
     why_missing,
 )
-from warehouse_causal.monitoring.rows import settle, too_few
+from warehouse_causal.monitoring.rows import EffectTrendRow, PersistenceRow, settle, too_few
 from warehouse_causal.warehouse.contract import Sums
 
 __all__ = ["PeriodEffects", "effect_trend", "effects_by_period", "persistence"]
@@ -47,6 +47,12 @@ class PeriodEffects:
     def usable(self) -> np.ndarray:
         """The effects, NaN in the periods that could not be estimated (left out of the tests)."""
         return np.where([not w for w in self.why], self.effects, np.nan)
+
+    def first_stage(self, i: int) -> tuple[float | None, float | None]:
+        """(take-up difference, first-stage F) in period number ``i`` of a LATE; (None, None) for an ITT."""
+        if self.take_up is None or self.first_stage_f is None:
+            return None, None
+        return float(self.take_up[i]), float(self.first_stage_f[i])
 
     @property
     def count(self) -> int:
@@ -110,7 +116,7 @@ def persistence(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 0.05) -
     order, by_metric = effects_by_period(inputs, sums)
     comparison = sums.comparison()
     estimand = comparison.estimand
-    rows = []
+    rows: list[PersistenceRow] = []
     for m, metric in enumerate(inputs.model.metrics):
         base, se_base = comparison.experiment_effect(m)
         series = by_metric[metric]
@@ -122,23 +128,23 @@ def persistence(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 0.05) -
         ):
             half = float(stats.norm.isf(test.level / 2)) * se
             away = "decay" if (effect - base) * math.copysign(1.0, base) < 0 else "growth"
-            row: dict[str, Any] = {
-                "period": period,
-                "look": look,
-                "metric": metric,
-                "estimand": estimand.short,
-                "effect": float(effect),
-                "std_error": float(se),
-                "lower": float(effect - half),
-                "upper": float(effect + half),
-                "level": test.level,
-                "experiment_effect": base,
-                "z": test.statistic,
-                "p_value": test.p_value,
-            }
-            if series.take_up is not None and series.first_stage_f is not None:
-                row.update(take_up_difference=float(series.take_up[look - 1]),
-                           first_stage_f=float(series.first_stage_f[look - 1]))
+            take_up, strength = series.first_stage(look - 1)
+            row = PersistenceRow(
+                period=period,
+                look=look,
+                metric=metric,
+                estimand=estimand.short,
+                effect=float(effect),
+                std_error=float(se),
+                lower=float(effect - half),
+                upper=float(effect + half),
+                level=test.level,
+                experiment_effect=base,
+                z=test.statistic,
+                p_value=test.p_value,
+                take_up_difference=take_up,
+                first_stage_f=strength,
+            )
             rows.append(settle("persistence", row, away, why or unusable))
     what = ("launched − holdout over the take-up difference: the complier effect (LATE)"
             if estimand.kind is EstimandKind.LATE
@@ -151,22 +157,22 @@ def effect_trend(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 0.05) 
     current look (decay when it moves toward 0 from the experiment's sign). Periods whose effect
     could not be estimated are left out; with fewer than 3 left the trend is not checked."""
     _, by_metric = effects_by_period(inputs, sums)
-    rows = []
+    rows: list[EffectTrendRow] = []
     for m, metric in enumerate(inputs.model.metrics):
         base, _ = sums.comparison().experiment_effect(m)
         series = by_metric[metric]
         slope, test = trend_test(series.usable, series.std_errors**2, alpha)
         used = series.count
         toward_zero = slope * math.copysign(1.0, base) < 0
-        row = {
-            "metric": metric,
-            "estimand": sums.comparison().estimand.short,
-            "periods": used,
-            "slope_per_period": slope,
-            "z": test.statistic,
-            "p_value": test.p_value,
-            "level": test.level,
-        }
+        row = EffectTrendRow(
+            metric=metric,
+            estimand=sums.comparison().estimand.short,
+            periods=used,
+            slope_per_period=slope,
+            z=test.statistic,
+            p_value=test.p_value,
+            level=test.level,
+        )
         why = "" if used >= 3 else too_few(used, "an effect")
         finding = ("decay" if toward_zero else "growth") if math.isfinite(base) else "trend"
         rows.append(settle("effect_trend", row, finding, why))

@@ -14,6 +14,7 @@ from warehouse_causal.core.tables import RowTable
 from warehouse_causal.monitoring.estimands import model_estimand
 from warehouse_causal.monitoring.inputs import MonitorInputs
 from warehouse_causal.monitoring.queries import PERIOD, MonitorSums
+from warehouse_causal.monitoring.rows import DriftRow, ProjectionRow
 
 __all__ = ["population_drift", "projection"]
 
@@ -33,7 +34,8 @@ def population_drift(inputs: MonitorInputs, sums: MonitorSums) -> RowTable:
     var_e = {c: e.total("product", (c, c)) / n_e - mean_e[c] ** 2 for c in names}
     sum_e = np.array([e.total("sum", c) for c in names])
     cross_e = _symmetric(names, lambda a, b: e.total("product", (a, b)))
-    rows, keys = [], p.key(PERIOD)
+    rows: list[DriftRow] = []
+    keys = p.key(PERIOD)
     for i in sums.order():
         period, n_p = keys[i], p.column("rows")[i]
         sum_p = np.array([p.column("sum", c)[i] for c in names])
@@ -48,20 +50,18 @@ def population_drift(inputs: MonitorInputs, sums: MonitorSums) -> RowTable:
             mean_p = sum_p[names.index(c)] / counted
             var_p = p.column("product", (c, c))[i] / counted - mean_p**2
             pooled = math.sqrt(max((var_e[c] + var_p) / 2.0, 0.0))
-            rows.append(
-                {
-                    "period": period,
-                    "covariate": c,
-                    "mean_experiment": mean_e[c] + shift[c],
-                    "mean_production": float(mean_p + shift[c]),
-                    "smd": standardized_difference(mean_e[c], var_e[c], mean_p, var_p),
-                    "se_smd": (math.sqrt(max(var_e[c] / units_e + var_p / units_p, 0.0)) / pooled
-                               if pooled else 0.0),
-                    "membership_r2": r2,
-                    "rows": int(n_p),
-                    "units": int(units_p),
-                }
-            )
+            rows.append(DriftRow(
+                period=period,
+                covariate=c,
+                mean_experiment=mean_e[c] + shift[c],
+                mean_production=float(mean_p + shift[c]),
+                smd=standardized_difference(mean_e[c], var_e[c], mean_p, var_p),
+                se_smd=(math.sqrt(max(var_e[c] / units_e + var_p / units_p, 0.0)) / pooled
+                        if pooled else 0.0),
+                membership_r2=r2,
+                rows=int(n_p),
+                units=int(units_p),
+            ))
     return RowTable(rows, "Covariates: the experiment vs each production period (SMD, membership R²)")
 
 
@@ -75,7 +75,7 @@ def projection(inputs: MonitorInputs, sums: MonitorSums) -> RowTable:
     estimand = model_estimand(model, inputs.launched_arm).short
     arm_term = design.treatment[design.arms.index(inputs.launched_arm)]
     cov = model.cov
-    rows = []
+    rows: list[ProjectionRow] = []
     for m, metric in enumerate(model.metrics):
         d = np.zeros(k * len(model.metrics))
         arm = m * k + model.terms.index(arm_term)
@@ -87,19 +87,17 @@ def projection(inputs: MonitorInputs, sums: MonitorSums) -> RowTable:
                 d[m * k + model.terms.index(label)] = mean_now - model.covariate_means[covariate]
         estimate = float(d @ model.params.T.reshape(-1))
         base, se_base = float(model.params.T.reshape(-1)[arm]), math.sqrt(cov[arm, arm])
-        rows.append(
-            {
-                "metric": metric,
-                "arm": str(inputs.launched_arm),
-                "estimand": estimand,
-                "period": p.key(PERIOD)[last],
-                "experiment_effect": base,
-                "projected_effect": estimate,
-                "std_error": math.sqrt(max(float(d @ cov @ d), 0.0)),
-                "change_in_se": (estimate - base) / se_base if se_base > 0 else math.nan,
-                "interacted": bool(design.interactions),
-            }
-        )
+        rows.append(ProjectionRow(
+            metric=metric,
+            arm=str(inputs.launched_arm),
+            estimand=estimand,
+            period=p.key(PERIOD)[last],
+            experiment_effect=base,
+            projected_effect=estimate,
+            std_error=math.sqrt(max(float(d @ cov @ d), 0.0)),
+            change_in_se=(estimate - base) / se_base if se_base > 0 else math.nan,
+            interacted=bool(design.interactions),
+        ))
     return RowTable(rows, "The experiment's effects re-projected to the latest production mix")
 
 
