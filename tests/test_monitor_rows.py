@@ -113,3 +113,8 @@ def test_each_aggregate_runs_once(monitor: Monitor, report: wc.MonitorReport) ->
     monitor.population_drift()
     monitor.measurement()
     assert len(monitor.runner.records) == before
+
+
+def test_the_monitor_takes_no_new_attributes(monitor: Monitor) -> None:
+    with pytest.raises(AttributeError):
+        monitor.cache = {}

@@ -89,22 +89,22 @@ class _Settled(Protocol):
     def note(self) -> str: ...
 
 
-Settled = TypeVar("Settled", bound=_Settled)
-Row = TypeVar("Row")
+_SettledT = TypeVar("_SettledT", bound=_Settled)
+_RowT = TypeVar("_RowT")
 
 
 def _smallest(values: Iterable[float]) -> float:
     return min((v for v in values if is_finite(v)), default=math.nan)
 
 
-def _largest(rows: Sequence[Row], key: Callable[[Row], float]) -> Row:
+def _largest(rows: Sequence[_RowT], key: Callable[[_RowT], float]) -> _RowT:
     """The row with the largest ``key`` among rows where it is a number (±inf included); else the
     first row (NaN compares False, so ``max`` would pick by position)."""
     numbers = [r for r in rows if not math.isnan(float(key(r)))]
     return max(numbers, key=key) if numbers else rows[0]
 
 
-def _unchecked(rows: Sequence[Settled], label: Callable[[Settled], str]) -> str:
+def _unchecked(rows: Sequence[_SettledT], label: Callable[[_SettledT], str]) -> str:
     """ "why (a, b, ...); why (c)" for the rows that were not checked, grouped by reason."""
     by_reason: dict[str, list[str]] = {}
     for r in rows:

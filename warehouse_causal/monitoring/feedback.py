@@ -16,17 +16,17 @@ from warehouse_causal.monitoring.rows import FeedbackTrendRow, settle, too_few
 
 __all__ = ["feedback", "feedback_series", "feedback_trend"]
 
-#: A trend's series: (each period's value, its variance), in period order.
-Series = dict[str, tuple[list[float], list[float]]]
+# A trend's series: (each period's value, its variance), in period order.
+_Series = dict[str, tuple[list[float], list[float]]]
 
 
-def feedback_series(inputs: MonitorInputs, sums: MonitorSums) -> tuple[list[dict[str, Any]], Series]:
+def feedback_series(inputs: MonitorInputs, sums: MonitorSums) -> tuple[list[dict[str, Any]], _Series]:
     """The feedback rows (one per period) and the series whose trends are tested: the served rate and
     each metric's labelled − population gap."""
     if inputs.served is None and inputs.labelled is None:
         raise DesignError(f"feedback needs {OWNER}(..., served=...) and/or labelled=... columns.")
     p = sums.periods()
-    series: Series = {}
+    series: _Series = {}
     rows = []
 
     def add(name: str, value: float, variance: float) -> None:

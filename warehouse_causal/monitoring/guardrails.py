@@ -27,8 +27,8 @@ from warehouse_causal.monitoring.rows import GuardrailRow, settle
 
 __all__ = ["guardrail_segments"]
 
-#: Per guardrail metric, one (estimate, standard error, why it is not a number: '') per segment.
-Estimates = dict[str, list[tuple[float, float, str]]]
+# Per guardrail metric, one (estimate, standard error, why it is not a number: '') per segment.
+_Estimates = dict[str, list[tuple[float, float, str]]]
 
 
 def guardrail_segments(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 0.05) -> RowTable:
@@ -72,7 +72,7 @@ def guardrail_segments(inputs: MonitorInputs, sums: MonitorSums, alpha: float = 
     return RowTable(rows, "Guardrails by segment (Benjamini–Hochberg across segments)")
 
 
-def _experiment_segments(inputs: MonitorInputs, labels: list[str]) -> Estimates:
+def _experiment_segments(inputs: MonitorInputs, labels: list[str]) -> _Estimates:
     """The launched arm's effects in the experiment, overall and in each segment."""
     model = inputs.model
     effects = infer_effect(model, [label for label, _ in inputs.segments] or None, alpha=model.alpha)
@@ -84,7 +84,7 @@ def _experiment_segments(inputs: MonitorInputs, labels: list[str]) -> Estimates:
     return {m: [found[(m, s)] for s in labels] for m in inputs.guardrails}
 
 
-def _production_segments(inputs: MonitorInputs, sums: MonitorSums) -> Estimates:
+def _production_segments(inputs: MonitorInputs, sums: MonitorSums) -> _Estimates:
     """Launched − holdout overall and in each segment, from one aggregate by holdout level."""
     conditions = [ibis.literal(True), *(condition for _, condition in inputs.segments)]
     ratios: Ratios = {}

@@ -1,6 +1,6 @@
 """After launch: ``wc.Monitor(experiment=model, production=table, time="day", ...)`` checks that the
 experiment's answer still holds in the new data-generating regime; ``.check()`` returns a
-:class:`~warehouse_causal.monitoring.checks.MonitorReport`.
+:class:`~warehouse_causal.monitoring.results.MonitorReport`.
 
 Layers (each a method returning its table):
 
@@ -65,12 +65,12 @@ from warehouse_causal.monitoring import population as _population
 from warehouse_causal.monitoring import version as _version
 from warehouse_causal.monitoring.checks import build_report
 from warehouse_causal.monitoring.inputs import OWNER, MonitorInputs, monitor_inputs
-from warehouse_causal.monitoring.measurement import calibration_slope
+from warehouse_causal.monitoring.measurement import calibration_slope as calibration_slope  # re-exported
 from warehouse_causal.monitoring.queries import MonitorSums
 from warehouse_causal.monitoring.results import MonitorReport, Thresholds
 from warehouse_causal.warehouse.backends import QueryRunner
 
-__all__ = ["Monitor", "MonitorReport", "Thresholds", "calibration_slope"]
+__all__ = ["Monitor", "MonitorReport", "Thresholds"]
 
 
 class Monitor:
@@ -96,8 +96,11 @@ class Monitor:
     labelled : a column that is NULL on unlabelled rows (feedback check).
     version : ``(column, the treatment version the experiment tested)``.
     expected_rows : rows expected per period (default: the median of the production periods).
-    thresholds : :class:`~warehouse_causal.monitoring.checks.Thresholds`.
+    thresholds : :class:`~warehouse_causal.monitoring.results.Thresholds`.
     """
+
+    # set once in __init__: the frozen inputs, the query log, and the kept aggregates
+    __slots__ = ("_inputs", "_runner", "_sums")
 
     def __init__(
         self,

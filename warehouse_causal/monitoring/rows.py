@@ -217,7 +217,7 @@ TESTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "guardrails": ("p_adjusted", ("estimate", "std_error", "p_value", "p_adjusted")),
 }
 
-Row = TypeVar("Row", bound="dict[str, Any] | LayerRow")
+_RowT = TypeVar("_RowT", bound="dict[str, Any] | LayerRow")
 
 
 def row_status(layer: str, row: Mapping[str, Any]) -> Status:
@@ -227,7 +227,7 @@ def row_status(layer: str, row: Mapping[str, Any]) -> Status:
     return Status.of(row[p_column] < row["level"], *(row[s] for s in statistics), row["level"])
 
 
-def settle(layer: str, row: Row, finding: str, why: str = "") -> Row:
+def settle(layer: str, row: _RowT, finding: str, why: str = "") -> _RowT:
     """``row`` with its ``status`` (:func:`row_status`, or not checked when ``why`` says it could not
     run), its ``finding`` (``finding`` when it alerts, else empty) and a ``note`` saying why it
     was not checked (empty when it ran). A typed row is returned as a new row; a dict is updated."""
@@ -238,7 +238,7 @@ def settle(layer: str, row: Row, finding: str, why: str = "") -> Row:
         why = f"{', '.join(missing)} {verb}"
     settled = {"status": status, "finding": finding if status is Status.ALERT else "", "note": why}
     if isinstance(row, LayerRow):
-        return cast(Row, replace(row, **settled))
+        return cast(_RowT, replace(row, **settled))
     row.update(settled)
     return row
 
