@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -232,7 +233,7 @@ def test_nan_or_infinite_statistics_never_read_as_ok(
     quiet: tuple[wc.Monitor, wc.MonitorReport], layer: str, column: str, where: str, check: Any, bad: float
 ) -> None:
     monitor, report = quiet
-    rows = report.layers[layer].to_dicts()
+    rows = list(report.layers[layer])  # typed rows (rows.DriftRow, ...): the checks read attributes
     targets = (
         [_latest(rows)]
         if where == "all latest"
@@ -241,9 +242,9 @@ def test_nan_or_infinite_statistics_never_read_as_ok(
         else [[i] for i in range(len(rows))]
     )
     for indices in targets:
-        changed = [dict(r) for r in rows]
+        changed = list(rows)
         for i in indices:
-            changed[i][column] = bad
+            changed[i] = replace(changed[i], **{column: bad})
             if layer in TESTED:  # the layer's own rule, as the monitor applies it
                 changed[i] = settle(layer, changed[i], "alert")
         layers = {**report.layers, layer: RowTable(changed, report.layers[layer].caption())}
@@ -266,11 +267,12 @@ def test_nan_statistics_from_the_algebra_are_not_ok(
     monkeypatch: pytest.MonkeyPatch, quiet: tuple[wc.Monitor, wc.MonitorReport]
 ) -> None:
     """Through the real layers: the R² and the judge slopes made NaN where they are computed."""
-    import warehouse_causal.monitoring.monitor as monitor_module
+    import warehouse_causal.monitoring.measurement as measurement_layer
+    import warehouse_causal.monitoring.population as population_layer
 
     monitor, _ = quiet
-    monkeypatch.setattr(monitor_module, "membership_r2", lambda *a: math.nan)
-    monkeypatch.setattr(monitor_module, "calibration_slope", lambda sums: (math.nan,) * 3 + (sums[0],))
+    monkeypatch.setattr(population_layer, "membership_r2", lambda *a: math.nan)
+    monkeypatch.setattr(measurement_layer, "calibration_slope", lambda sums: (math.nan,) * 3 + (sums[0],))
     fresh = wc.Monitor(monitor.model, monitor.production, "day", holdout="in_holdout", served="served")
     checks = _by_check(fresh.check())
     assert checks["like-the-experiment (membership R²)"].status is Status.NOT_CHECKED

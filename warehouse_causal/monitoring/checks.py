@@ -1,5 +1,6 @@
-"""The report of :class:`~warehouse_causal.monitoring.monitor.Monitor`: thresholds, one row per check (what it
-measured, against what, what it means and what to do), and the layers' own tables.
+"""The checks of :class:`~warehouse_causal.monitoring.monitor.Monitor`: each layer's table summarised
+as check rows (what it measured, against what, what it means and what to do) in a
+:class:`~warehouse_causal.monitoring.results.MonitorReport` (:func:`build_report`).
 
 Every status is a :class:`~warehouse_causal.meaning.Status`. A check whose statistic could not be
 computed (no values, one unit, NaN or infinite numbers) is ``not checked`` and its sentence says
@@ -9,35 +10,55 @@ passed (:meth:`Status.worst`)."""
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from scipy import stats
 
 from warehouse_causal.algebra.monitoring import spent_alpha
-from warehouse_causal.core.html import write_page
-from warehouse_causal.core.tables import RowTable, TableResult, strict_json
-from warehouse_causal.core.validation import Real, check_param
-from warehouse_causal.meaning import Direction, Status
+from warehouse_causal.core.tables import RowTable
+from warehouse_causal.meaning import Status
 from warehouse_causal.meaning.status import is_finite
-from warehouse_causal.monitoring.report import render_monitor_html
-from warehouse_causal.warehouse.backends import QueryRecord
+from warehouse_causal.monitoring.results import CheckRow, MonitorReport, Thresholds
+from warehouse_causal.monitoring.rows import (
+    TESTED,
+    CompletenessRow,
+    DriftRow,
+    EffectTrendRow,
+    FeedbackTrendRow,
+    GuardrailRow,
+    MeasurementRow,
+    PersistenceRow,
+    ProjectionRow,
+    row_status,
+    settle,
+)
+
+__all__ = ["TESTED", "CheckRow", "MonitorLayers", "MonitorReport", "Thresholds", "build_report", "row_status",
+           "settle"]
 
 
 class MonitorLayers(Protocol):
     """What :func:`build_report` reads of a :class:`~warehouse_causal.monitoring.monitor.Monitor`: its
     inputs and one method per layer (a protocol, so this module needs no import of the monitor)."""
 
-    thresholds: Thresholds
-    model: Any
-    holdout: str | None
-    served: str | None
-    labelled: str | None
-    guardrails: dict[str, Any]
-    version: tuple[str, Any] | None
-    runner: Any
+    @property
+    def thresholds(self) -> Thresholds: ...
+    @property
+    def model(self) -> Any: ...
+    @property
+    def holdout(self) -> str | None: ...
+    @property
+    def served(self) -> str | None: ...
+    @property
+    def labelled(self) -> str | None: ...
+    @property
+    def guardrails(self) -> Mapping[str, Any]: ...
+    @property
+    def version(self) -> tuple[str, Any] | None: ...
+    @property
+    def runner(self) -> Any: ...
 
     def population_drift(self) -> RowTable: ...
     def projection(self) -> RowTable: ...
@@ -50,7 +71,6 @@ class MonitorLayers(Protocol):
     def guardrail_segments(self, alpha: float = 0.05) -> RowTable: ...
     def version_share(self) -> float: ...
 
-__all__ = ["TESTED", "CheckRow", "MonitorReport", "Thresholds", "build_report", "row_status", "settle"]
 
 THRESHOLD_RULE = "threshold rule (a size, not a test: no error rate)"
 SPENT = "P(any false alarm, over every period monitored) ≤ α (α spent over the looks)"
@@ -60,169 +80,70 @@ FDR = (
 )
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """The documented defaults of the threshold rules (sizes, not tests).
-
-    smd: ``|standardized mean difference|`` of a covariate (Austin 2009's 0.1);
-    membership_r2: R² of the production-vs-experiment membership model;
-    projection_change: ``|re-projected − experiment effect|`` in the experiment's standard errors;
-    null_rate: share of NULLs in a column the model reads (the experiment had none);
-    rows_ratio: a period's rows below this share of the expected rows;
-    version_share: share of the latest period's rows served another treatment version.
-    """
-
-    smd: float = 0.1
-    membership_r2: float = 0.05
-    projection_change: float = 1.0
-    null_rate: float = 0.01
-    rows_ratio: float = 0.5
-    version_share: float = 0.01
-
-    def __post_init__(self) -> None:
-        # a NaN threshold would compare False everywhere: every check silently "ok"
-        for name in ("smd", "projection_change"):
-            check_param(getattr(self, name), name, "Thresholds", Real(0, math.inf, closed="left"))
-        for name in ("membership_r2", "null_rate", "rows_ratio", "version_share"):
-            check_param(getattr(self, name), name, "Thresholds", Real(0, 1, closed="both"))
-
-
-@dataclass(frozen=True)
-class CheckRow:
-    """One check: its layer, what it measured (``statistic``) against ``threshold``, ``status`` (a
-    :class:`~warehouse_causal.meaning.Status`: ok, alert or not checked), the error guarantee, what
-    the result means and what to do (or why the check could not run), and the ``estimand`` of the
-    effect it reads (``Estimand.short``: "ITT", "LATE", ...; empty for checks of no effect)."""
-
-    layer: str
-    check: str
-    statistic: float
-    threshold: float
-    status: Status
-    guarantee: str
-    detail: str
-    estimand: str = ""
-
-    def as_row(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, repr=False, eq=False)
-class MonitorReport(TableResult):
-    """One row per check (``to_pandas()``); ``layers`` holds each layer's table."""
-
-    rows: tuple[CheckRow, ...]
-    layers: dict[str, RowTable] = field(default_factory=dict)
-    queries: tuple[QueryRecord, ...] = field(default=(), repr=False)
-    #: Each metric's direction of good (from the experiment's model): colours the effect after launch.
-    directions: dict[str, Direction] = field(default_factory=dict, repr=False)
-
-    def to_dicts(self) -> list[dict[str, Any]]:
-        return [r.as_row() for r in self.rows]
-
-    def caption(self) -> str:
-        unchecked = f", {len(self.not_checked)} not checked" if self.not_checked else ""
-        return f"Post-launch monitoring: {len(self.rows)} checks, {len(self.alerts)} alert(s){unchecked}"
+class _Settled(Protocol):
+    """A tested layer's row once settled (:func:`~warehouse_causal.monitoring.rows.settle`)."""
 
     @property
-    def alerts(self) -> list[CheckRow]:
-        return [r for r in self.rows if r.status is Status.ALERT]
-
+    def status(self) -> Status: ...
     @property
-    def not_checked(self) -> list[CheckRow]:
-        """Checks that could not run (their ``detail`` says why): neither ok nor an alert."""
-        return [r for r in self.rows if not r.status.ran]
-
-    def to_json(self) -> str:
-        document = {"checks": self.to_dicts(), "layers": {k: v.to_dicts() for k, v in self.layers.items()}}
-        return json.dumps(strict_json(document), default=str, allow_nan=False)
-
-    def report(self, path: Any = None, *, title: str = "Post-launch monitoring") -> str:
-        """A self-contained HTML page (returned, and written to ``path`` when given)."""
-        page = render_monitor_html(self, self.layers, title, self.directions)
-        return write_page(page, path, "MonitorReport.report")
+    def note(self) -> str: ...
 
 
-#: For each layer whose rows carry a test: the p-value column compared with the row's ``level``, and
-#: the statistics that must be finite numbers for the test to have run.
-TESTED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "persistence": ("p_value", ("effect", "std_error", "experiment_effect", "z", "p_value")),
-    "effect_trend": ("p_value", ("slope_per_period", "z", "p_value")),
-    "measurement": ("p_value", ("slope", "std_error", "experiment_slope", "p_value")),
-    "feedback_trend": ("p_value", ("slope_per_period", "z", "p_value")),
-    "guardrails": ("p_adjusted", ("estimate", "std_error", "p_value", "p_adjusted")),
-}
+_SettledT = TypeVar("_SettledT", bound=_Settled)
+_RowT = TypeVar("_RowT")
 
 
-def row_status(layer: str, row: dict[str, Any]) -> Status:
-    """The status of one tested row of ``layer`` (:data:`TESTED`): alert when its p-value is below its
-    level, ok when not, not checked when any of its statistics is not a finite number."""
-    p_column, statistics = TESTED[layer]
-    return Status.of(row[p_column] < row["level"], *(row[s] for s in statistics), row["level"])
+def _smallest(values: Iterable[float]) -> float:
+    return min((v for v in values if is_finite(v)), default=math.nan)
 
 
-def settle(layer: str, row: dict[str, Any], finding: str, why: str = "") -> dict[str, Any]:
-    """``row`` with its ``status`` (:func:`row_status`, or not checked when ``why`` says it could not
-    run), its ``finding`` (``finding`` when it alerts, else empty) and a ``note`` saying why it
-    was not checked (empty when it ran)."""
-    status = Status.NOT_CHECKED if why else row_status(layer, row)
-    if status is Status.NOT_CHECKED and not why:
-        missing = [s for s in TESTED[layer][1] if not is_finite(row[s])] or ["level"]
-        verb = "is not a finite number" if len(missing) == 1 else "are not finite numbers"
-        why = f"{', '.join(missing)} {verb}"
-    row.update(status=status, finding=finding if status is Status.ALERT else "", note=why)
-    return row
-
-
-def _smallest(rows: Any, key: str) -> float:
-    return min((r[key] for r in rows if is_finite(r[key])), default=math.nan)
-
-
-def _largest(rows: Any, key: Any) -> Any:
+def _largest(rows: Sequence[_RowT], key: Callable[[_RowT], float]) -> _RowT:
     """The row with the largest ``key`` among rows where it is a number (±inf included); else the
     first row (NaN compares False, so ``max`` would pick by position)."""
     numbers = [r for r in rows if not math.isnan(float(key(r)))]
     return max(numbers, key=key) if numbers else rows[0]
 
 
-def _unchecked(rows: Any, label: Any) -> str:
+def _unchecked(rows: Sequence[_SettledT], label: Callable[[_SettledT], str]) -> str:
     """ "why (a, b, ...); why (c)" for the rows that were not checked, grouped by reason."""
     by_reason: dict[str, list[str]] = {}
     for r in rows:
-        if r["status"] is Status.NOT_CHECKED:
-            by_reason.setdefault(r["note"], []).append(str(label(r)))
+        if r.status is Status.NOT_CHECKED:
+            by_reason.setdefault(r.note, []).append(str(label(r)))
     return "; ".join(
         f"{why} ({', '.join(labels[:4])}{f' and {len(labels) - 4} more' if len(labels) > 4 else ''})"
         for why, labels in by_reason.items()
     )
 
 
-def _population_checks(drift: RowTable, projection: RowTable, th: Thresholds, alpha: float) -> list[CheckRow]:
-    rows: list[CheckRow] = []
-    looks = len({r["period"] for r in drift})
-    latest = [r for r in drift if r["period"] == drift[-1]["period"]]  # rows come in period order
+def _smd_read(r: DriftRow) -> tuple[float, ...]:
+    """The numbers an SMD row's check reads: each must be finite for the check to run."""
+    return r.smd, r.se_smd, r.mean_experiment, r.mean_production
 
-    def beyond(r: dict[str, Any]) -> bool:
-        return abs(r["smd"]) > th.smd and (
-            not r["se_smd"]
-            or stats.norm.sf((abs(r["smd"]) - th.smd) / r["se_smd"]) < spent_alpha(alpha, looks)
-        )
 
-    read = ("smd", "se_smd", "mean_experiment", "mean_production")
-    status = Status.worst(Status.of(beyond(r), *(r[k] for k in read)) for r in latest)
-    worst = _largest(latest, lambda r: abs(r["smd"]))
-    period = worst["period"]
+def _beyond_smd(r: DriftRow, th: Thresholds, level: float) -> bool:
+    """|SMD| beyond the threshold, shown at ``level`` (one-sided, from the SMD's standard error)."""
+    return abs(r.smd) > th.smd and (
+        not r.se_smd or stats.norm.sf((abs(r.smd) - th.smd) / r.se_smd) < level
+    )
+
+
+def _smd_check(latest: list[DriftRow], worst: DriftRow, looks: int, th: Thresholds, alpha: float) -> CheckRow:
+    """The covariate SMDs of the latest period (``worst``: the largest), against the threshold at α
+    spent over the ``looks``."""
+    level = spent_alpha(alpha, looks)
+    status = Status.worst(Status.of(_beyond_smd(r, th, level), *_smd_read(r)) for r in latest)
+    period = worst.period
     if status is Status.NOT_CHECKED:
-        missing = sorted({r["covariate"] for r in latest if not all(is_finite(r[k]) for k in read)})
+        missing = sorted({r.covariate for r in latest if not all(is_finite(v) for v in _smd_read(r))})
         detail = (
             f"Not checked: the standardized difference of {', '.join(missing)} in period {period} is not a "
             "number (no values, or infinite values, of the covariate in production)."
         )
     else:
         detail = (
-            f"Largest: {worst['covariate']}, experiment mean {worst['mean_experiment']:.4g}, now "
-            f"{worst['mean_production']:.4g} (period {period}; SMD {worst['smd']:+.3f} ± "
-            f"{worst['se_smd']:.3f}). "
+            f"Largest: {worst.covariate}, experiment mean {worst.mean_experiment:.4g}, now "
+            f"{worst.mean_production:.4g} (period {period}; SMD {worst.smd:+.3f} ± {worst.se_smd:.3f}). "
             + (
                 "The population moved: effects measured on the experiment's population may not transfer; "
                 "read the re-projected effect."
@@ -230,112 +151,99 @@ def _population_checks(drift: RowTable, projection: RowTable, th: Thresholds, al
                 else "No covariate moved beyond the threshold."
             )
         )
-    rows.append(
-        CheckRow(
-            "population",
-            "covariate SMD (latest period)",
-            abs(worst["smd"]),
-            th.smd,
-            status,
-            f"alert when |SMD| > {th.smd:g} is shown at α spent over the looks: P(any false alarm) ≤ α "
-            "while every |SMD| ≤ the threshold",
-            detail,
-        )
-    )
-    r2 = worst["membership_r2"]
+    guarantee = (f"alert when |SMD| > {th.smd:g} is shown at α spent over the looks: P(any false alarm) ≤ α "
+                 "while every |SMD| ≤ the threshold")
+    return CheckRow("population", "covariate SMD (latest period)", abs(worst.smd), th.smd, status, guarantee,
+                    detail)
+
+
+def _membership_check(worst: DriftRow, th: Thresholds) -> CheckRow:
+    """The membership R² of the period of the largest SMD (every latest row carries it), against the
+    threshold."""
+    r2, period = worst.membership_r2, worst.period
     status = Status.of(r2 > th.membership_r2, r2)
-    rows.append(
-        CheckRow(
-            "population",
-            "like-the-experiment (membership R²)",
-            r2,
-            th.membership_r2,
-            status,
-            THRESHOLD_RULE,
-            f"Not checked: the membership R² of period {period} is not a number (a covariate has NULLs, "
-            "no values or infinite values in that period)."
-            if status is Status.NOT_CHECKED
-            else f"The covariates explain {r2:.2%} of production-vs-experiment membership in period "
-            f"{period}: "
+    if status is Status.NOT_CHECKED:
+        detail = (f"Not checked: the membership R² of period {period} is not a number (a covariate has "
+                  "NULLs, no values or infinite values in that period).")
+    else:
+        looks = ("today's traffic is distinguishable from the experiment's." if status is Status.ALERT
+                 else "today's traffic looks like the experiment's.")
+        detail = (f"The covariates explain {r2:.2%} of production-vs-experiment membership in period "
+                  f"{period}: {looks}")
+    return CheckRow("population", "like-the-experiment (membership R²)", r2, th.membership_r2, status,
+                    THRESHOLD_RULE, detail)
+
+
+def _projection_check(r: ProjectionRow, th: Thresholds) -> CheckRow:
+    """One metric's effect re-projected to the latest mix, its change in the experiment's SEs
+    against the threshold."""
+    change = abs(r.change_in_se)
+    status = Status.of(change > th.projection_change, change)
+    if status is Status.NOT_CHECKED:
+        detail = (
+            f"Not checked: the change of the effect on {r.metric} at the latest mix is not a number "
+            "(a covariate mean of the latest period, or the experiment's standard error, is missing)."
+        )
+    else:
+        detail = (
+            f"Effect at the latest mix {r.projected_effect:+.4g} vs the experiment's "
+            f"{r.experiment_effect:+.4g} ({r.change_in_se:+.2f} of the experiment's SEs). "
             + (
-                "today's traffic is distinguishable from the experiment's."
+                "Re-estimate the launch's value for today's traffic."
                 if status is Status.ALERT
-                else "today's traffic looks like the experiment's."
-            ),
+                else "The mix change does not move the effect materially."
+            )
+            + ("" if r.interacted
+               else " The model has no interactions, so it cannot move: fit interacted=True.")
         )
-    )
-    for r in projection:
-        change = abs(r["change_in_se"])
-        status = Status.of(change > th.projection_change, change)
-        if status is Status.NOT_CHECKED:
-            detail = (
-                f"Not checked: the change of the effect on {r['metric']} at the latest mix is not a number "
-                "(a covariate mean of the latest period, or the experiment's standard error, is missing)."
-            )
-        else:
-            detail = (
-                f"Effect at the latest mix {r['projected_effect']:+.4g} vs the experiment's "
-                f"{r['experiment_effect']:+.4g} ({r['change_in_se']:+.2f} of the experiment's SEs). "
-                + (
-                    "Re-estimate the launch's value for today's traffic."
-                    if status is Status.ALERT
-                    else "The mix change does not move the effect materially."
-                )
-                + (
-                    ""
-                    if r["interacted"]
-                    else " The model has no interactions, so it cannot move: fit interacted=True."
-                )
-            )
-        rows.append(
-            CheckRow(
-                "population",
-                f"re-projected effect on {r['metric']}",
-                change,
-                th.projection_change,
-                status,
-                THRESHOLD_RULE,
-                detail,
-                r.get("estimand", ""),
-            )
-        )
-    return rows
+    return CheckRow("population", f"re-projected effect on {r.metric}", change, th.projection_change, status,
+                    THRESHOLD_RULE, detail, r.estimand)
 
 
-def _completeness_checks(completeness: RowTable, th: Thresholds) -> list[CheckRow]:
-    low = _largest(completeness, lambda r: -r["rows_ratio"])
-    status = Status.of(
-        any(r["rows_ratio"] < th.rows_ratio for r in completeness), *(r["rows_ratio"] for r in completeness)
-    )
+def _population_checks(drift: Sequence[DriftRow], projection: Sequence[ProjectionRow], th: Thresholds,
+                       alpha: float) -> list[CheckRow]:
+    """The covariate SMD and membership R² of the latest period, and each metric's re-projected effect."""
+    looks = len({r.period for r in drift})
+    latest = [r for r in drift if r.period == drift[-1].period]  # rows come in period order
+    worst = _largest(latest, lambda r: abs(r.smd))
+    return [_smd_check(latest, worst, looks, th, alpha), _membership_check(worst, th),
+            *(_projection_check(r, th) for r in projection)]
+
+
+def _rows_check(completeness: Sequence[CompletenessRow], th: Thresholds) -> CheckRow:
+    """The period with the fewest rows for its expected rows, against the threshold."""
+    low = _largest(completeness, lambda r: -r.rows_ratio)
+    status = Status.of(any(r.rows_ratio < th.rows_ratio for r in completeness),
+                       *(r.rows_ratio for r in completeness))
     if status is Status.NOT_CHECKED:
         detail = "Not checked: the expected rows per period is not a positive number."
     elif status is Status.ALERT:
         detail = (
-            f"Period {low['period']} has {low['rows']:,} rows against {low['expected_rows']:,.0f} "
-            f"expected ({low['rows_ratio']:.0%}): check the logging pipeline before reading that period."
+            f"Period {low.period} has {low.rows:,} rows against {low.expected_rows:,.0f} "
+            f"expected ({low.rows_ratio:.0%}): check the logging pipeline before reading that period."
         )
     else:
         detail = (
-            f"Every period has at least {th.rows_ratio:.0%} of the {low['expected_rows']:,.0f} rows expected "
-            f"(fewest: period {low['period']}, {low['rows']:,} rows)."
+            f"Every period has at least {th.rows_ratio:.0%} of the {low.expected_rows:,.0f} rows expected "
+            f"(fewest: period {low.period}, {low.rows:,} rows)."
         )
-    rows = [
-        CheckRow(
-            "measurement", "rows per period", low["rows_ratio"], th.rows_ratio, status, THRESHOLD_RULE, detail
-        )
-    ]
-    nulls = _largest(completeness, lambda r: r["null_rate"])
-    rate = nulls["null_rate"]
-    status = Status.of(
-        any(r["null_rate"] > th.null_rate for r in completeness), *(r["null_rate"] for r in completeness)
-    )
+    return CheckRow("measurement", "rows per period", low.rows_ratio, th.rows_ratio, status, THRESHOLD_RULE,
+                    detail)
+
+
+def _null_rate_check(completeness: Sequence[CompletenessRow], th: Thresholds) -> CheckRow:
+    """The worst NULL rate of a column the model reads, over the periods, against the threshold."""
+    nulls = _largest(completeness, lambda r: r.null_rate)
+    rate = nulls.null_rate
+    status = Status.of(any(r.null_rate > th.null_rate for r in completeness),
+                       *(r.null_rate for r in completeness))
     if status is Status.NOT_CHECKED:
         detail = "Not checked: a period's NULL rate is not a number."
     elif rate == 0:
         detail = "No NULLs in the columns the model reads, in any period (as in the experiment)."
     else:
         detail = (
-            f"Worst: {nulls['worst_column']} in period {nulls['period']} ({rate:.2%} NULL); the experiment "
+            f"Worst: {nulls.worst_column} in period {nulls.period} ({rate:.2%} NULL); the experiment "
             "had none. "
             + (
                 "Missing values bias every mean that skips them: fix the logging first."
@@ -343,22 +251,26 @@ def _completeness_checks(completeness: RowTable, th: Thresholds) -> list[CheckRo
                 else "Within the threshold."
             )
         )
-    rows.append(CheckRow("measurement", "NULL rate", rate, th.null_rate, status, THRESHOLD_RULE, detail))
-    return rows
+    return CheckRow("measurement", "NULL rate", rate, th.null_rate, status, THRESHOLD_RULE, detail)
 
 
-def _calibration_check(calibration: RowTable, alpha: float) -> CheckRow:
-    status = Status.worst(r["status"] for r in calibration)
-    drifted = [r for r in calibration if r["status"] is Status.ALERT]
-    unchecked = _unchecked(calibration, lambda r: f"{r['metric']} period {r['period']}")
+def _completeness_checks(completeness: Sequence[CompletenessRow], th: Thresholds) -> list[CheckRow]:
+    return [_rows_check(completeness, th), _null_rate_check(completeness, th)]
+
+
+def _calibration_check(calibration: Sequence[MeasurementRow], alpha: float) -> CheckRow:
+    """Every period's judge calibration slope against the experiment's, at α spent over the looks."""
+    status = Status.worst(r.status for r in calibration)
+    drifted = [r for r in calibration if r.status is Status.ALERT]
+    unchecked = _unchecked(calibration, lambda r: f"{r.metric} period {r.period}")
     if status is Status.ALERT:
         detail = (
             f"The judge's slope on human labels moved in {len(drifted)} period(s) (first: period "
-            f"{drifted[0]['period']}): recalibrate (a fresh audit, calibrate_with) before trusting judge "
+            f"{drifted[0].period}): recalibrate (a fresh audit, calibrate_with) before trusting judge "
             "metrics."
         )
     elif status is Status.NOT_CHECKED:
-        checked = sum(r["status"] is Status.OK for r in calibration)
+        checked = sum(r.status is Status.OK for r in calibration)
         detail = f"Not checked: {unchecked}." + (
             f" The {checked} checked period-metric(s) show no drift." if checked else ""
         )
@@ -366,135 +278,96 @@ def _calibration_check(calibration: RowTable, alpha: float) -> CheckRow:
         detail = "Judge and humans agree as they did in the experiment, in every period."
     if status is Status.ALERT and unchecked:
         detail += f" Not checked: {unchecked}."
-    return CheckRow(
-        "measurement",
-        "judge calibration slope",
-        _smallest(calibration, "p_value"),
-        alpha,
-        status,
-        SPENT,
-        detail,
-    )
+    smallest = _smallest(r.p_value for r in calibration)
+    return CheckRow("measurement", "judge calibration slope", smallest, alpha, status, SPENT, detail)
 
 
-def _persistence_checks(persistence: RowTable, trends: RowTable, alpha: float) -> list[CheckRow]:
-    estimand = persistence[0].get("estimand", "") if len(persistence) else ""
-    status = Status.worst(r["status"] for r in persistence)
-    moved = [r for r in persistence if r["status"] is Status.ALERT]
-    unchecked = _unchecked(persistence, lambda r: f"{r['metric']} period {r['period']}")
+def _effect_check(persistence: Sequence[PersistenceRow], alpha: float) -> CheckRow:
+    """Every period's effect against the experiment's, at α spent over the looks."""
+    estimand = persistence[0].estimand if len(persistence) else ""
+    status = Status.worst(r.status for r in persistence)
+    moved = [r for r in persistence if r.status is Status.ALERT]
+    unchecked = _unchecked(persistence, lambda r: f"{r.metric} period {r.period}")
     if status is Status.ALERT:
         detail = (
-            f"{moved[0]['finding'].capitalize()} in {len(moved)} period-metric(s) (first: "
-            f"{moved[0]['metric']}, "
-            f"period {moved[0]['period']}): the launch is not delivering the experiment's effect."
+            f"{moved[0].finding.capitalize()} in {len(moved)} period-metric(s) (first: {moved[0].metric}, "
+            f"period {moved[0].period}): the launch is not delivering the experiment's effect."
         )
         if unchecked:
             detail += f" Not checked: {unchecked}."
     elif status is Status.NOT_CHECKED:
-        checked = sum(r["status"] is Status.OK for r in persistence)
+        checked = sum(r.status is Status.OK for r in persistence)
         detail = f"Not checked in {len(persistence) - checked} of {len(persistence)} period-metric(s): " + (
             f"{unchecked}."
             + (f" The {checked} checked are consistent with the experiment's." if checked else "")
         )
     else:
         detail = "Every period's effect is consistent with the experiment's."
-    rows = [
-        CheckRow(
-            "persistence",
-            "effect vs the experiment",
-            _smallest(persistence, "p_value"),
-            alpha,
-            status,
-            SPENT,
-            detail,
-            estimand,
+    smallest = _smallest(r.p_value for r in persistence)
+    return CheckRow("persistence", "effect vs the experiment", smallest, alpha, status, SPENT, detail,
+                    estimand)
+
+
+def _effect_trend_check(trend: EffectTrendRow) -> CheckRow:
+    """One metric's trend of the effect over the periods (decay or growth)."""
+    status = trend.status
+    if status is Status.NOT_CHECKED:
+        detail = f"Not checked: {trend.note}."
+    else:
+        detail = f"Slope {trend.slope_per_period:+.4g} per period" + (
+            f": {trend.finding} (novelty wearing off, or learning); project the long-run value "
+            "from the later periods."
+            if status is Status.ALERT
+            else ": no trend shown at the spent level."
         )
-    ]
-    for trend in trends:
-        status = trend["status"]
-        if status is Status.NOT_CHECKED:
-            detail = f"Not checked: {trend['note']}."
-        else:
-            detail = f"Slope {trend['slope_per_period']:+.4g} per period" + (
-                f": {trend['finding']} (novelty wearing off, or learning); project the long-run value "
-                "from the "
-                "later periods."
-                if status is Status.ALERT
-                else ": no trend shown at the spent level."
-            )
-        rows.append(
-            CheckRow(
-                "persistence",
-                f"trend of the effect on {trend['metric']}",
-                trend["p_value"],
-                trend["level"],
-                status,
-                SPENT,
-                detail,
-                trend.get("estimand", ""),
-            )
+    return CheckRow("persistence", f"trend of the effect on {trend.metric}", trend.p_value, trend.level,
+                    status, SPENT, detail, trend.estimand)
+
+
+def _persistence_checks(persistence: Sequence[PersistenceRow], trends: Sequence[EffectTrendRow],
+                        alpha: float) -> list[CheckRow]:
+    return [_effect_check(persistence, alpha), *(_effect_trend_check(trend) for trend in trends)]
+
+
+def _feedback_check(trend: FeedbackTrendRow) -> CheckRow:
+    """One feedback series' trend over the periods (the model shaping its own training data)."""
+    status = trend.status
+    if status is Status.NOT_CHECKED:
+        detail = f"Not checked: {trend.note}."
+    elif status is Status.ALERT:
+        detail = (
+            f"Slope {trend.slope_per_period:+.4g} per period. A rising served rate, or a drifting gap "
+            "between labelled rows and the population, means the model shapes its own training data: "
+            "evaluate on a holdout or shadow set, not on the labels it produced."
         )
-    return rows
+    else:
+        detail = f"Slope {trend.slope_per_period:+.4g} per period: no trend shown at the spent level."
+    return CheckRow("feedback", f"trend of {trend.series}", trend.p_value, trend.level, status, SPENT, detail)
 
 
-def _feedback_checks(trends: RowTable) -> list[CheckRow]:
-    rows = []
-    for trend in trends:
-        status = trend["status"]
-        if status is Status.NOT_CHECKED:
-            detail = f"Not checked: {trend['note']}."
-        elif status is Status.ALERT:
-            detail = (
-                f"Slope {trend['slope_per_period']:+.4g} per period. A rising served rate, or a drifting gap "
-                "between labelled rows and the population, means the model shapes its own training data: "
-                "evaluate on a holdout or shadow set, not on the labels it produced."
-            )
-        else:
-            detail = f"Slope {trend['slope_per_period']:+.4g} per period: no trend shown at the spent level."
-        rows.append(
-            CheckRow(
-                "feedback",
-                f"trend of {trend['series']}",
-                trend["p_value"],
-                trend["level"],
-                status,
-                SPENT,
-                detail,
-            )
-        )
-    return rows
-
-
-def _guardrail_check(guards: RowTable) -> CheckRow:
-    status = Status.worst(r["status"] for r in guards)
-    harms = [r for r in guards if r["status"] is Status.ALERT]
-    unchecked = _unchecked(guards, lambda r: f"{r['metric']} / {r['segment']}")
+def _guardrail_check(guards: Sequence[GuardrailRow]) -> CheckRow:
+    """Every guardrail metric in every segment, one-sided against its tolerance (BH across segments)."""
+    status = Status.worst(r.status for r in guards)
+    harms = [r for r in guards if r.status is Status.ALERT]
+    unchecked = _unchecked(guards, lambda r: f"{r.metric} / {r.segment}")
     if status is Status.ALERT:
         detail = (
             "Harm beyond tolerance in "
-            + ", ".join(f"{r['metric']} / {r['segment']}" for r in harms)
+            + ", ".join(f"{r.metric} / {r.segment}" for r in harms)
             + ": roll back for those segments or fix before widening."
         )
         if unchecked:
             detail += f" Not checked: {unchecked}."
     elif status is Status.NOT_CHECKED:
-        checked = sum(r["status"] is Status.OK for r in guards)
+        checked = sum(r.status is Status.OK for r in guards)
         detail = f"Not checked: {unchecked}." + (
             f" The {checked} checked metric-segment(s) stay within tolerance." if checked else ""
         )
     else:
         detail = "No segment breaches its guardrail."
-    estimands = sorted({r.get("estimand", "") for r in guards})
-    return CheckRow(
-        "guardrails",
-        "harm by segment",
-        _smallest(guards, "p_adjusted"),
-        guards[0]["level"],
-        status,
-        FDR,
-        detail,
-        ", ".join(estimands),
-    )
+    estimands = sorted({r.estimand for r in guards})
+    return CheckRow("guardrails", "harm by segment", _smallest(r.p_adjusted for r in guards), guards[0].level,
+                    status, FDR, detail, ", ".join(estimands))
 
 
 def _version_check(share: float, tested: Any, th: Thresholds) -> CheckRow:
@@ -535,7 +408,7 @@ def build_report(monitor: MonitorLayers, alpha: float) -> MonitorReport:
     if monitor.served is not None or monitor.labelled is not None:
         layers["feedback"] = monitor.feedback()
         layers["feedback_trend"] = monitor.feedback_trend(alpha)
-        rows += _feedback_checks(layers["feedback_trend"])
+        rows += [_feedback_check(trend) for trend in layers["feedback_trend"]]
     if monitor.guardrails:
         layers["guardrails"] = monitor.guardrail_segments(alpha)
         rows.append(_guardrail_check(layers["guardrails"]))
