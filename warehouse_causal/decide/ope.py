@@ -37,6 +37,7 @@ from warehouse_causal.algebra.ope import (
 from warehouse_causal.core.errors import DesignError, ExpressionError, OverlapWarning
 from warehouse_causal.core.tables import TableResult
 from warehouse_causal.design.estimands import ValueKind
+from warehouse_causal.fit.design_row import design_values
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import CLUSTER, Columns, Named, Sums
 from warehouse_causal.warehouse.terms import referenced_columns, resolve_value
@@ -94,16 +95,14 @@ def _check_policy(label: str, expr: ir.Value, model: LinearFit) -> None:
 
 
 def _design_values(model: LinearFit, arm_value: ir.Value) -> dict[str, ir.Value]:
-    """x(arm, w) in the model's centred coordinates for an arm given per row by ``arm_value``."""
+    """x(arm, w) in the model's centred coordinates for an arm given per row by ``arm_value``
+    (:func:`~warehouse_causal.fit.design_row.design_values`)."""
     design = model.design
-    values: dict[str, ir.Value] = {design.intercept: ibis.literal(1.0)}
-    for term, level in zip(model.treatment_terms, model.arms, strict=True):
-        values[term] = (arm_value == level).cast("float64")
-    for c in design.covariates:
-        values[c] = design.columns[c].value() - ibis.literal(model.covariate_means[c])
-    for label, arm, cov in design.interactions:
-        values[label] = values[arm] * values[cov]
-    return values
+    arms = {term: (arm_value == level).cast("float64")  # NULL stays NULL (portable() on other engines)
+            for term, level in zip(model.treatment_terms, model.arms, strict=True)}
+    covariates = {c: design.columns[c].value() - ibis.literal(model.covariate_means[c])
+                  for c in design.covariates}
+    return design_values(design.intercept, arms, covariates, design.interactions, ibis.literal(1.0))
 
 
 def _prediction(model: LinearFit, values: dict[str, ir.Value], m: int, shift: float) -> ir.Value:

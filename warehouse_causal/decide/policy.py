@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from warehouse_causal.algebra.bayes import MultivariateT, prob_best
 from warehouse_causal.core.errors import InvalidParameterError, SchemaError, closest_name
 from warehouse_causal.core.validation import NONE, InstanceOf, Integer, Real, check_param, validated
+from warehouse_causal.fit.design_row import design_values
 
 __all__ = ["ContextVector", "Policy", "RewardDistribution", "RewardModel", "load_model"]
 
@@ -145,18 +146,12 @@ class RewardModel:
     def design_rows(self, context: dict[str, Any]) -> NDArray[np.float64]:
         """x(a, c) for every arm a (rows, control first) in the order of ``terms``."""
         self._check(context)
-        index = {t: j for j, t in enumerate(self.terms)}
-        values = {c.label: c.value(context) for c in self.covariates}
+        covariates = {c.label: float(c.value(context)) for c in self.covariates}
         rows = np.zeros((len(self.arms), len(self.terms)))
         for r, arm_term in enumerate((None, *self.treatment_terms)):
-            rows[r, 0] = 1.0
-            for label, value in values.items():
-                rows[r, index[label]] = value
-            if arm_term is not None:
-                rows[r, index[arm_term]] = 1.0
-                for term, arm, cov in self.interactions:
-                    if arm == arm_term:
-                        rows[r, index[term]] = values[cov]
+            arms = {term: float(term == arm_term) for term in self.treatment_terms}
+            values = design_values(self.terms[0], arms, covariates, self.interactions, 1.0)
+            rows[r] = [values[term] for term in self.terms]
         return rows
 
     def infer_reward(self, context: dict[str, Any], metric: str | None = None) -> RewardDistribution:

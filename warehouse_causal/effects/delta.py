@@ -54,6 +54,7 @@ from warehouse_causal.effects.segments import (
     segment_query,
 )
 from warehouse_causal.effects.table import EffectsTable, Sequential
+from warehouse_causal.fit.design_row import effect_vector
 from warehouse_causal.fit.moments import category_levels
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.terms import resolve_term
@@ -141,13 +142,11 @@ def _vectors(model: LinearFit, means: NDArray[np.float64]) -> tuple[NDArray, NDA
     for m, metric in enumerate(model.metrics):
         for a, arm_term in enumerate(model.treatment_terms):
             for s in range(means.shape[0]):
+                centred = {cov: float(means[s, j]) for cov, j in cov_index.items()}
                 d = np.zeros(n_params)
                 b = np.zeros(n_params)
-                d[m * k + index[arm_term]] = 1.0
+                d[m * k:(m + 1) * k] = effect_vector(model.terms, arm_term, design.interactions, centred)
                 b[m * k + index[design.intercept]] = 1.0
-                for label, arm, cov in design.interactions:
-                    if arm == arm_term:
-                        d[m * k + index[label]] = means[s, cov_index[cov]]
                 for cov, j in cov_index.items():
                     b[m * k + index[cov]] = means[s, j]
                 rows_d.append(d)

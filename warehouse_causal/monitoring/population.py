@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from warehouse_causal.algebra.inference import standard_errors
 from warehouse_causal.algebra.monitoring import membership_r2, standardized_difference
 from warehouse_causal.core.tables import RowTable
+from warehouse_causal.fit.design_row import effect_vector
 from warehouse_causal.monitoring.estimands import model_estimand
 from warehouse_causal.monitoring.inputs import MonitorInputs
 from warehouse_causal.monitoring.queries import PERIOD, MonitorSums
@@ -79,12 +81,13 @@ def projection(inputs: MonitorInputs, sums: MonitorSums) -> RowTable:
     for m, metric in enumerate(model.metrics):
         d = np.zeros(k * len(model.metrics))
         arm = m * k + model.terms.index(arm_term)
-        d[arm] = 1.0
-        for label, interacted_arm, covariate in design.interactions:
+        shift = {}
+        for _, interacted_arm, covariate in design.interactions:
             if interacted_arm == arm_term:
                 present = p.column("present", covariate)[last]
                 mean_now = p.column("sum", covariate)[last] / present if present > 0 else math.nan
-                d[m * k + model.terms.index(label)] = mean_now - model.covariate_means[covariate]
+                shift[covariate] = mean_now - model.covariate_means[covariate]
+        d[m * k:(m + 1) * k] = effect_vector(model.terms, arm_term, design.interactions, shift)
         estimate = float(d @ model.params.T.reshape(-1))
         base, se_base = float(model.params.T.reshape(-1)[arm]), math.sqrt(cov[arm, arm])
         rows.append(ProjectionRow(
@@ -94,7 +97,7 @@ def projection(inputs: MonitorInputs, sums: MonitorSums) -> RowTable:
             period=p.key(PERIOD)[last],
             experiment_effect=base,
             projected_effect=estimate,
-            std_error=math.sqrt(max(float(d @ cov @ d), 0.0)),
+            std_error=float(standard_errors(np.array([d @ cov @ d]))[0]),
             change_in_se=(estimate - base) / se_base if se_base > 0 else math.nan,
             interacted=bool(design.interactions),
         ))
