@@ -128,7 +128,8 @@ def _shape_error(kind: str, where: str, path: list[Any], limits: Limits, found: 
     pointer = _pointer(path)
     at = f" at {pointer}" if pointer != "/" else ""
     if kind == "depth":
-        message = f"{where} is nested deeper than {limits.max_depth} levels{at}, the limit for such a document."
+        message = (f"{where} is nested deeper than {limits.max_depth} levels{at}, the limit for such a "
+                   "document.")
     elif kind == "items":
         what = "the document" if pointer == "/" else pointer
         message = (f"{where}: {what} has more than {limits.max_items:,} entries"

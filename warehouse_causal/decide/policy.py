@@ -89,13 +89,13 @@ class RewardDistribution:
         check_param(self.rewards, "rewards", owner, InstanceOf(MultivariateT, "a MultivariateT"))
         k = len(self.arms)
         if k == 0:
-            raise InvalidParameterError(f"The 'arms' parameter of {owner} is empty: a decision needs at least "
-                                        "one arm (control first).")
+            raise InvalidParameterError(f"The 'arms' parameter of {owner} is empty: a decision needs at "
+                                        "least one arm (control first).")
         mean, scale = np.asarray(self.rewards.mean), np.asarray(self.rewards.scale)
         if mean.shape != (k,) or scale.shape != (k, k):
             raise InvalidParameterError(
-                f"The 'rewards' parameter of {owner} must be over the {k} arm(s) {list(self.arms)}: a mean of "
-                f"{k} value(s) and a {k}x{k} scale; got shapes {mean.shape} and {scale.shape}.")
+                f"The 'rewards' parameter of {owner} must be over the {k} arm(s) {list(self.arms)}: a mean "
+                f"of {k} value(s) and a {k}x{k} scale; got shapes {mean.shape} and {scale.shape}.")
         if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
             raise InvalidParameterError(f"The 'rewards' parameter of {owner} holds NaN or infinite values.")
 

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis.common.exceptions as ibis_errors
 from ibis.backends import BaseBackend
 
 from warehouse_causal.core import documents
-from warehouse_causal.core.errors import InvalidParameterError
+from warehouse_causal.core.errors import InvalidParameterError, SchemaError
 from warehouse_causal.design.metrics import Metric, check_ratio_windows
 from warehouse_causal.design.percentile import Quantile
 from warehouse_causal.design.ratios import Ratio
@@ -144,7 +145,12 @@ def _metric(name: str, spec: Mapping[str, Any], con: BaseBackend | None) -> Metr
                                     "connection, load_metrics(path, con).")
     unit = spec["unit"]
     window = spec.get("window")
-    return Metric(name=name, source=con.table(spec["source"]), value=spec["value"],
+    try:
+        source = con.table(spec["source"])
+    except ibis_errors.TableNotFound:
+        raise SchemaError(f"Metric {name!r} of the catalog reads the table {spec['source']!r}, which is not "
+                          "in the connection.", column=None) from None
+    return Metric(name=name, source=source, value=spec["value"],
                   unit=tuple(unit) if isinstance(unit, list) else unit,
                   window=None if window is None else (float(window[0]), float(window[1])),
                   time=spec.get("time"), exposure=spec.get("exposure"), fill=float(spec.get("fill", 0.0)),

@@ -291,8 +291,8 @@ class ModelSpec:
                                             f"metric of this model ({sorted(labels)}).")
             if isinstance(value, (tuple, list)) and len(value) != 2:
                 raise InvalidParameterError(
-                    f"The 'cap' parameter of {owner}: the cap of {name!r} must be an upper percentile in (0, 1) "
-                    f"or a (lower, upper) pair; got {len(value)} values {tuple(value)!r}.")
+                    f"The 'cap' parameter of {owner}: the cap of {name!r} must be an upper percentile in "
+                    f"(0, 1) or a (lower, upper) pair; got {len(value)} values {tuple(value)!r}.")
             lower, upper = (None, value) if not isinstance(value, (tuple, list)) else tuple(value)
             for q in (lower, upper):
                 if q is not None:

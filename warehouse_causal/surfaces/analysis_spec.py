@@ -2,7 +2,7 @@
 
 Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
 
-    connection: path to a DuckDB file (default: in-memory)
+    connection: path to a DuckDB file, or duckdb://path (read-only; default: in-memory)
     table: a table name in that database, or {"parquet": "path/or/glob*.parquet"}
     design: {intent_to_treat, treated, propensity, instrument, cluster_by, control, weights,
              expected_split: {arm: share}, noncompliance}
@@ -37,7 +37,9 @@ A plan document (the CLI's ``plan`` command) reads the history the same way::
     power: {alpha, power, n: [...], days: [...], sequential, correction}
     sample_size: {mde, relative}     # optional: the size that reaches this MDE
 
-YAML needs PyYAML (``pip install 'warehouse_causal[yaml]'``); JSON needs nothing.
+YAML needs PyYAML (``pip install 'warehouse_causal[yaml]'``); JSON needs nothing. Every document is
+read within the limits of :mod:`warehouse_causal.core.documents` (a regular file of at most 1 MB,
+depth 32, 1,000 entries per list or mapping, 100,000 values).
 """
 
 from __future__ import annotations
