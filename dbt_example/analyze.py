@@ -95,6 +95,11 @@ def write_tables(con: Any, frames: Mapping[str, Any]) -> None:
             raw.unregister(view)
 
 
+def write_table(con: Any, name: str, frame: Any) -> None:
+    """One table: :func:`write_tables` with a single target."""
+    write_tables(con, {name: frame})
+
+
 def main(path: str) -> int:
     con = wc.connect(path)
     assignments = con.table("assignments")
