@@ -297,7 +297,12 @@ def test_dbt_analysis_step_never_replaces_a_users_table(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="not written by this analysis step"):
         analyze.write_table(con, "experiment_effects", pd.DataFrame({"estimate": [0.1]}))
     assert list(con.table("experiment_effects").columns) == ["mine"]
+    # a column named analysed_by is not enough: its values must be the step's marker (issue 26)
     con.create_table("experiment_effects", pd.DataFrame({"analysed_by": ["x"]}), overwrite=True)
+    with pytest.raises(SystemExit, match="not written by this analysis step"):
+        analyze.write_table(con, "experiment_effects", pd.DataFrame({"estimate": [0.1]}))
+    assert con.table("experiment_effects").analysed_by.execute().tolist() == ["x"]
+    con.create_table("experiment_effects", pd.DataFrame({"analysed_by": [analyze.MARKER]}), overwrite=True)
     analyze.write_table(con, "experiment_effects", pd.DataFrame({"estimate": [0.1]}))
     assert con.table("experiment_effects").estimate.execute().tolist() == [0.1]
     assert con.table("experiment_effects").analysed_by.execute().tolist() == [analyze.MARKER]

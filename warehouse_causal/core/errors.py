@@ -16,11 +16,13 @@ __all__ = [
     "CovariateImbalanceWarning",
     "DesignError",
     "DesignWarning",
+    "DocumentError",
     "ExpressionError",
     "InvalidParameterError",
     "OverlapWarning",
     "PrecisionWarning",
     "QueryBudgetError",
+    "QueryError",
     "SampleRatioMismatchWarning",
     "SchemaError",
     "UnsupportedBackendError",
@@ -40,6 +42,27 @@ class WarehouseCausalError(Exception):
 
 class InvalidParameterError(WarehouseCausalError, ValueError):
     """A parameter has a value outside its allowed set."""
+
+
+class DocumentError(InvalidParameterError):
+    """A document (a settings file, a metric catalog, a reward model, an agent's arguments) that
+    cannot be read: missing, not a regular file, too large, too deep, too long, not UTF-8, not
+    JSON/YAML. ``source`` names the file (or the text's role), ``path`` the JSON pointer when known."""
+
+    def __init__(self, message: str, source: str | None = None, path: str | None = None):
+        super().__init__(message)
+        self.source = source
+        self.path = path
+
+
+class QueryError(WarehouseCausalError, ValueError):
+    """The engine refused a query at run time because of the data it read (a value that does not
+    convert, a division by zero the engine treats as an error, a number out of range); ``purpose``
+    names the query and the message the expression."""
+
+    def __init__(self, message: str, purpose: str | None = None):
+        super().__init__(message)
+        self.purpose = purpose
 
 
 class SchemaError(WarehouseCausalError, ValueError):

@@ -22,13 +22,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.algebra.bayes import MultivariateT, prob_best
-from warehouse_causal.core.errors import InvalidParameterError, SchemaError, closest_name
+from warehouse_causal.core.documents import Limits, parse_document, read_text
+from warehouse_causal.core.errors import DocumentError, InvalidParameterError, SchemaError, closest_name
 from warehouse_causal.core.validation import NONE, InstanceOf, Integer, Real, check_param, validated
 from warehouse_causal.fit.design_row import design_values
 
 __all__ = ["ContextVector", "Policy", "RewardDistribution", "RewardModel", "load_model"]
 
 FORMAT = "warehouse_causal.RewardModel/1"
+#: A reward model document: larger than a settings file (a k×k scale per metric), as shallow.
+MODEL_LIMITS = Limits(max_bytes=64_000_000, max_depth=32, max_items=100_000, max_values=10_000_000)
 
 
 class ContextVector(dict):
@@ -80,6 +83,22 @@ class RewardDistribution:
     arms: tuple[Any, ...]
     rewards: MultivariateT
     metric: str
+
+    def __post_init__(self) -> None:
+        owner = "RewardDistribution"
+        check_param(self.arms, "arms", owner, InstanceOf(tuple, "a tuple of arms (control first)"))
+        check_param(self.rewards, "rewards", owner, InstanceOf(MultivariateT, "a MultivariateT"))
+        k = len(self.arms)
+        if k == 0:
+            raise InvalidParameterError(f"The 'arms' parameter of {owner} is empty: a decision needs at "
+                                        "least one arm (control first).")
+        mean, scale = np.asarray(self.rewards.mean), np.asarray(self.rewards.scale)
+        if mean.shape != (k,) or scale.shape != (k, k):
+            raise InvalidParameterError(
+                f"The 'rewards' parameter of {owner} must be over the {k} arm(s) {list(self.arms)}: a mean "
+                f"of {k} value(s) and a {k}x{k} scale; got shapes {mean.shape} and {scale.shape}.")
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+            raise InvalidParameterError(f"The 'rewards' parameter of {owner} holds NaN or infinite values.")
 
     def mean(self) -> dict[Any, float]:
         """Posterior mean reward of each arm."""
@@ -203,16 +222,30 @@ def _checked_posterior(p: Any, n_terms: int, index: int) -> MultivariateT:
 
 
 def load_model(document: str | Path) -> RewardModel:
-    """Restore a :class:`RewardModel` from ``to_json`` text or a path to a file holding it.
+    """Restore a :class:`RewardModel` from ``to_json`` text or a file holding it.
 
-    The document is checked: every posterior finite, its scale positive semi-definite and of the
-    size of the terms (a hand-edited file cannot make a policy play on NaN)."""
+    A ``Path`` is a file; a string is JSON text when it starts with ``{`` or ``[`` (after
+    whitespace), else the path of a file; a string that is neither (no such file) is an error
+    saying so, never parsed as the other. The file must be a regular file of at most 64 MB, and
+    the document at most 32 levels deep. The document is checked: every posterior finite, its scale
+    positive semi-definite and of the size of the terms (a hand-edited file cannot make a policy
+    play on NaN)."""
     check_param(document, "document", "load_model", InstanceOf((str, Path), "JSON text or a file path"))
-    text = Path(document).read_text() if isinstance(document, Path) else document
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InvalidParameterError(f"load_model: the document is not JSON ({err}).") from None
+    if isinstance(document, str) and document.lstrip()[:1] in ("{", "["):
+        text, where = document, "load_model: the document"
+    else:
+        path = Path(document)
+        if isinstance(document, str) and not path.exists():
+            shown = document if len(document) <= 80 else document[:77] + "..."
+            raise DocumentError(
+                f"load_model: {shown!r} is neither JSON text (a reward model document starts with '{{') nor "
+                "an existing file.", shown)
+        try:
+            text = read_text(path, "reward model", MODEL_LIMITS.max_bytes)
+        except DocumentError as err:
+            raise DocumentError(f"load_model: {err}", str(path)) from None
+        where = f"load_model: the file {str(path)!r}"
+    data = parse_document(text, where, limits=MODEL_LIMITS)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise InvalidParameterError(f"Not a warehouse_causal reward model (format {found!r}).")

@@ -28,15 +28,16 @@ every declared one (a quantile's is informational: quantile effects carry no ver
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis.common.exceptions as ibis_errors
 from ibis.backends import BaseBackend
 
-from warehouse_causal.core.errors import InvalidParameterError
+from warehouse_causal.core import documents
+from warehouse_causal.core.errors import InvalidParameterError, SchemaError
 from warehouse_causal.design.metrics import Metric, check_ratio_windows
 from warehouse_causal.design.percentile import Quantile
 from warehouse_causal.design.ratios import Ratio
@@ -70,21 +71,10 @@ class MetricCatalog:
 
 
 def read_document(path: str | Path, what: str) -> dict[str, Any]:
-    """A YAML (``.yaml``/``.yml``, needs PyYAML) or JSON file holding a mapping of ``what``."""
-    path = Path(path)
-    text = path.read_text()
-    if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError as err:
-            raise ImportError(f"YAML {what} files need PyYAML: pip install 'warehouse_causal[yaml]' "
-                              "(or write it as JSON).") from err
-        document = yaml.safe_load(text)
-    else:
-        document = json.loads(text)
-    if not isinstance(document, dict):
-        raise InvalidParameterError(f"{path} must hold a mapping of {what}.")
-    return document
+    """A YAML (``.yaml``/``.yml``, needs PyYAML) or JSON file holding a mapping of ``what``, read
+    within the document limits of :mod:`warehouse_causal.core.documents` (a regular file of at most
+    1 MB, depth 32, 1,000 entries per list or mapping); anything else is a ``DocumentError``."""
+    return documents.read_document(path, what)
 
 
 def _read(source: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -155,7 +145,12 @@ def _metric(name: str, spec: Mapping[str, Any], con: BaseBackend | None) -> Metr
                                     "connection, load_metrics(path, con).")
     unit = spec["unit"]
     window = spec.get("window")
-    return Metric(name=name, source=con.table(spec["source"]), value=spec["value"],
+    try:
+        source = con.table(spec["source"])
+    except ibis_errors.TableNotFound:
+        raise SchemaError(f"Metric {name!r} of the catalog reads the table {spec['source']!r}, which is not "
+                          "in the connection.", column=None) from None
+    return Metric(name=name, source=source, value=spec["value"],
                   unit=tuple(unit) if isinstance(unit, list) else unit,
                   window=None if window is None else (float(window[0]), float(window[1])),
                   time=spec.get("time"), exposure=spec.get("exposure"), fill=float(spec.get("fill", 0.0)),

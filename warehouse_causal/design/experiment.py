@@ -28,13 +28,16 @@ from warehouse_causal.warehouse.backends import QueryRunner, as_table
 from warehouse_causal.warehouse.contract import CLUSTER, KEY, Columns, Named
 from warehouse_causal.warehouse.terms import check_columns
 
-__all__ = ["SRM_ALPHA", "DesignSummary", "ExperimentDesign"]
+__all__ = ["MIN_PROPENSITY", "SRM_ALPHA", "DesignSummary", "ExperimentDesign"]
 
 Noncompliance = Literal["two-sided", "one-sided"]
 #: Above this many (assignment, treated, instrument) combinations the arms are not discrete.
 MAX_DESIGN_CELLS = 1_000
 #: p-value below which the sample-ratio test warns (the industry convention, Fabijan et al. 2019).
 SRM_ALPHA = 0.001
+#: Propensities below this are refused: a row weighted 1/p > 1e9 outweighs a billion others, and the
+#: sums of squared weights lose every digit of the other rows (1e-300 even overflows to infinity).
+MIN_PROPENSITY = 1e-9
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class DesignSummary:
 
 #: The propensity and weight checks of the validation query: counts of bad rows per design cell
 #: (summed over the clusters of a cell when ``cluster_by`` is set).
-_CHECKS = ("pnulls", "pbad", "wnulls", "wbad")
+_CHECKS = ("pnulls", "pbad", "psmall", "wnulls", "wbad", "winf", "wpositive", "woverflow")
 
 
 class _Cell(NamedTuple):
@@ -251,10 +254,16 @@ class ExperimentDesign:
             p = t[self.propensity].cast("float64")
             aggs.add("pnulls", None, (p.isnull() | p.isnan()).cast("int64").sum())
             aggs.add("pbad", None, ((p <= 0) | (p > 1)).cast("int64").sum())
+            aggs.add("psmall", None, ((p > 0) & (p < MIN_PROPENSITY)).cast("int64").sum())
         if self.weights is not None:
             w = t[self.weights].cast("float64")
             aggs.add("wnulls", None, (w.isnull() | w.isnan()).cast("int64").sum())
             aggs.add("wbad", None, (w < 0).cast("int64").sum())
+            aggs.add("winf", None, (w.isinf() & (w > 0)).cast("int64").sum())
+            aggs.add("wpositive", None, ((w > 0) & ~w.isinf()).cast("int64").sum())
+        weight = self.weight_expr()
+        if weight is not None:  # finite parts, infinite product: weights × 1/propensity overflows
+            aggs.add("woverflow", None, weight.isinf().cast("int64").sum())
         by = {k: t[k] for k in keys}
         if self.cluster_by is None:
             return aggs.aggregate(t, by=by).limit(MAX_DESIGN_CELLS + 1)
@@ -338,8 +347,16 @@ class ExperimentDesign:
             ("pnulls", self.propensity, "NULL or NaN propensities in {c!r}."),
             ("pbad", self.propensity, "propensities outside (0, 1] in {c!r}; a propensity is the "
              "probability of the assigned arm, so 0 < p <= 1."),
+            ("psmall", self.propensity, "propensities below " + f"{MIN_PROPENSITY:g}" + " in {c!r}: "
+             "weighted by 1/p, one such row outweighs a billion others and the sums of squared weights "
+             "lose the other rows' digits. Check how the propensities were logged (a probability, not a "
+             "log-probability or a percentage?)."),
             ("wnulls", self.weights, "NULL or NaN weights in {c!r}."),
             ("wbad", self.weights, "negative weights in {c!r}."),
+            ("winf", self.weights, "infinite weights in the weights column {c!r} (e.g. from a division by "
+             "zero); filter or fix them."),
+            ("woverflow", self.weights or self.propensity, "rows whose weight (weights × 1/propensity, from "
+             "{c!r}) overflows to infinity; rescale the weights."),
         ]
         for key, column, message in checks:
             if column is None:
@@ -347,6 +364,22 @@ class ExperimentDesign:
             count = int(sum(r.checks[key] for r in rows))
             if count:
                 raise DesignError(f"Found {count} " + message.format(c=column))
+        if self.weights is not None:
+            self._check_weighted_arms(rows)
+
+    def _check_weighted_arms(self, rows: list[_Cell]) -> None:
+        """Every assignment arm needs rows of positive weight: an arm whose weights are all 0 has
+        no data, and with every weight 0 nothing is left to fit."""
+        positive: dict[Any, float] = {}
+        for r in rows:
+            positive[r.itt] = positive.get(r.itt, 0.0) + r.checks["wpositive"]
+        if not any(positive.values()):
+            raise DesignError(f"Every weight in the weights column {self.weights!r} is 0: no row counts, so "
+                              "nothing can be estimated.")
+        empty = sorted((str(a) for a, n in positive.items() if not n))
+        if empty:
+            raise DesignError(f"Every row of arm(s) {empty} of {self.intent_to_treat!r} has weight 0 in "
+                              f"{self.weights!r}: those arms have no data to compare.")
 
     def _resolve_control(self, arms: list[Any]) -> tuple[Any, str]:
         if self.control is not None:

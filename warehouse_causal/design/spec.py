@@ -289,6 +289,10 @@ class ModelSpec:
             if name not in labels:
                 raise InvalidParameterError(f"The 'cap' parameter of {owner} names {name!r}, which is not a "
                                             f"metric of this model ({sorted(labels)}).")
+            if isinstance(value, (tuple, list)) and len(value) != 2:
+                raise InvalidParameterError(
+                    f"The 'cap' parameter of {owner}: the cap of {name!r} must be an upper percentile in "
+                    f"(0, 1) or a (lower, upper) pair; got {len(value)} values {tuple(value)!r}.")
             lower, upper = (None, value) if not isinstance(value, (tuple, list)) else tuple(value)
             for q in (lower, upper):
                 if q is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 import threading
 import warnings
@@ -27,21 +28,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 from ibis.backends import BaseBackend
 
 import warehouse_causal as wc
+from warehouse_causal.core.documents import DOCUMENT_LIMITS, check_shape
 from warehouse_causal.core.errors import (
     DesignError,
     ExpressionError,
     InvalidParameterError,
-    SchemaError,
+    QueryError,
     WarehouseCausalError,
-    closest_name,
 )
 from warehouse_causal.core.tables import strict_json
+from warehouse_causal.core.validation import Integer, Real, check_param
 from warehouse_causal.surfaces import sentences
-from warehouse_causal.surfaces.analysis_spec import experiment_from, run_plan, run_spec
+from warehouse_causal.surfaces.analysis_spec import (
+    duckdb_path,
+    engine_message,
+    experiment_from,
+    open_table,
+    run_plan,
+    run_spec,
+    table_names,
+)
 from warehouse_causal.surfaces.answers import (
     analysis_answer,
     assumptions,
@@ -152,6 +163,10 @@ _HINTS: dict[str, str] = {
     "QueryBudgetError": "Ask for less (fewer metrics, segments or looks) or a smaller table; the "
                         "budget is set when the server starts.",
     "DesignNotCheckedError": "Call check_design with this table and design first.",
+    "DocumentError": "Send smaller arguments: at most 1,000 entries in one list or mapping, nested at most "
+                     "32 deep.",
+    "QueryError": "An expression could not be computed on the table's values (e.g. a CAST of a value that "
+                  "does not convert); fix or drop the expression the message names.",
     "InvalidParameterError": "Fix the named parameter; the tool's input schema lists the allowed values.",
 }
 
@@ -165,7 +180,10 @@ def tool_error(error: BaseException) -> dict[str, Any]:
     path = getattr(error, "path", None)
     if path and parameter is None:
         parameter = path.strip("/").replace("/", ".") or None
-    if not isinstance(error, (WarehouseCausalError, ValueError, TypeError, KeyError)):
+    if isinstance(error, duckdb.DataError):  # the engine refused a value at run time (conversion, range)
+        message = f"The warehouse refused a query: {engine_message(error)}"
+        name, error = "QueryError", QueryError(message)
+    elif not isinstance(error, (WarehouseCausalError, ValueError, TypeError, KeyError)):
         name, message = "InternalError", f"{type(error).__name__}: {message}"
     hint = next((_HINTS[c.__name__] for c in type(error).__mro__ if c.__name__ in _HINTS),
                 "Report this with the arguments if it persists.")
@@ -173,23 +191,31 @@ def tool_error(error: BaseException) -> dict[str, Any]:
 
 
 def open_connection(target: str, read_only: bool = True) -> BaseBackend:
-    """The server's one connection: a DuckDB file (read-only, file access in SQL disabled) or an
-    ibis URL (``duckdb://…``, ``bigquery://…``: use a read-only role there)."""
-    if "://" in target:
+    """The server's one connection: a DuckDB file (read-only, file access in SQL disabled), also
+    written ``duckdb://path``, or an ibis URL of another warehouse (``bigquery://…``: use a read-only
+    role there)."""
+    if "://" in target and not target.lower().startswith("duckdb://"):
         return ibis.connect(target)
-    con = wc.connect(target, read_only=read_only)
+    path = duckdb_path(target, "The --connection")
+    if path is None:
+        raise InvalidParameterError("The --connection must name a DuckDB file (an in-memory database would "
+                                    "be empty) or a warehouse URL.")
+    try:
+        con = wc.connect(path, read_only=read_only)
+    except duckdb.Error as err:
+        raise InvalidParameterError(f"The --connection {target!r} cannot be opened as a DuckDB database: "
+                                    f"{engine_message(err)}") from None
     if read_only:
         con.con.execute("SET enable_external_access = false")
         con.con.execute("SET lock_configuration = true")
     return con
 
 
-def _table_names(con: BaseBackend) -> list[str]:
-    raw = getattr(con, "con", None)
-    if raw is not None and hasattr(raw, "execute") and con.name == "duckdb":  # ibis list_tables: duckdb 2
-        rows = raw.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()
-        return [r[0] for r in rows]
-    return list(con.list_tables())
+def _budget(max_rows_scanned: Any, max_seconds: Any) -> tuple[int, float]:
+    """The per-call budget, refused when the server starts (not on every call: a NaN budget would
+    fail each one): a positive whole number of rows, a finite positive number of seconds."""
+    return (check_param(max_rows_scanned, "max_rows_scanned", "Toolbox (--max-rows-scanned)", Integer(1)),
+            check_param(max_seconds, "max_seconds", "Toolbox (--max-seconds)", Real(0, math.inf)))
 
 
 @dataclass
@@ -206,10 +232,15 @@ class Toolbox:
     #: One call at a time: warning capture is process-wide, and the calls share one connection.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        self.max_rows_scanned, self.max_seconds = _budget(self.max_rows_scanned, self.max_seconds)
+
     @classmethod
     def open(cls, target: str, read_only: bool = True, metrics: str | Path | None = None,
              **limits: Any) -> Toolbox:
-        con = open_connection(target, read_only)
+        _budget(limits.get("max_rows_scanned", cls.max_rows_scanned),
+                limits.get("max_seconds", cls.max_seconds))
+        con = open_connection(target, read_only)  # after the budget is known to be valid
         catalog = wc.load_metrics(metrics, con) if metrics is not None else None
         return cls(con, catalog, **limits)
 
@@ -220,6 +251,8 @@ class Toolbox:
         try:
             if tool is None:
                 raise InvalidParameterError(f"No tool {name!r}; the tools are {[t.name for t in TOOLS]}.")
+            check_shape({} if arguments is None else arguments, f"The arguments of {tool.name}",
+                        DOCUMENT_LIMITS)  # before the schema walks them: bounded work per call
             check_document({} if arguments is None else arguments, tool.input_schema, tool.name)
             arguments = dict(arguments or {})
             with self._lock, warnings.catch_warnings(record=True) as caught, query_budget(
@@ -241,12 +274,7 @@ class Toolbox:
 
     # -- helpers ---------------------------------------------------------------------------------
     def _table(self, name: str) -> Any:
-        names = _table_names(self.con)
-        if name not in names:
-            close = closest_name(name, names)
-            raise SchemaError(f"No table {name!r} in the connection" + (f"; did you mean {close!r}?" if close
-                              else f"; it has {names}."), column=None)
-        return self.con.table(name)
+        return open_table(self.con, name)
 
     @staticmethod
     def _design_key(table: str, design: Mapping[str, Any]) -> str:
@@ -262,7 +290,7 @@ class Toolbox:
 
     # -- tools -----------------------------------------------------------------------------------
     def describe(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        names = arguments.get("tables") or _table_names(self.con)
+        names = arguments.get("tables") or table_names(self.con)
         tables = [_describe_table(self._table(n), n, self.con) for n in names]
         catalog = {} if self.catalog is None else {
             name: type(entry).__name__ for name, entry in self.catalog.entries.items()}

@@ -2,7 +2,7 @@
 
 Keys (all but ``table``, ``design.intent_to_treat`` and ``metrics`` optional)::
 
-    connection: path to a DuckDB file (default: in-memory)
+    connection: path to a DuckDB file, or duckdb://path (read-only; default: in-memory)
     table: a table name in that database, or {"parquet": "path/or/glob*.parquet"}
     design: {intent_to_treat, treated, propensity, instrument, cluster_by, control, weights,
              expected_split: {arm: share}, noncompliance}
@@ -37,20 +37,27 @@ A plan document (the CLI's ``plan`` command) reads the history the same way::
     power: {alpha, power, n: [...], days: [...], sequential, correction}
     sample_size: {mde, relative}     # optional: the size that reaches this MDE
 
-YAML needs PyYAML (``pip install 'warehouse_causal[yaml]'``); JSON needs nothing.
+YAML needs PyYAML (``pip install 'warehouse_causal[yaml]'``); JSON needs nothing. Every document is
+read within the limits of :mod:`warehouse_causal.core.documents` (a regular file of at most 1 MB,
+depth 32, 1,000 entries per list or mapping, 100,000 values).
 """
 
 from __future__ import annotations
 
+import glob as globlib
+import os
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 import warehouse_causal as wc
-from warehouse_causal.core.errors import InvalidParameterError
+from warehouse_causal.core.errors import InvalidParameterError, SchemaError, closest_name
 from warehouse_causal.design.catalog import read_document
 from warehouse_causal.surfaces.spec_schema import ANALYSIS_SCHEMA, MONITOR_SCHEMA, PLAN_SCHEMA, check_document
 
-__all__ = ["experiment_from", "load_monitor", "load_plan", "load_spec", "run_plan", "run_spec"]
+__all__ = ["duckdb_path", "engine_message", "experiment_from", "load_monitor", "load_plan", "load_spec",
+           "open_database", "open_table", "run_plan", "run_spec", "table_names"]
 
 def load_spec(path: str | Path) -> dict[str, Any]:
     """Read an analysis document and check it against its JSON Schema (``warehouse-causal schema``)."""
@@ -70,16 +77,98 @@ def _table(spec: dict[str, Any], base: Path, con: Any = None) -> tuple[Any, Any]
     """(connection, the experiment table); ``con`` (given by the agent server) is the only
     connection, and then ``table`` must be one of its tables."""
     if con is not None:
-        return con, con.table(spec["table"])
-    connection = spec.get("connection")
-    target = None if not connection or connection == ":memory:" else base / connection
-    con = wc.connect(target, read_only=target is not None)  # an analysis writes nothing
+        return con, open_table(con, spec["table"])
+    con = open_database(spec.get("connection"), base)
     source = spec["table"]
     if isinstance(source, dict) and "parquet" in source:
-        return con, con.read_parquet(str(base / source["parquet"]))
+        return con, _read_parquet(con, base, source["parquet"])
     if isinstance(source, str):
-        return con, con.table(source)
+        return con, open_table(con, source)
     raise InvalidParameterError("'table' must be a table name or {'parquet': path}.")
+
+
+def open_database(connection: Any, base: Path) -> Any:
+    """A document's ``connection``: a DuckDB file relative to the document (also written
+    ``duckdb://path``), opened read-only, or in-memory DuckDB when absent, ``:memory:`` or
+    ``duckdb://``. Any other URL is refused: a document analyses a DuckDB file (other warehouses: the
+    Python API, or ``warehouse-causal mcp --connection URL``)."""
+    path = duckdb_path(connection, "The 'connection' entry of the document")
+    target = None if path is None else base / path
+    try:
+        return wc.connect(target, read_only=target is not None)  # an analysis writes nothing
+    except duckdb.Error as err:
+        raise InvalidParameterError(
+            f"The 'connection' entry of the document names {str(target)!r}, which cannot be opened as a "
+            f"DuckDB database: {engine_message(err)}") from None
+
+
+def duckdb_path(connection: Any, owner: str) -> str | None:
+    """The DuckDB file a connection string names (None: in-memory); ``duckdb://path`` is the path
+    (``duckdb:///abs/path`` an absolute one). Other URLs, and URL parameters, are refused."""
+    if connection is None or connection in ("", ":memory:"):
+        return None
+    text = str(connection)
+    if "://" not in text:
+        return text
+    scheme, _, rest = text.partition("://")
+    if scheme.lower() != "duckdb":
+        raise InvalidParameterError(
+            f"{owner} is a {scheme}:// URL; it must be a DuckDB file (a path, or duckdb://path). Other "
+            "warehouses: the Python API (ibis.connect) or `warehouse-causal mcp --connection URL`.")
+    if "?" in rest:
+        raise InvalidParameterError(
+            f"{owner} {text!r} has URL parameters; give the DuckDB file alone (it is opened read-only).")
+    return None if rest in ("", ":memory:") else rest
+
+
+def engine_message(err: BaseException) -> str:
+    """The first line of an engine's error (DuckDB adds the SQL and a caret below it)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def table_names(con: Any) -> list[str]:
+    """The tables (and views) ``con.table(name)`` opens by their bare name: with DuckDB, those of
+    the current database and schema and the temporary ones (not tables of other schemas)."""
+    raw = getattr(con, "con", None)
+    if raw is not None and hasattr(raw, "execute") and con.name == "duckdb":  # ibis list_tables: duckdb 2
+        rows = raw.execute(
+            "SELECT DISTINCT table_name FROM information_schema.tables WHERE (table_catalog = "
+            "current_database() AND table_schema = current_schema()) OR table_catalog = 'temp' "
+            "ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
+    return list(con.list_tables())
+
+
+def open_table(con: Any, name: str) -> Any:
+    """``con.table(name)``, or a :class:`SchemaError` naming the table and the closest one."""
+    names = table_names(con)
+    if name not in names:
+        close = closest_name(name, names)
+        shown = names if len(names) <= 20 else [*names[:20], "..."]
+        raise SchemaError(f"No table {name!r} in the connection" + (f"; did you mean {close!r}?" if close
+                          else f"; it has {shown}."), column=None)
+    return con.table(name)
+
+
+def _read_parquet(con: Any, base: Path, pattern: str) -> Any:
+    """``{"parquet": path or glob}``: every match must be a regular file (no FIFOs or devices), and
+    the engine's refusal to read one (not Parquet) is an error naming the path."""
+    where = f"The 'table' entry {{'parquet': {pattern!r}}}"
+    full = str(base / pattern)
+    if "://" not in pattern:
+        matches = globlib.glob(full) if globlib.has_magic(full) else [full]
+        if not any(os.path.lexists(m) for m in matches):
+            raise InvalidParameterError(f"{where} matches no file (looked for {full!r}).")
+        odd = [m for m in matches if not os.path.isfile(m)]
+        if odd:
+            raise InvalidParameterError(f"{where} matches {odd[0]!r}, which is not a regular file.")
+    try:
+        table = con.read_parquet(full)
+        table.schema()
+    except duckdb.Error as err:
+        raise InvalidParameterError(f"{where} cannot be read as Parquet: {engine_message(err)}") from None
+    return table
 
 
 def experiment_from(table: Any, design: dict[str, Any]) -> wc.ExperimentData:
@@ -137,7 +226,7 @@ def load_monitor(path: str | Path) -> dict[str, Any]:
 def _monitor(settings: dict[str, Any], model: Any, con: Any) -> Any:
     """The monitoring report of a monitor document's ``monitor`` entry."""
     settings = dict(settings)
-    production = con.table(settings.pop("production"))
+    production = open_table(con, settings.pop("production"))
     alpha = settings.pop("alpha", 0.05)
     if "version" in settings:
         settings["version"] = tuple(settings["version"])

@@ -1,24 +1,38 @@
 """Command line: ``warehouse-causal demo``, ``warehouse-causal run analysis.json`` and
 ``warehouse-causal plan plan.json`` (or ``python -m warehouse_causal ...``).
 
-A thin layer over the public API: parse arguments, call it, format the output.
+A thin layer over the public API: parse arguments, call it, format the output. Every failure is one
+line on stderr, ``warehouse-causal: error: ...``, and exit code 2 (``--debug`` adds the traceback);
+documents are read within the limits of :mod:`warehouse_causal.core.documents`.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
+import traceback
 import warnings
 from pathlib import Path
 
+import duckdb
+
 import warehouse_causal as wc
+from warehouse_causal.core.errors import InvalidParameterError, WarehouseCausalError
 from warehouse_causal.core.tables import strict_json
 from warehouse_causal.datasets.support_rollout import DemoTruth, simulate_support_rollout
 from warehouse_causal.decide.decisions import memo
 from warehouse_causal.surfaces.agent import Toolbox
-from warehouse_causal.surfaces.analysis_spec import load_monitor, load_plan, load_spec, run_plan, run_spec
+from warehouse_causal.surfaces.analysis_spec import (
+    engine_message,
+    load_monitor,
+    load_plan,
+    load_spec,
+    run_plan,
+    run_spec,
+)
 from warehouse_causal.surfaces.answers import analysis_answer
 from warehouse_causal.surfaces.mcp_server import serve
 from warehouse_causal.surfaces.sentences import package_warnings
@@ -85,9 +99,36 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Exit code of every refused command (argparse's usage errors use it too).
+EXIT_ERROR = 2
+
+
+def _check_report_path(report: str | None) -> None:
+    """Refuse a ``--report`` path that cannot be written before the analysis runs (a missing folder,
+    a directory); a write that fails later (a full disk) is refused when it happens."""
+    if report is None:
+        return
+    path = Path(report)
+    if path.is_dir():
+        raise InvalidParameterError(f"--report {report!r} is a directory; give a file name (.html or .md).")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InvalidParameterError(f"--report {report!r}: the folder {str(parent)!r} does not exist.")
+
+
+def _write_report(report: str, text: str) -> None:
+    try:
+        with open(report, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as err:
+        raise InvalidParameterError(f"--report {report!r} cannot be written: {err.strerror or err}.") \
+            from None
+
+
 def _run(args: argparse.Namespace) -> int:
     import json
 
+    _check_report_path(args.report)
     spec = load_spec(args.spec)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", wc.WarehouseCausalWarning)
@@ -119,16 +160,15 @@ def _run(args: argparse.Namespace) -> int:
         decision = result.get("decision")
         html_report = args.report.lower().endswith((".html", ".htm"))
         quantiles = result.get("quantiles")
-        Path(args.report).write_text(effects.report(decision=decision, quantiles=quantiles,
-                                                    cumulative=result.get("over_time")) if html_report
-                                     else memo(effects, decision, quantiles))
+        _write_report(args.report, effects.report(decision=decision, quantiles=quantiles,
+                                                  cumulative=result.get("over_time")) if html_report
+                      else memo(effects, decision, quantiles))
         print(f"wrote {args.report}")
     return 0
 
 
 def _plan(args: argparse.Namespace) -> int:
     import json
-
 
     result = run_plan(load_plan(args.spec), Path(args.spec).resolve().parent)
     if args.format == "json":
@@ -141,8 +181,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _monitor(args: argparse.Namespace) -> int:
-
-
+    _check_report_path(args.report)
     spec = load_monitor(args.spec)
     report = run_spec(spec, Path(args.spec).resolve().parent)["monitor"]
     if args.format == "json":
@@ -150,7 +189,11 @@ def _monitor(args: argparse.Namespace) -> int:
     else:
         print(f"{report.caption()}\n\n{report.to_markdown()}")
     if args.report:
-        report.report(args.report)
+        try:
+            report.report(args.report)
+        except OSError as err:
+            raise InvalidParameterError(f"--report {args.report!r} cannot be written: "
+                                        f"{err.strerror or err}.") from None
         print(f"wrote {args.report}")
     return 0
 
@@ -158,51 +201,91 @@ def _monitor(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     import json
 
-
     schemas = {"analysis": ANALYSIS_SCHEMA, "plan": PLAN_SCHEMA, "monitor": MONITOR_SCHEMA}
     print(json.dumps(schemas[args.document], indent=2))
     return 0
 
 
 def _mcp(args: argparse.Namespace) -> int:
-
     toolbox = Toolbox.open(args.connection, read_only=args.read_only, metrics=args.metrics,
                            max_rows_scanned=args.max_rows_scanned, max_seconds=args.max_seconds)
     serve(toolbox, http_port=args.http, host=args.host)
     return 0
 
 
+def _one_line(error: BaseException) -> str:
+    """The error as one line: the package's own message, the engine's first line, or the class
+    and message of anything else."""
+    if isinstance(error, duckdb.Error):
+        return f"the warehouse refused a query: {engine_message(error)}"
+    text = " ".join(str(error).split())
+    if isinstance(error, (WarehouseCausalError, ImportError)):
+        return text
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}" + (f": {error.filename!r}" if error.filename else "")
+    return f"{type(error).__name__}: {text} (run with --debug for the traceback)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code: 0, or 2 with one line on stderr naming the
+    problem (``--debug``: the traceback too)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
+                        stream=sys.stderr)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("warehouse-causal: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader of stdout went away (| head): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as error:  # every failure: one line naming it, never a traceback unless asked
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"warehouse-causal: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)  # accepted after the command too
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on an error, also print the traceback")
     parser = argparse.ArgumentParser(prog="warehouse-causal", description=wc.__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every query")
+    parser.add_argument("--debug", action="store_true", help="on an error, also print the traceback")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="simulate an encouragement experiment and analyse it")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], help=text)
+
+    demo = command("demo", "simulate an encouragement experiment and analyse it")
     demo.add_argument("--rows", type=int, default=200_000, help="tickets to simulate (default 200,000)")
     demo.add_argument("--teams", type=int, default=400, help="teams, the randomization unit (default 400)")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--sql", action="store_true", help="also print the SQL of every pass")
     demo.set_defaults(handler=_demo)
-    run = commands.add_parser("run", help="run an analysis described in a JSON or YAML file")
+    run = command("run", "run an analysis described in a JSON or YAML file")
     run.add_argument("spec", help="analysis file (.json, or .yaml with PyYAML installed)")
     run.add_argument("--format", choices=["table", "json"], default="table",
                      help="json: machine-readable effects, decision and diagnostics (for agents)")
     run.add_argument("--sql", action="store_true", help="print the SQL of every query instead of results")
     run.add_argument("--report", help="also write the report: .html (self-contained page) or markdown memo")
     run.set_defaults(handler=_run)
-    plan = commands.add_parser("plan", help="power, MDE and sample size of a planned design, from history")
+    plan = command("plan", "power, MDE and sample size of a planned design, from history")
     plan.add_argument("spec", help="plan file (.json, or .yaml with PyYAML installed)")
     plan.add_argument("--format", choices=["md", "json"], default="md", help="markdown tables or JSON")
     plan.set_defaults(handler=_plan)
-    schema = commands.add_parser("schema", help="print the JSON Schema of analysis (or plan) documents")
+    schema = command("schema", "print the JSON Schema of analysis (or plan) documents")
     schema.add_argument("document", nargs="?", choices=["analysis", "plan", "monitor"], default="analysis")
-    monitor = commands.add_parser("monitor", help="post-launch checks of an experiment against production")
+    monitor = command("monitor", "post-launch checks of an experiment against production")
     monitor.add_argument("spec", help="monitor file (.json, or .yaml with PyYAML installed)")
     monitor.add_argument("--format", choices=["md", "json"], default="md", help="markdown table or JSON")
     monitor.add_argument("--report", help="also write the HTML monitoring report")
     monitor.set_defaults(handler=_monitor)
     schema.set_defaults(handler=_schema)
-    mcp = commands.add_parser("mcp", help="serve the agent tools over the Model Context Protocol (stdio)")
+    mcp = command("mcp", "serve the agent tools over the Model Context Protocol (stdio)")
     mcp.add_argument("--connection", required=True, help="a DuckDB file, or an ibis URL (duckdb://, ...)")
     mcp.add_argument("--read-only", action=argparse.BooleanOptionalAction, default=True,
                      help="open DuckDB files read-only with file access in SQL disabled (default)")
@@ -214,7 +297,4 @@ def main(argv: list[str] | None = None) -> int:
     mcp.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on this port instead")
     mcp.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
     mcp.set_defaults(handler=_mcp)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
-                        stream=sys.stderr)
-    return int(args.handler(args))
+    return parser

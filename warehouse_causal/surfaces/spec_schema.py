@@ -105,7 +105,8 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
     "$schema": JSON_SCHEMA,
     "title": "warehouse_causal analysis",
     **_object({
-        "connection": _string("a DuckDB file, relative to the document (default: in-memory)"),
+        "connection": _string("a DuckDB file relative to the document, or duckdb://path (opened read-only; "
+                               "default: in-memory)"),
         "table": TABLE,
         "design": DESIGN,
         "metrics": {"type": "array", "items": METRIC, "minItems": 1},
