@@ -442,9 +442,6 @@ def test_a_cap_of_three_values(con: Any) -> None:
         exp.add_metric("y", cap={"y": (0.1, 0.5, 0.9)})
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason=(
-    "needs warehouse/backends.py (QueryRunner._run_locked: wrap duckdb.DataError as core.errors.QueryError) "
-    "and effects/delta.py (_segment_sums: name the conditions); see the issue 26 report"))
 def test_a_conversion_error_in_a_condition_names_the_condition(con: Any) -> None:
     model = wc.ExperimentData(con.table("t"), intent_to_treat="arm").add_metric("y", ["region", "x"]) \
         .fit(wc.LinearModel)
@@ -452,9 +449,6 @@ def test_a_conversion_error_in_a_condition_names_the_condition(con: Any) -> None
         model.infer_effect(condition_on=["CAST(region AS INTEGER) > x"])
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason=(
-    "needs warehouse/backends.connect: wrap duckdb.IOException (a lock held by another process) in "
-    "InvalidParameterError naming 'target'; see the issue 26 report"))
 def test_connect_to_a_locked_file_names_the_lock(tmp_path: Path) -> None:
     database = tmp_path / "locked.duckdb"
     wc.connect(database).disconnect()

@@ -32,6 +32,7 @@ from warehouse_causal.fit.diagnostics import WEAK_F
 from warehouse_causal.meaning import EstimandKind
 from warehouse_causal.warehouse.backends import QueryRunner
 from warehouse_causal.warehouse.contract import CLUSTER, Columns
+from warehouse_causal.warehouse.literals import exact_double
 
 __all__ = ["check_complier_design", "complier_quantile_rows"]
 
@@ -175,8 +176,9 @@ def _cluster_sums(table: ir.Table, items: list[Any], values: dict[str, ir.Value]
         present = values[m.name].notnull()
         for block, zz in enumerate((1, 0)):
             arm = present & (z if zz else ~z)
-            parts = {"c1": arm & d & (values[m.name] <= centre[(m.name, 1, "q")]), "d1": arm & d,
-                     "c0": arm & ~d & (values[m.name] <= centre[(m.name, 0, "q")]), "d0": arm & ~d, "n": arm}
+            below = {k: values[m.name] <= exact_double(centre[(m.name, k, "q")]) for k in (1, 0)}
+            parts = {"c1": arm & d & below[1], "d1": arm & d, "c0": arm & ~d & below[0], "d0": arm & ~d,
+                     "n": arm}
             for j, name in enumerate(COMPLIER_COUNTS):
                 indicators[(m.name, block * len(COMPLIER_COUNTS) + j)] = parts[name].ifelse(1, 0)
     size = 2 * len(COMPLIER_COUNTS)

@@ -28,6 +28,7 @@ from warehouse_causal.effects.delta import infer_effect
 from warehouse_causal.meaning.periods import period_sort_key
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import Columns
+from warehouse_causal.warehouse.literals import exact_double
 from warehouse_causal.warehouse.terms import Term, rebind
 
 if TYPE_CHECKING:
@@ -162,7 +163,8 @@ def cumulative_effects(model: LinearFit, time: str, looks: int = 20) -> Cumulati
         try:
             with warnings.catch_warnings():  # the full model has warned already
                 warnings.simplefilter("ignore", WarehouseCausalWarning)
-                subset = _rebound(spec, table.filter(table[time] <= through), runner)
+                bound = exact_double(through) if isinstance(through, float) else through
+                subset = _rebound(spec, table.filter(table[time] <= bound), runner)
                 fitted = type(model)._fit(
                     subset, covariance=model.covariance, interacted=model.interacted, alpha=model.alpha,
                     cross_metric_covariance=False, inference="classical")

@@ -40,6 +40,7 @@ from warehouse_causal.core.errors import (
     DesignError,
     DesignWarning,
     InvalidParameterError,
+    QueryError,
 )
 from warehouse_causal.design.estimands import design_estimand
 from warehouse_causal.design.ratios import RatioMetric
@@ -49,6 +50,7 @@ from warehouse_causal.effects.segments import (
     cell_masks,
     check_pre_treatment,
     denominator_counts,
+    failing_condition,
     resolve_segments,
     segment_cells,
     segment_query,
@@ -104,7 +106,10 @@ def _segment_sums(model: LinearFit, segments: list[Segment], runner: QueryRunner
         per_segment = [cells.subset(mask) for mask in masks]
     else:
         query = segment_query(design, segments, denominators)
-        found = query.run(runner, "segments: sizes and covariate means")
+        try:
+            found = query.run(runner, "segments: sizes and covariate means")
+        except QueryError as err:
+            raise failing_condition(design.table, segments, runner, err) from err
         per_segment = segment_cells(found, design, len(segments))
         counts = denominator_counts(found, model.spec.experiment.treated_column, denominators, len(segments))
     sizes = np.array([int(c.n.sum()) for c in per_segment])

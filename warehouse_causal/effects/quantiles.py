@@ -31,6 +31,7 @@ from warehouse_causal.fit.randomization import FEW_CLUSTERS_PER_ARM, MIN_CLUSTER
 from warehouse_causal.meaning import EstimandKind
 from warehouse_causal.warehouse.backends import QueryRecord, QueryRunner
 from warehouse_causal.warehouse.contract import CLUSTER, Columns
+from warehouse_causal.warehouse.literals import exact_double
 from warehouse_causal.warehouse.terms import resolve_value
 
 if TYPE_CHECKING:
@@ -251,7 +252,7 @@ def _indicator_sums(table: ir.Table, items: list[Quantile], arms: list[Any], arm
     for m in items:
         for a in arms:
             in_arm = (arm == a) & values[m.name].notnull()
-            below = in_arm & (values[m.name] <= centre[(m.name, a)])
+            below = in_arm & (values[m.name] <= exact_double(centre[(m.name, a)]))
             inner.add("count", (m.name, a), in_arm.cast("int64").sum())
             inner.add("below", (m.name, a), below.cast("int64").sum())
     if cluster is None:  # one value per "cluster": c and n are 0/1, so Σc² = Σcn = Σc and Σn² = Σn

@@ -20,7 +20,7 @@ import pyarrow as pa
 import sqlglot
 from numpy.typing import NDArray
 
-from warehouse_causal.core.errors import DesignError, ExpressionError, InvalidParameterError
+from warehouse_causal.core.errors import DesignError, ExpressionError, InvalidParameterError, QueryError
 from warehouse_causal.design.spec import ModelSpec
 from warehouse_causal.fit.moments import (
     Cells,
@@ -240,3 +240,22 @@ def cell_masks(segments: list[Segment], spec: ModelSpec, cells: Cells, runner: Q
         for s in pending:
             masks[s] = np.array([bool(v) for v in found.values("condition", s)], dtype=bool)
     return [m for m in masks if m is not None]
+
+
+def failing_condition(table: ir.Table, segments: list[Segment], runner: QueryRunner,
+                      error: QueryError) -> QueryError:
+    """The segment condition that makes the engine refuse the segment query (a value that does not
+    convert, say): each condition is counted alone, on this error path only, and the first that fails
+    is named; ``error`` itself when none fails alone."""
+    for segment in segments:
+        if segment.condition is None:
+            continue
+        alone = Columns()
+        alone.add("rows", None, segment.condition.ifelse(1, 0).sum())
+        try:
+            alone.aggregate(table).run(QueryRunner(), f"segment {segment.label!r} alone")
+        except QueryError as err:
+            return QueryError(
+                f"The condition {str(segment.source or segment.label)!r} of infer_effect(condition_on=...) "
+                f"cannot be computed on the table's values: {err}", error.purpose)
+    return error

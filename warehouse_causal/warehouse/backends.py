@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import ibis
 import ibis.common.exceptions as ibis_errors
 import ibis.expr.datatypes as dt
@@ -34,7 +35,7 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from warehouse_causal.core.errors import InvalidParameterError, UnsupportedBackendError
+from warehouse_causal.core.errors import InvalidParameterError, QueryError, UnsupportedBackendError
 from warehouse_causal.core.progress import Ticker
 from warehouse_causal.core.validation import BOOLEAN, NONE, InstanceOf, Integer, check_param
 from warehouse_causal.warehouse.budget import current_budget
@@ -73,7 +74,13 @@ def connect(target: str | Path | BaseBackend | None = None, *, threads: int | No
                 f"The 'target' parameter of connect names {str(path)!r}, which is not an existing DuckDB "
                 "file; check the path (nothing was created)."
             )
-        con = ibis.duckdb.connect(str(path), read_only=read_only)
+        try:
+            con = ibis.duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as err:  # e.g. a lock held by another process: its message names it
+            raise InvalidParameterError(
+                f"The 'target' parameter of connect names {str(path)!r}, which cannot be opened as a "
+                f"DuckDB database: "
+                f"{str(err).strip().splitlines()[0]}") from err
     else:
         raise InvalidParameterError(
             "The 'target' parameter of connect must be None, a DuckDB file path or an ibis backend. "
@@ -291,6 +298,9 @@ class QueryRunner:
             with Ticker(purpose, SLOW_QUERY_SECONDS), (
                     budget.deadline(backend, purpose) if budget is not None else nullcontext()):
                 result = backend.to_pyarrow(expr)
+        except duckdb.DataError as err:  # a value that does not convert, a number out of range
+            raise QueryError(f"The {purpose!r} query failed on the table's values: "
+                             f"{str(err).strip().splitlines()[0]}", purpose) from err
         except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError) as err:
             raise UnsupportedBackendError(
                 f"The {backend.name!r} backend cannot run the {purpose!r} query: {err}. Use a backend "
