@@ -26,3 +26,21 @@ def test_counts_at_or_below_a_sample_value_equal_numpy() -> None:
 
 def test_non_finite_numbers_stay_literals() -> None:
     assert str(exact_double(float("inf")).op().value) == "inf"
+
+
+def test_sums_that_overflow_are_named_as_overflow_not_as_zero_infinite_values() -> None:
+    """A finite 1e160 beyond the probe's rows overflows the sums of squares: the error said "has 0
+    infinite value(s)"."""
+    import warnings
+
+    import pytest
+
+    n = 12_000
+    df = pd.DataFrame({"arm": np.arange(n) % 2, "x": np.random.default_rng(1).normal(size=n),
+                       "y": np.r_[np.ones(n - 1), 1e160]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", wc.WarehouseCausalWarning)
+        spec = wc.ExperimentData(wc.table(df), intent_to_treat="arm").add_metric("y", ["x"])
+        with pytest.raises(wc.DesignError, match="no NaN or infinite value, but its weighted sums of squares "
+                                                 "overflow"):
+            spec.fit(wc.LinearModel, strategy="moments")

@@ -267,8 +267,14 @@ def non_finite_error(spec: ModelSpec, term: Any, role: str, nobs: int, runner: Q
     found = counts.aggregate(t).run(runner, f"count NaN values of {term.label}")
     if found.value("nan"):
         return missing_values_error(role, term.label, int(found.value("nan")), nobs, "NaN")
+    infinite = int(found.value("inf") or 0)
+    if infinite == 0:  # every value is finite: the sums overflowed (huge values, or huge weights)
+        return DesignError(
+            f"The {role} {term.label!r} has no NaN or infinite value, but its weighted sums of squares "
+            "overflow a double (values or weights near 1e154 or beyond); rescale the column or the "
+            "weights.")
     return DesignError(
-        f"The {role} {term.label!r} has {int(found.value('inf') or 0)} infinite value(s) out of {nobs} "
+        f"The {role} {term.label!r} has {infinite} infinite value(s) out of {nobs} "
         "rows (e.g. from a division by zero); filter or fix them."
     )
 
