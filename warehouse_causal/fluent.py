@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from warehouse_causal.algebra.multiplicity import ADJUSTMENTS
 from warehouse_causal.core.errors import InvalidParameterError
 from warehouse_causal.core.html import write_page
+from warehouse_causal.core.tables import RowTable
 from warehouse_causal.core.validation import (
     BOOLEAN,
     NONE,
@@ -34,6 +35,7 @@ from warehouse_causal.design.experiment import ExperimentDesign
 from warehouse_causal.design.spec import ModelSpec, covariates_argument
 from warehouse_causal.effects.cumulative import CumulativeEffects, cumulative_effects
 from warehouse_causal.effects.delta import infer_effect
+from warehouse_causal.effects.heterogeneity import heterogeneity
 from warehouse_causal.effects.projection import project
 from warehouse_causal.effects.quantiles import QuantileEffects, infer_quantiles
 from warehouse_causal.effects.table import EffectsTable
@@ -103,6 +105,12 @@ class Effects(EffectsTable):
         """Effects re-weighted to a future mix of segments: Σ_s weight_s · effect_s per (metric, arm)
         (:func:`~warehouse_causal.effects.projection.project`)."""
         return _promote(Effects, project(self, mix, name))
+
+    def heterogeneity(self, segments: Any = None) -> RowTable:
+        """Is the effect different between segments? Per (metric, arm), the Wald test that the effects
+        in ``segments`` (default every segment but "all") are equal, from their joint covariance
+        (:mod:`warehouse_causal.effects.heterogeneity`)."""
+        return heterogeneity(self, segments)
 
     @validated("Effects.decide", primary=InstanceOf(str, "a metric name"),
                guardrails=(InstanceOf(Mapping, "a mapping of metric to tolerance"), NONE),
