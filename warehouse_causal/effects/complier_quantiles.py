@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 import numpy as np
 from scipy import stats
 
+from warehouse_causal.algebra.inference import standard_errors
 from warehouse_causal.algebra.quantile import (
     COMPLIER_COUNTS,
     complier_shares,
@@ -77,7 +78,10 @@ def complier_quantile_rows(experiment: Any, items: list[Any], values: dict[str, 
     shares, levels = {}, {}
     for m in items:
         shares[m.name] = complier_shares(m.q, sums[m.name], products[m.name])
-        sigma = np.sqrt(np.clip(np.diag(shares[m.name].cov), 0.0, None))
+        sigma = standard_errors(np.diag(shares[m.name].cov))
+        if not np.isfinite(sigma).all():
+            raise DesignError(f"{m.name!r}: the variance of the complier shares at q = {m.q:g} is not a "
+                              "finite non-negative number; the complier quantile interval cannot be formed.")
         for k, s in zip((1, 0), sigma, strict=True):
             levels[(m.name, k, "low")] = max(m.q - z_value * s, 0.0)
             levels[(m.name, k, "high")] = min(m.q + z_value * s, 1.0)

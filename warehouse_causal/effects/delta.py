@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from warehouse_causal.algebra.anytime import optimal_g, rho2_exact
 from warehouse_causal.algebra.ratio import ratio_effect
-from warehouse_causal.algebra.sandwich import CLUSTERED_TYPES, quadratic_form
+from warehouse_causal.algebra.sandwich import quadratic_form
 from warehouse_causal.core.errors import (
     DesignError,
     DesignWarning,
@@ -161,7 +161,7 @@ def _vectors(model: LinearFit, means: NDArray[np.float64]) -> tuple[NDArray, NDA
 
 
 def _sequential(model: LinearFit, alpha: float, planned_n: int | None) -> Sequential:
-    if model.covariance in CLUSTERED_TYPES:
+    if model.covariance_estimator.clustered:
         assert model.n_clusters is not None
         n = float(model.n_clusters)
         planned = float(planned_n or n)

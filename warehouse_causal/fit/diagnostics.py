@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from warehouse_causal.algebra.diagnostics import first_stage_f, robust_wald_f, standardized_difference
-from warehouse_causal.algebra.inference import NORMAL, wald_inference
+from warehouse_causal.algebra.inference import NORMAL, standard_errors, wald_inference
 from warehouse_causal.algebra.linalg import solve_spd
 from warehouse_causal.algebra.sandwich import small_sample_factor
 from warehouse_causal.core.errors import CovariateImbalanceWarning, DesignWarning, WeakInstrumentWarning
@@ -248,7 +248,7 @@ def _robust_balance_p(robust: RobustMeats, moments: Moments, covariate: str, ind
     """Two-sided p-value of the arm coefficient of the covariate's balance regression, with t(G − 1)
     under clusters and the normal otherwise."""
     equation, cov = robust.covariance_of(f"balance: {covariate}", moments)
-    se = float(np.sqrt(max(cov[index, index], 0.0)))
+    se = float(standard_errors(np.array([cov[index, index]]))[0])
     if se == 0.0:
         return 1.0 if equation.coefs[index] == 0 else 0.0
     df = NORMAL if robust.n_clusters is None else robust.n_clusters - 1

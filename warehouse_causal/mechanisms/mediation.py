@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 import numpy as np
 from numpy.typing import NDArray
 
-from warehouse_causal.algebra.inference import NORMAL, wald_inference
+from warehouse_causal.algebra.inference import NORMAL, standard_errors, wald_inference
 from warehouse_causal.algebra.paths import (
     PathSystem,
     classical_covariance,
@@ -191,7 +191,7 @@ class MediationEffects(TableResult):
     def to_dicts(self) -> list[dict[str, Any]]:
         """One dict per row: path, kind, estimate, std_error, ci_lower, ci_upper, p_value and the
         Monte-Carlo interval and p-value."""
-        se = np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
+        se = standard_errors(np.diag(self.cov))
         _, p, lower, upper = wald_inference(self.estimate, se, NORMAL, self.alpha)
         return [{"path": self.label[i], "kind": self.kind[i], "estimate": float(self.estimate[i]),
                  "std_error": float(se[i]), "ci_lower": float(lower[i]), "ci_upper": float(upper[i]),
