@@ -46,6 +46,11 @@ def test_two_of_the_segments_and_clear_errors() -> None:
         effects.heterogeneity(["region = 'z'", "region = 'a'"])
     with pytest.raises(wc.InvalidParameterError, match="two or more segments"):
         model.infer_effect().heterogeneity()
+    for bad in (3, {"region = 'a'": 1}, [1, 2], ["region = 'a'", None]):
+        with pytest.raises(wc.InvalidParameterError, match=r"'segments' parameter of Effects\.heterogeneity"):
+            effects.heterogeneity(bad)
+    with pytest.raises(wc.InvalidParameterError, match="two or more segments"):
+        effects.heterogeneity(["region = 'a'", "region = 'a'"])  # one segment named twice
 
 
 def test_under_equal_effects_the_test_rejects_at_its_level() -> None:

@@ -66,7 +66,15 @@ def heterogeneity(effects: EffectsTable, segments: Any = None) -> RowTable:
     default every segment but "all") are equal (module docstring). At least two segments."""
     owner = "Effects.heterogeneity"
     present = list(dict.fromkeys(s for s in effects.segment if s != ALL))
-    wanted = present if segments is None else [segments] if isinstance(segments, str) else list(segments)
+    if segments is None:
+        wanted = present
+    elif isinstance(segments, str):
+        wanted = [segments]
+    elif isinstance(segments, (list, tuple)) and all(isinstance(s, str) for s in segments):
+        wanted = list(segments)
+    else:
+        raise InvalidParameterError(f"The 'segments' parameter of {owner} must be a list of segment labels "
+                                    f"of these effects. Got {segments!r} instead.")
     unknown = [s for s in wanted if s not in present]
     if unknown:
         raise InvalidParameterError(f"The 'segments' parameter of {owner} names {unknown}, which are not "
